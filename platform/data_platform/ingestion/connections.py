@@ -1,0 +1,203 @@
+"""Airbyte connections as code: load and validate ``connections.yaml``.
+
+The file is the single declaration of what is ingested: per connection its production
+connection id, the embedded source that stands in for it locally, its owners, and per stream
+the sync mode, cursor, primary key and columns. Assets, the embedded runner and the
+production sync all read it; nothing else names a stream.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from data_platform.ingestion.schema import Column
+
+CONNECTIONS_FILE = Path(__file__).with_name("connections.yaml")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class SyncMode(str, enum.Enum):
+    """Airbyte's sync modes, named as in its UI (source mode + destination mode)."""
+
+    FULL_REFRESH_OVERWRITE = "full_refresh_overwrite"
+    INCREMENTAL_APPEND = "incremental_append"
+    INCREMENTAL_APPEND_DEDUP = "incremental_append_dedup"
+
+    @property
+    def source_sync_mode(self) -> str:
+        return "full_refresh" if self is SyncMode.FULL_REFRESH_OVERWRITE else "incremental"
+
+    @property
+    def destination_sync_mode(self) -> str:
+        return {"full_refresh_overwrite": "overwrite", "incremental_append": "append"}.get(self.value, "append_dedup")
+
+
+class ConnectionsFileError(ValueError):
+    """``connections.yaml`` is invalid; the message names the connection and stream."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    sync_mode: SyncMode
+    description: str = ""
+    cursor_field: str | None = None
+    primary_key: tuple[str, ...] = ()
+    columns: tuple[Column, ...] = ()
+    """Declared columns. Empty: typed from the source's discovered schema at sync time."""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddedSource:
+    """How to run the source connector locally: a Python module or a command, with its config."""
+
+    command: tuple[str, ...]
+    config: Mapping[str, Any]
+
+    def resolved_config(self, variables: Mapping[str, str]) -> dict[str, Any]:
+        """The config with ``{placeholders}`` (e.g. ``{source_systems}``) filled in."""
+        return {k: v.format(**variables) if isinstance(v, str) else v for k, v in self.config.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionSpec:
+    name: str
+    description: str
+    destination_namespace: str
+    owners: tuple[str, ...]
+    group: str
+    source_system: str
+    """Name of the operational system the connection reads (an upstream asset)."""
+    streams: tuple[StreamSpec, ...]
+    embedded_source: EmbeddedSource
+    connection_id: str | None = None
+    connection_id_env: str | None = None
+    expect_rows_every_sync: bool = False
+    """A successful sync that moves 0 rows is flagged (e.g. a full-refresh source that can never be empty)."""
+
+    def stream(self, name: str) -> StreamSpec:
+        for stream in self.streams:
+            if stream.name == name:
+                return stream
+        raise KeyError(f"connection {self.name!r} has no stream {name!r}; it has {[s.name for s in self.streams]}")
+
+    def production_connection_id(self, environ: Mapping[str, str] | None = None) -> str:
+        """The Airbyte connection id: the env var named in the file wins over the literal id."""
+        environ = os.environ if environ is None else environ
+        value = environ.get(self.connection_id_env or "") or self.connection_id
+        if not value:
+            raise ConnectionsFileError(
+                f"connection {self.name!r} has no production Airbyte connection id: set the environment "
+                f"variable {self.connection_id_env} or 'connection_id' in {CONNECTIONS_FILE.name}"
+            )
+        return value
+
+
+def load_connections(path: Path = CONNECTIONS_FILE) -> tuple[ConnectionSpec, ...]:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConnectionsFileError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(document, dict) or not isinstance(document.get("connections"), dict):
+        raise ConnectionsFileError(f"{path} must have a top-level 'connections' mapping")
+    connections = tuple(_connection(name, body or {}, path) for name, body in document["connections"].items())
+    seen: dict[tuple[str, str], str] = {}
+    for connection in connections:
+        for stream in connection.streams:
+            where = (connection.destination_namespace, stream.name)
+            if where in seen:
+                raise ConnectionsFileError(
+                    f"{path}: streams {seen[where]} and {connection.name}.{stream.name} both land in {'.'.join(where)}"
+                )
+            seen[where] = f"{connection.name}.{stream.name}"
+    return connections
+
+
+def _connection(name: str, body: Mapping[str, Any], path: Path) -> ConnectionSpec:
+    where = f"{path.name}: connection {name!r}"
+    if not _NAME.match(name):
+        raise ConnectionsFileError(f"{where}: names are lowercase snake_case")
+    _require(body, ("destination_namespace", "owners", "source_system", "embedded_source", "streams"), where)
+    production = body.get("production") or {}
+    source = body["embedded_source"]
+    if "module" in source:
+        command = (sys.executable, "-m", source["module"])
+    elif "command" in source:
+        command = tuple(source["command"])
+    else:
+        raise ConnectionsFileError(f"{where}: embedded_source needs 'module' or 'command'")
+    streams = tuple(_stream(stream_name, stream_body or {}, f"{where}, stream {stream_name!r}") for stream_name, stream_body in body["streams"].items())
+    if not streams:
+        raise ConnectionsFileError(f"{where}: declares no streams")
+    owners = tuple(body["owners"])
+    for owner in owners:
+        if not (owner.startswith("team:") or "@" in owner):
+            raise ConnectionsFileError(f"{where}: owner {owner!r} must be an email or 'team:<name>'")
+    return ConnectionSpec(
+        name=name,
+        description=body.get("description", ""),
+        destination_namespace=body["destination_namespace"],
+        owners=owners,
+        group=body.get("group", f"ingestion_{name}"),
+        source_system=body["source_system"],
+        streams=streams,
+        embedded_source=EmbeddedSource(command=command, config=source.get("config") or {}),
+        connection_id=production.get("connection_id"),
+        connection_id_env=production.get("connection_id_env"),
+        expect_rows_every_sync=bool(body.get("expect_rows_every_sync", False)),
+    )
+
+
+def _stream(name: str, body: Mapping[str, Any], where: str) -> StreamSpec:
+    _require(body, ("sync_mode",), where)
+    try:
+        mode = SyncMode(body["sync_mode"])
+    except ValueError:
+        raise ConnectionsFileError(f"{where}: sync_mode {body['sync_mode']!r} is not one of {[m.value for m in SyncMode]}") from None
+    try:
+        columns = tuple(_column(column, spec) for column, spec in (body.get("columns") or {}).items())
+    except ValueError as error:
+        raise ConnectionsFileError(f"{where}: {error}") from None
+    names = {c.name for c in columns}
+    primary_key = tuple(body.get("primary_key") or ())
+    cursor = body.get("cursor_field")
+    if mode is not SyncMode.FULL_REFRESH_OVERWRITE and not cursor:
+        raise ConnectionsFileError(f"{where}: {mode.value} needs a cursor_field")
+    if mode is SyncMode.INCREMENTAL_APPEND_DEDUP and not primary_key:
+        raise ConnectionsFileError(f"{where}: {mode.value} needs a primary_key")
+    for field in (*primary_key, *([cursor] if cursor else [])):
+        if columns and field not in names:
+            raise ConnectionsFileError(f"{where}: {field!r} is used as cursor or primary key but is not a declared column")
+    return StreamSpec(
+        name=name,
+        sync_mode=mode,
+        description=body.get("description", ""),
+        cursor_field=cursor,
+        primary_key=primary_key,
+        columns=columns,
+    )
+
+
+def _column(name: str, spec: str | Mapping[str, Any]) -> Column:
+    if isinstance(spec, str):
+        return Column(name, spec)
+    return Column(name, spec["type"], spec.get("description", ""))
+
+
+def _require(body: Mapping[str, Any], keys: Sequence[str], where: str) -> None:
+    missing = [k for k in keys if k not in body]
+    if missing:
+        raise ConnectionsFileError(f"{where}: missing {', '.join(missing)}")

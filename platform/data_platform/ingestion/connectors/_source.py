@@ -1,0 +1,152 @@
+"""The source side of the Airbyte protocol, for the embedded connectors.
+
+A connector is a program: ``spec``, ``check --config F``, ``discover --config F`` and
+``read --config F --catalog F [--state F]``, writing one JSON message per line to stdout.
+This module parses that command line and writes the messages; each connector supplies
+its spec, check, discover and per-stream read. Records are written with orjson straight
+to a buffered stdout: the runner on the other side is the throughput bottleneck, not us.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import orjson
+
+Record = dict[str, Any]
+
+
+class Checkpoint(dict):
+    """A stream state the connector may emit after the records before it."""
+
+
+ReadStream = Callable[[Mapping[str, Any], str, str, Mapping[str, Any] | None], Iterator[Record | Checkpoint]]
+"""(config, stream name, source sync mode, previous stream state) -> records and checkpoints."""
+
+
+class Source:
+    def __init__(
+        self,
+        *,
+        name: str,
+        spec: Mapping[str, Any],
+        check: Callable[[Mapping[str, Any]], str | None],
+        discover: Callable[[Mapping[str, Any]], list[dict[str, Any]]],
+        read: ReadStream,
+    ):
+        self.name, self.spec, self.check, self.discover, self.read = name, spec, check, discover, read
+        self._out = sys.stdout.buffer
+
+    def emit(self, message: Mapping[str, Any]) -> None:
+        self._out.write(orjson.dumps(message) + b"\n")
+
+    def log(self, level: str, message: str) -> None:
+        self.emit({"type": "LOG", "log": {"level": level, "message": message}})
+
+    def run(self, argv: list[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(prog=self.name)
+        commands = parser.add_subparsers(dest="command", required=True)
+        commands.add_parser("spec")
+        for command in ("check", "discover", "read"):
+            sub = commands.add_parser(command)
+            sub.add_argument("--config", required=True)
+            if command == "read":
+                sub.add_argument("--catalog", required=True)
+                sub.add_argument("--state")
+        args = parser.parse_args(argv)
+        try:
+            if args.command == "spec":
+                self.emit({"type": "SPEC", "spec": {"connectionSpecification": self.spec}})
+                return 0
+            config = _load(args.config)
+            if args.command == "check":
+                problem = self.check(config)
+                status = {"status": "FAILED", "message": problem} if problem else {"status": "SUCCEEDED"}
+                self.emit({"type": "CONNECTION_STATUS", "connectionStatus": status})
+            elif args.command == "discover":
+                self.emit({"type": "CATALOG", "catalog": {"streams": self.discover(config)}})
+            else:
+                self._read(config, _load(args.catalog), _load(args.state) if args.state else [])
+            return 0
+        except Exception as error:  # reported the Airbyte way: a TRACE error message, then a non-zero exit
+            self.emit(
+                {
+                    "type": "TRACE",
+                    "trace": {
+                        "type": "ERROR",
+                        "emitted_at": time.time() * 1000,
+                        "error": {
+                            "message": f"{self.name}: {error}",
+                            "internal_message": repr(error),
+                            "stack_trace": traceback.format_exc(),
+                            "failure_type": "system_error",
+                        },
+                    },
+                }
+            )
+            return 1
+        finally:
+            self._out.flush()
+
+    def _read(self, config: Mapping[str, Any], catalog: Mapping[str, Any], state: list[Mapping[str, Any]]) -> None:
+        states = {
+            s["stream"]["stream_descriptor"]["name"]: s["stream"].get("stream_state")
+            for s in state
+            if s.get("type") == "STREAM"
+        }
+        for configured in catalog["streams"]:
+            stream = configured["stream"]["name"]
+            mode = configured["sync_mode"]
+            emitted_at = int(time.time() * 1000)
+            prefix = b'{"type":"RECORD","record":{"stream":' + orjson.dumps(stream) + b',"emitted_at":' + str(emitted_at).encode() + b',"data":'
+            write = self._out.write
+            for item in self.read(config, stream, mode, states.get(stream) if mode == "incremental" else None):
+                if isinstance(item, Checkpoint):
+                    self.emit({"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": dict(item)}}})
+                else:
+                    write(prefix + orjson.dumps(item) + b"}}\n")
+
+
+def _load(path: str) -> Any:
+    with open(path, "rb") as f:
+        return orjson.loads(f.read())
+
+
+def stream_entry(name: str, properties: Mapping[str, Any], cursor: str | None, primary_key: list[str]) -> dict[str, Any]:
+    """An ``AirbyteStream`` of a discovered catalog."""
+    modes = ["full_refresh", "incremental"] if cursor else ["full_refresh"]
+    entry: dict[str, Any] = {
+        "name": name,
+        "json_schema": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": dict(properties)},
+        "supported_sync_modes": modes,
+        "source_defined_primary_key": [[k] for k in primary_key],
+    }
+    if cursor:
+        entry["source_defined_cursor"] = True
+        entry["default_cursor_field"] = [cursor]
+    return entry
+
+
+def checkpoints(rows: Iterator[Record], cursor: str, every: int, previous: str | None = None) -> Iterator[Record | Checkpoint]:
+    """Yield rows ordered by ``cursor``, with a checkpoint every ``every`` rows and at the end.
+
+    A checkpoint is only placed where the cursor value changes, so resuming with
+    ``cursor > checkpoint`` can neither skip nor repeat a row. A read with no new rows still
+    ends with a checkpoint (the ``previous`` cursor), as Airbyte sources do.
+    """
+    since, last = 0, previous
+    for row in rows:
+        value = row[cursor]
+        if since >= every and value != last:
+            yield Checkpoint(cursor_field=cursor, cursor=last)
+            since = 0
+        yield row
+        since += 1
+        last = value
+    if last is not None:
+        yield Checkpoint(cursor_field=cursor, cursor=last)

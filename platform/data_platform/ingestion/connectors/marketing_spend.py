@@ -1,0 +1,94 @@
+"""Source connector for the ad platforms' daily cost reports (CSV locally, an ads API in production).
+
+The schema is discovered from the newest report's header, so a column the ad platform
+renames or drops shows up as schema drift rather than as silently missing data.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, stream_entry
+from data_platform.ingestion.schema import COLUMN_TYPES
+
+STREAM = "marketing_spend"
+KNOWN_TYPES = {
+    "spend_date": "date",
+    "impressions": "integer",
+    "clicks": "integer",
+    "spend_eur": "number",
+    "cost_micros": "integer",
+    "reported_at": "timestamp_with_timezone",
+}
+CONVERT = {"integer": int, "number": float}
+
+
+def _reports(config: Mapping[str, Any]) -> list[Path]:
+    folder = Path(config["reports_path"])
+    if not folder.is_dir():
+        raise FileNotFoundError(f"report folder {folder} does not exist (run the simulation first)")
+    return sorted(folder.glob("report_date=*.csv"))
+
+
+def check(config: Mapping[str, Any]) -> str | None:
+    try:
+        _reports(config)
+    except FileNotFoundError as error:
+        return str(error)
+    return None
+
+
+def _header(config: Mapping[str, Any]) -> list[str]:
+    reports = _reports(config)
+    if not reports:
+        return [c for c in KNOWN_TYPES if c != "cost_micros"]
+    with reports[-1].open(newline="") as f:
+        return next(csv.reader(f))
+
+
+def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    properties = {}
+    for column in _header(config):
+        fragment = COLUMN_TYPES[KNOWN_TYPES.get(column, "string")]
+        properties[column] = {**fragment, "type": ["null", fragment["type"]]}
+    return [stream_entry(STREAM, properties, "reported_at", ["spend_date", "channel", "campaign_id"])]
+
+
+def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, Any] | None) -> Iterator[Record | Checkpoint]:
+    if stream != STREAM:
+        raise ValueError(f"unknown stream {stream!r}")
+    after = (state or {}).get("cursor") or ""
+
+    def rows() -> Iterator[Record]:
+        for path in _reports(config):
+            with path.open(newline="") as f:
+                for row in csv.DictReader(f):
+                    if row["reported_at"] <= after:
+                        continue
+                    for column, value in row.items():
+                        convert = CONVERT.get(KNOWN_TYPES.get(column, ""))
+                        if convert and value != "":
+                            row[column] = convert(value)
+                        elif value == "":
+                            row[column] = None
+                    yield row
+
+    if mode == "incremental":
+        yield from checkpoints(rows(), "reported_at", 500, after or None)
+    else:
+        yield from rows()
+
+
+SPEC = {
+    "type": "object",
+    "required": ["reports_path"],
+    "properties": {"reports_path": {"type": "string", "description": "Folder of report_date=YYYY-MM-DD.csv files."}},
+}
+source = Source(name="source-marketing-spend", spec=SPEC, check=check, discover=discover, read=read)
+
+if __name__ == "__main__":
+    sys.exit(source.run())

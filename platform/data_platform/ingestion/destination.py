@@ -1,0 +1,283 @@
+"""DuckDB destination in Airbyte's Destinations V2 shape.
+
+Final tables ``<namespace>.<stream>`` hold typed columns plus ``_airbyte_raw_id``,
+``_airbyte_extracted_at``, ``_airbyte_meta`` and ``_airbyte_generation_id``. Records travel
+buffer file -> stage table -> final table:
+
+- the runner appends raw protocol lines to a per-stream buffer file and loads it into the
+  stream's stage table (``airbyte_internal``) every batch;
+- at a STATE checkpoint, one transaction applies the stage to the final table with the
+  stream's sync mode *and* stores the state. Data and state cannot disagree: what is
+  committed is exactly what the stored state says was read;
+- a full-refresh stream is applied only when the source finished successfully, replacing the
+  table's contents in one transaction and bumping the generation id.
+
+Anything not yet committed when a sync fails lives only in stage tables, which are dropped.
+Bookkeeping lives in ``airbyte_internal``: ``sync_state`` (per stream) and ``sync_runs``
+(one row per stream and sync, the history volume checks read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from data_platform.ingestion.connections import StreamSpec, SyncMode
+from data_platform.ingestion.schema import AIRBYTE_META_COLUMNS, Column
+
+INTERNAL_SCHEMA = "airbyte_internal"
+CHANGE_TYPE = "struct(field varchar, change varchar, reason varchar)"
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamTarget:
+    """Where and how one stream of one connection lands."""
+
+    connection: str
+    namespace: str
+    spec: StreamSpec
+    columns: tuple[Column, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def final_table(self) -> str:
+        return f"{quote(self.namespace)}.{quote(self.name)}"
+
+    @property
+    def stage_table(self) -> str:
+        return f"{INTERNAL_SCHEMA}.{quote(f'{self.namespace}__{self.name}__stage')}"
+
+
+class DuckDBDestination:
+    def __init__(self, database: Path | str):
+        self.database = str(database)
+        self.conn = duckdb.connect(self.database)
+        self.conn.execute(f"create schema if not exists {INTERNAL_SCHEMA}")
+        self.conn.execute(
+            f"""create table if not exists {INTERNAL_SCHEMA}.sync_state (
+                connection varchar, namespace varchar, stream varchar, state json,
+                generation_id bigint, updated_at timestamp with time zone,
+                primary key (connection, namespace, stream))"""
+        )
+        self.conn.execute(
+            f"""create table if not exists {INTERNAL_SCHEMA}.sync_runs (
+                sync_id bigint, connection varchar, namespace varchar, stream varchar, sync_mode varchar,
+                started_at timestamp with time zone, finished_at timestamp with time zone, status varchar,
+                records_read bigint, records_committed bigint, rows_in_table bigint, cursor json, error varchar)"""
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- state -----------------------------------------------------------------------
+    def next_sync_id(self) -> int:
+        return int(self.conn.execute(f"select coalesce(max(sync_id), 0) + 1 from {INTERNAL_SCHEMA}.sync_runs").fetchone()[0])
+
+    def stored_state(self, connection: str, targets: Sequence[StreamTarget]) -> list[dict[str, Any]]:
+        """Per-stream STATE messages to pass to the source's ``read --state``."""
+        rows = self.conn.execute(
+            f"select namespace, stream, state from {INTERNAL_SCHEMA}.sync_state where connection = ? and state is not null",
+            [connection],
+        ).fetchall()
+        incremental = {(t.namespace, t.name) for t in targets if t.spec.sync_mode is not SyncMode.FULL_REFRESH_OVERWRITE}
+        return [
+            {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": orjson.loads(state)}}
+            for namespace, stream, state in rows
+            if (namespace, stream) in incremental
+        ]
+
+    def stream_state(self, target: StreamTarget) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            f"select state from {INTERNAL_SCHEMA}.sync_state where connection = ? and namespace = ? and stream = ?",
+            [target.connection, target.namespace, target.name],
+        ).fetchone()
+        return orjson.loads(row[0]) if row and row[0] else None
+
+    def _generation(self, target: StreamTarget) -> int:
+        row = self.conn.execute(
+            f"select generation_id from {INTERNAL_SCHEMA}.sync_state where connection = ? and namespace = ? and stream = ?",
+            [target.connection, target.namespace, target.name],
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _store_state(self, target: StreamTarget, state: Mapping[str, Any] | None, generation: int) -> None:
+        self.conn.execute(
+            f"""insert or replace into {INTERNAL_SCHEMA}.sync_state values (?, ?, ?, ?, ?, now())""",
+            [target.connection, target.namespace, target.name, orjson.dumps(state).decode() if state is not None else None, generation],
+        )
+
+    # ---- tables ----------------------------------------------------------------------
+    def prepare(self, target: StreamTarget) -> None:
+        """Create the final table (or add newly declared columns) and an empty stage table."""
+        self.conn.execute(f"create schema if not exists {quote(target.namespace)}")
+        definitions = [f"{quote(c.name)} {c.duckdb_type}" for c in target.columns]
+        definitions += [f"{name} {kind}" for name, kind, _ in AIRBYTE_META_COLUMNS]
+        self.conn.execute(f"create table if not exists {target.final_table} ({', '.join(definitions)})")
+        existing = {r[0] for r in self.conn.execute(f"select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [target.namespace, target.name]).fetchall()}
+        for column in target.columns:
+            if column.name not in existing:
+                self.conn.execute(f"alter table {target.final_table} add column {quote(column.name)} {column.duckdb_type}")
+        self.conn.execute(f"create or replace table {target.stage_table} as select * from {target.final_table} limit 0")
+        self.conn.execute(f"alter table {target.stage_table} add column _airbyte_line bigint")
+
+    def drop_stage(self, target: StreamTarget) -> None:
+        self.conn.execute(f"drop table if exists {target.stage_table}")
+
+    def load_buffer(self, target: StreamTarget, buffer: Path, sync_id: int, first_line: int) -> None:
+        """Type the RECORD lines of ``buffer`` into the stage table (autocommit; invisible to readers)."""
+        extracted = ", ".join(
+            f"json_extract_string(json, {_path(c.name)}) as {quote('_raw_' + c.name)}" if c.type != "json"
+            else f"json_extract(json, {_path(c.name)}) as {quote('_raw_' + c.name)}"
+            for c in target.columns
+        )
+        typed = ", ".join(
+            f"{quote('_raw_' + c.name)} as {quote(c.name)}" if c.type in ("string", "json")
+            else f"try_cast({quote('_raw_' + c.name)} as {c.duckdb_type}) as {quote(c.name)}"
+            for c in target.columns
+        )
+        # Airbyte's behaviour for a value that does not fit its column: null it, and say so in _airbyte_meta.
+        changes = ", ".join(
+            f"case when {quote('_raw_' + c.name)} is not null and try_cast({quote('_raw_' + c.name)} as {c.duckdb_type}) is null "
+            f"then {{'field': '{c.name}', 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
+            for c in target.columns
+            if c.type not in ("string", "json")
+        )
+        change_list = f"list_filter([{changes}], lambda x: x is not null)" if changes else f"cast([] as {CHANGE_TYPE}[])"
+        columns = ", ".join(quote(c.name) for c in target.columns)
+        self.conn.execute(
+            f"""
+            insert into {target.stage_table} ({columns + ', ' if columns else ''}_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, _airbyte_generation_id, _airbyte_line)
+            with lines as (
+                select json, row_number() over () as line from read_json_objects(?, format = 'newline_delimited')
+            ), raw as (
+                select {extracted + ',' if extracted else ''} line,
+                       cast(json_extract(json, '$.record.emitted_at') as bigint) as emitted_at,
+                       from_json(json_extract(json, '$.record.meta.changes'), '[{{"field":"VARCHAR","change":"VARCHAR","reason":"VARCHAR"}}]') as source_changes
+                from lines
+            )
+            select {typed + ',' if typed else ''}
+                   cast(uuid() as varchar),
+                   make_timestamptz(emitted_at * 1000),
+                   json_object('sync_id', ?::bigint, 'changes',
+                       to_json(list_concat(coalesce(cast(source_changes as {CHANGE_TYPE}[]), cast([] as {CHANGE_TYPE}[])), {change_list}))),
+                   0,
+                   ? + line
+            from raw
+            """,
+            [str(buffer), sync_id, first_line],
+        )
+
+    def commit(self, target: StreamTarget, state: Mapping[str, Any] | None, *, final: bool) -> int:
+        """Apply the stage to the final table and store ``state``, atomically. Returns rows applied.
+
+        Incremental streams are applied at every checkpoint; a full-refresh stream only with
+        ``final=True`` (the source finished), as one swap of the table's contents.
+        """
+        mode = target.spec.sync_mode
+        if mode is SyncMode.FULL_REFRESH_OVERWRITE and not final:
+            return 0
+        self.conn.execute("begin transaction")
+        try:
+            staged = int(self.conn.execute(f"select count(*) from {target.stage_table}").fetchone()[0])
+            generation = self._generation(target)
+            if mode is SyncMode.FULL_REFRESH_OVERWRITE:
+                generation += 1
+                self.conn.execute(f"delete from {target.final_table}")
+            if mode is SyncMode.INCREMENTAL_APPEND_DEDUP:
+                self._apply_dedup(target, generation)
+            else:
+                self.conn.execute(
+                    f"insert into {target.final_table} ({_column_list(target)}) "
+                    f"select {_select_list(target, generation)} from {target.stage_table} b order by _airbyte_line"
+                )
+            self.conn.execute(f"delete from {target.stage_table}")
+            self._store_state(target, state if mode is not SyncMode.FULL_REFRESH_OVERWRITE else None, generation)
+            self.conn.execute("commit")
+        except BaseException:
+            self.conn.execute("rollback")
+            raise
+        return staged
+
+    def _apply_dedup(self, target: StreamTarget, generation: int) -> None:
+        """Append + deduped: the final table keeps the latest version of each primary key
+        (highest cursor, then latest extracted), as Airbyte's typing-and-deduping does."""
+        pk = [quote(k) for k in target.spec.primary_key]
+        cursor = quote(target.spec.cursor_field) if target.spec.cursor_field else "null"
+        latest = f"""
+            select * from {target.stage_table}
+            qualify row_number() over (partition by {', '.join(pk)} order by {cursor} desc nulls last, _airbyte_extracted_at desc, _airbyte_line desc) = 1
+        """
+        match = " and ".join(f"f.{k} = b.{k}" for k in pk)
+        self.conn.execute(f"create or replace temp table _airbyte_batch as {latest}")
+        self.conn.execute(
+            f"""delete from {target.final_table} f using _airbyte_batch b
+                where {match} and (f.{cursor} is null or b.{cursor} is not null and f.{cursor} <= b.{cursor})"""
+            if target.spec.cursor_field
+            else f"delete from {target.final_table} f using _airbyte_batch b where {match}"
+        )
+        self.conn.execute(
+            f"""insert into {target.final_table} ({_column_list(target)})
+                select {_select_list(target, generation)}
+                from _airbyte_batch b where not exists (select 1 from {target.final_table} f where {match})"""
+        )
+        self.conn.execute("drop table _airbyte_batch")
+
+    def row_count(self, target: StreamTarget) -> int:
+        return int(self.conn.execute(f"select count(*) from {target.final_table}").fetchone()[0])
+
+    def record_run(
+        self,
+        sync_id: int,
+        target: StreamTarget,
+        started_at: dt.datetime,
+        status: str,
+        records_read: int,
+        records_committed: int,
+        rows_in_table: int | None,
+        cursor: Mapping[str, Any] | None,
+        error: str | None,
+    ) -> None:
+        self.conn.execute(
+            f"insert into {INTERNAL_SCHEMA}.sync_runs values (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?)",
+            [
+                sync_id,
+                target.connection,
+                target.namespace,
+                target.name,
+                target.spec.sync_mode.value,
+                started_at,
+                status,
+                records_read,
+                records_committed,
+                rows_in_table,
+                orjson.dumps(cursor).decode() if cursor is not None else None,
+                error,
+            ],
+        )
+
+
+def _column_list(target: StreamTarget) -> str:
+    return ", ".join([*(quote(c.name) for c in target.columns), *(n for n, _, _ in AIRBYTE_META_COLUMNS)])
+
+
+def _select_list(target: StreamTarget, generation: int) -> str:
+    """Stage columns aliased ``b``, with the generation id of this commit."""
+    meta = [f"{generation}" if n == "_airbyte_generation_id" else f"b.{n}" for n, _, _ in AIRBYTE_META_COLUMNS]
+    return ", ".join([*(f"b.{quote(c.name)}" for c in target.columns), *meta])
+
+
+def _path(column: str) -> str:
+    return "'$.record.data.\"" + column.replace("'", "''").replace('"', '\\"') + "\"'"
