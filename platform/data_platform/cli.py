@@ -1,0 +1,118 @@
+"""``data-platform``: run the platform from a terminal.
+
+- ``data-platform run``: the main job end to end (simulate, sync every connection, and, as
+  they land, every dbt model and check), with progress and a summary.
+- ``data-platform simulate``: only move the simulated source systems forward.
+- ``data-platform sql "select ..."``: query the local warehouse.
+- ``data-platform dev``: ``dagster dev`` with the local instance configured.
+- ``data-platform benchmark``: throughput figures (see ``data_platform.benchmark``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from data_platform.environment import REPO_ROOT, Settings, resolve_settings
+
+INSTANCE_TEMPLATE = Path(__file__).with_name("instance") / "dagster.yaml"
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    """Use ``$DAGSTER_HOME`` if set; otherwise a persistent home in the data directory with the
+    local instance config (warehouse pool limited to 1)."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"])
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(INSTANCE_TEMPLATE, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from data_platform.definitions import MAIN_JOB, build_definitions
+    from data_platform.reporting import print_run_summary
+
+    settings = resolve_settings()
+    prepare_dagster_home(settings)
+    print(f"data-platform: environment {settings.environment.value}, data in {settings.data_dir}", flush=True)
+    started = time.perf_counter()
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(MAIN_JOB)
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+        return print_run_summary(result, settings, time.perf_counter() - started)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from data_platform.ingestion.source_systems import DIRT
+    from data_platform.simulation import SimulationConfig, simulate
+
+    settings = resolve_settings()
+    sim = settings.simulation
+    config = SimulationConfig(seed=sim.seed, scale=sim.scale, history_days=sim.history_days, dirt=DIRT[sim.dirt]())
+    summary = simulate(config, settings.source_systems_dir)
+    print(f"simulated up to {summary.as_of:%Y-%m-%d %H:%M} UTC (history from {summary.start_date}) in {settings.source_systems_dir}")
+    for table, rows in summary.rows_total.items():
+        print(f"  {table:<16} {rows:>12,} rows ({summary.rows_written.get(table, 0):,} written now)")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    settings = resolve_settings()
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        conn.sql(args.query).show(max_rows=args.max_rows)
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    settings = resolve_settings()
+    home = prepare_dagster_home(settings)
+    print(f"DAGSTER_HOME={home}", flush=True)
+    dagster = Path(sys.executable).with_name("dagster")
+    os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *args.dagster_args])
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from data_platform.benchmark import main as benchmark
+
+    return benchmark(rows=args.rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="data-platform", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the main job end to end").set_defaults(func=cmd_run)
+    commands.add_parser("simulate", help="move the simulated source systems forward to now").set_defaults(func=cmd_simulate)
+    sql = commands.add_parser("sql", help="query the local DuckDB warehouse (read-only)")
+    sql.add_argument("query")
+    sql.add_argument("--max-rows", type=int, default=40)
+    sql.set_defaults(func=cmd_sql)
+    dev = commands.add_parser("dev", help="dagster dev with the local instance configured")
+    dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
+    dev.set_defaults(func=cmd_dev)
+    bench = commands.add_parser("benchmark", help="print embedded-sync throughput figures")
+    bench.add_argument("--rows", type=int, default=1_000_000, help="approximate number of source rows (default 1M)")
+    bench.set_defaults(func=cmd_benchmark)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The code location: ``dagster dev -w workspace.yaml`` and ``dagster definitions validate`` load ``defs``."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from data_platform.environment import Settings, resolve_settings
+from data_platform.ingestion.assets import build_ingestion_assets
+from data_platform.ingestion.connections import load_connections
+from data_platform.ingestion.source_systems import build_source_system_assets
+from data_platform.resources import build_resources
+
+MAIN_JOB = "platform_main_job"
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or resolve_settings()
+    connections = load_connections()
+    main_job = dg.define_asset_job(
+        MAIN_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Everything, end to end: source systems (simulated locally), every Airbyte connection, every dbt model and check.",
+    )
+    return dg.Definitions(
+        assets=[*build_source_system_assets(connections, settings), *build_ingestion_assets(connections, settings)],
+        jobs=[main_job],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,84 @@
+"""One Dagster multi-asset per Airbyte connection, one asset per stream, built from ``connections.yaml``.
+
+Keys mirror where a stream lands (``raw_shop/orders`` is table ``raw_shop.orders``) and
+are the same in every environment; only the ``airbyte`` resource behind them differs.
+Building these definitions makes no network call: the stream list, columns and sync
+modes come from the declaration, not from the Airbyte API.
+"""
+
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from data_platform.environment import Settings
+from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
+from data_platform.ingestion.resources import stream_key
+
+WAREHOUSE_POOL = "warehouse"
+"""Steps that write the warehouse share this pool; the local instance limits it to 1 (DuckDB is single-writer)."""
+
+
+def source_system_key(connection: ConnectionSpec) -> dg.AssetKey:
+    return dg.AssetKey(["source_system", connection.source_system])
+
+
+def _column_schema(stream: StreamSpec) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.type,
+                description=c.description or None,
+                constraints=dg.TableColumnConstraints(unique=stream.primary_key == (c.name,)),
+            )
+            for c in stream.columns
+        ]
+    )
+
+
+def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetSpec:
+    database = "warehouse" if settings.is_local else settings.get("SNOWFLAKE_DATABASE", "RAW")
+    metadata = {
+        "dagster/table_name": f"{database}.{connection.destination_namespace}.{stream.name}",
+        "airbyte/connection": connection.name,
+        "airbyte/stream": stream.name,
+        "airbyte/sync_mode": stream.sync_mode.value,
+        "airbyte/destination_namespace": connection.destination_namespace,
+    }
+    if stream.columns:
+        metadata["dagster/column_schema"] = _column_schema(stream)
+    if stream.cursor_field:
+        metadata["airbyte/cursor_field"] = stream.cursor_field
+    if stream.primary_key:
+        metadata["airbyte/primary_key"] = list(stream.primary_key)
+    return dg.AssetSpec(
+        key=stream_key(connection, stream.name),
+        description=stream.description or None,
+        deps=[source_system_key(connection)],
+        kinds={"airbyte", settings.warehouse_kind},
+        owners=list(connection.owners),
+        group_name=connection.group,
+        metadata=metadata,
+        tags={"domain": connection.destination_namespace.removeprefix("raw_")},
+    )
+
+
+def build_connection_assets(connection: ConnectionSpec, settings: Settings) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name=f"airbyte_{connection.name}",
+        specs=[stream_spec(connection, s, settings) for s in connection.streams],
+        can_subset=True,
+        required_resource_keys={"airbyte"},
+        pool=WAREHOUSE_POOL,
+        description=f"Airbyte connection {connection.name}: {connection.description.strip()}",
+        op_tags={"airbyte/connection": connection.name},
+    )
+    def _sync(context: dg.AssetExecutionContext):
+        yield from context.resources.airbyte.sync_connection(context, connection)
+
+    return _sync
+
+
+def build_ingestion_assets(connections: Sequence[ConnectionSpec], settings: Settings) -> list[dg.AssetsDefinition]:
+    return [build_connection_assets(c, settings) for c in connections]

@@ -1,0 +1,116 @@
+"""The ``airbyte`` resource in each environment, behind one method: ``sync_connection``.
+
+- :class:`EmbeddedAirbyteResource` (local): runs the connection's embedded source connector
+  through :class:`~data_platform.ingestion.runner.EmbeddedAirbyte` into DuckDB, only the
+  selected streams, and reports per-stream figures.
+- :class:`SelfManagedAirbyte` / :class:`CloudAirbyte` (prod): dagster-airbyte's workspaces;
+  ``sync_and_poll`` on the connection id, attaching to a sync already in flight. Airbyte
+  syncs the whole connection, so streams outside the selection are reported as plain
+  materializations, as dagster-airbyte does.
+
+Both flag a successful sync that moved no rows where the connection expects rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import dagster as dg
+
+from data_platform.ingestion.airbyte_api import CloudAirbyteWorkspace, SelfManagedAirbyteWorkspace
+from data_platform.ingestion.connections import ConnectionSpec, SyncMode
+from data_platform.ingestion.runner import EmbeddedAirbyte
+
+ZERO_ROWS_FLAG = "airbyte/zero_rows_flagged"
+SyncEvent = dg.MaterializeResult | dg.AssetMaterialization
+
+
+class AirbyteSync(Protocol):
+    def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]: ...
+
+
+def stream_key(connection: ConnectionSpec, stream: str) -> dg.AssetKey:
+    """Where the stream lands in the warehouse: ``<namespace>/<stream>``. The dbt sources use the same key."""
+    return dg.AssetKey([connection.destination_namespace, stream])
+
+
+def _selected_streams(context: dg.AssetExecutionContext, connection: ConnectionSpec) -> list[str]:
+    selected = set(context.selected_asset_keys)
+    return [s.name for s in connection.streams if stream_key(connection, s.name) in selected]
+
+
+def _flag_zero_rows(context: dg.AssetExecutionContext, what: str, rows: int | None, expected: bool) -> dict[str, Any]:
+    if rows == 0 and expected:
+        context.log.warning(f"{what}: the sync succeeded but moved 0 rows, and this connection expects rows on every sync")
+        return {ZERO_ROWS_FLAG: True}
+    return {}
+
+
+class EmbeddedAirbyteResource(dg.ConfigurableResource):
+    """Local stand-in for an Airbyte server: protocol connectors as subprocesses, DuckDB as destination."""
+
+    warehouse_path: str
+    source_systems_dir: str
+    batch_size: int = 50_000
+
+    def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
+        runner = EmbeddedAirbyte(self.warehouse_path, batch_size=self.batch_size, logger=context.log)
+        config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
+        result = runner.sync(connection, config, _selected_streams(context, connection))
+        for stream in result.streams.values():
+            context.log.info(
+                f"{stream.table}: {stream.records_synced:,} records synced, {stream.rows_in_table:,} rows in table "
+                f"({stream.sync_mode.value}, {stream.duration_seconds:.1f}s)"
+            )
+            expected = connection.expect_rows_every_sync or stream.sync_mode is SyncMode.FULL_REFRESH_OVERWRITE
+            metadata: dict[str, Any] = {
+                "airbyte/rows_synced": stream.records_synced,
+                "dagster/row_count": stream.rows_in_table,
+                "airbyte/duration_seconds": round(stream.duration_seconds, 3),
+                "airbyte/sync_mode": stream.sync_mode.value,
+                "airbyte/sync_id": result.sync_id,
+                "airbyte/cursor": dg.MetadataValue.json(dict(stream.cursor)) if stream.cursor else None,
+                **_flag_zero_rows(context, stream.table, stream.records_synced, expected),
+            }
+            if stream.schema_drift:
+                metadata["airbyte/schema_drift"] = dg.MetadataValue.json(list(stream.schema_drift))
+            yield dg.MaterializeResult(
+                asset_key=stream_key(connection, stream.stream),
+                metadata={k: v for k, v in metadata.items() if v is not None},
+            )
+
+
+class _ApiSync:
+    """``sync_connection`` for dagster-airbyte workspaces (mixed into both workspace classes)."""
+
+    def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
+        connection_id = connection.production_connection_id()
+        output = self.get_client().sync_and_poll(connection_id=connection_id)  # type: ignore[attr-defined]
+        job = output.job_details
+        rows = job.get("rowsSynced")
+        metadata: dict[str, Any] = {
+            "airbyte/connection_id": connection_id,
+            "airbyte/job_id": job.get("jobId"),
+            "airbyte/job_status": job.get("status"),
+            "airbyte/rows_synced_connection": rows,
+            "airbyte/bytes_synced_connection": job.get("bytesSynced"),
+            "airbyte/job_duration": job.get("duration"),
+            **_flag_zero_rows(context, f"connection {connection.name} (job {job.get('jobId')})", rows, connection.expect_rows_every_sync),
+        }
+        metadata = {k: v for k, v in metadata.items() if v is not None}
+        selected = set(_selected_streams(context, connection))
+        for stream in connection.streams:
+            stream_metadata = {**metadata, "airbyte/sync_mode": stream.sync_mode.value}
+            if stream.name in selected:
+                yield dg.MaterializeResult(asset_key=stream_key(connection, stream.name), metadata=stream_metadata)
+            else:  # Airbyte synced it anyway: record it, as dagster-airbyte does
+                yield dg.AssetMaterialization(asset_key=stream_key(connection, stream.name), metadata=stream_metadata)
+
+
+class SelfManagedAirbyte(_ApiSync, SelfManagedAirbyteWorkspace):
+    """Self-managed Airbyte (dagster-airbyte ``AirbyteWorkspace``)."""
+
+
+class CloudAirbyte(_ApiSync, CloudAirbyteWorkspace):
+    """Airbyte Cloud (dagster-airbyte ``AirbyteCloudWorkspace``)."""

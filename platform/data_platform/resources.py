@@ -1,0 +1,89 @@
+"""Resources for each environment. Same resource keys everywhere; only the implementations differ.
+
+============  =======================================  ==============================================
+key           local                                    prod
+============  =======================================  ==============================================
+airbyte       EmbeddedAirbyteResource (DuckDB)          SelfManagedAirbyte or CloudAirbyte
+warehouse     DuckDBResource                            SnowflakeResource (password or key-pair)
+simulator     MarketplaceSimulator                      (none: the source systems are real)
+============  =======================================  ==============================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from dagster_snowflake import SnowflakeResource
+
+from data_platform.environment import Settings
+from data_platform.ingestion.resources import CloudAirbyte, EmbeddedAirbyteResource, SelfManagedAirbyte
+from data_platform.ingestion.source_systems import MarketplaceSimulator
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    if settings.is_local:
+        return {
+            "airbyte": EmbeddedAirbyteResource(
+                warehouse_path=str(settings.warehouse_path), source_systems_dir=str(settings.source_systems_dir)
+            ),
+            "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+            "simulator": MarketplaceSimulator(
+                source_systems_dir=str(settings.source_systems_dir),
+                seed=settings.simulation.seed,
+                scale=settings.simulation.scale,
+                history_days=settings.simulation.history_days,
+                dirt=settings.simulation.dirt,
+            ),
+        }
+    return {"airbyte": production_airbyte(settings), "warehouse": production_snowflake(settings)}
+
+
+def production_airbyte(settings: Settings) -> SelfManagedAirbyte | CloudAirbyte:
+    tuning = dict(
+        poll_previous_running_sync=True,  # a sync already in flight is attached to, not failed
+        poll_interval=float(settings.get("AIRBYTE_POLL_INTERVAL_SECONDS", "10")),
+        poll_timeout=float(settings.get("AIRBYTE_POLL_TIMEOUT_SECONDS", str(4 * 3600))),
+        request_max_retries=int(settings.get("AIRBYTE_REQUEST_MAX_RETRIES", "3")),
+        request_retry_delay=float(settings.get("AIRBYTE_REQUEST_RETRY_DELAY_SECONDS", "2")),
+    )
+    server = settings.get("AIRBYTE_SERVER_URL")
+    if not server:
+        return CloudAirbyte(
+            workspace_id=dg.EnvVar("AIRBYTE_WORKSPACE_ID"),
+            client_id=dg.EnvVar("AIRBYTE_CLIENT_ID"),
+            client_secret=dg.EnvVar("AIRBYTE_CLIENT_SECRET"),
+            **tuning,
+        )
+    server = server.rstrip("/")
+    if settings.get("AIRBYTE_CLIENT_ID"):
+        auth = {"client_id": dg.EnvVar("AIRBYTE_CLIENT_ID"), "client_secret": dg.EnvVar("AIRBYTE_CLIENT_SECRET")}
+    elif settings.get("AIRBYTE_USERNAME"):
+        auth = {"username": dg.EnvVar("AIRBYTE_USERNAME"), "password": dg.EnvVar("AIRBYTE_PASSWORD")}
+    else:
+        auth = {}
+    return SelfManagedAirbyte(
+        rest_api_base_url=f"{server}/api/public/v1",
+        configuration_api_base_url=f"{server}/api/v1",
+        workspace_id=dg.EnvVar("AIRBYTE_WORKSPACE_ID"),
+        **auth,
+        **tuning,
+    )
+
+
+def production_snowflake(settings: Settings) -> SnowflakeResource:
+    if settings.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
+        auth = {"private_key_path": dg.EnvVar("SNOWFLAKE_PRIVATE_KEY_PATH")}
+        if settings.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):
+            auth["private_key_password"] = dg.EnvVar("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
+    else:
+        auth = {"password": dg.EnvVar("SNOWFLAKE_PASSWORD")}
+    return SnowflakeResource(
+        account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+        user=dg.EnvVar("SNOWFLAKE_USER"),
+        role=settings.get("SNOWFLAKE_ROLE", "TRANSFORMER"),
+        warehouse=settings.get("SNOWFLAKE_WAREHOUSE", "TRANSFORMING"),
+        database=settings.get("SNOWFLAKE_DATABASE", "RAW"),
+        **auth,
+    )
