@@ -282,10 +282,11 @@ class Marketplace:
             lines, items_total = self._order_lines(rng, order_id, merchant_id, placed)
             order, payment = self._order_lifecycle(rng, order_id, customer_id, merchant_id, placed, items_total, platform)
             self._session_events(batch, rng, day_ms, placed, as_of_ms, customer_id, platform, channel, lines, order_id, items_total)
+            lost_customer = rng.random() < dirt.null_violation_rate  # drawn before the skip: same stream whatever as_of
             if placed > as_of_ms:
                 continue
             order = self._as_of(order, as_of_ms)
-            if rng.random() < dirt.null_violation_rate:
+            if lost_customer:
                 order["customer_id"] = None
             batch.orders.append(order)
             batch.order_lines.extend(lines)

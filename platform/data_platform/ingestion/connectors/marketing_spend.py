@@ -25,6 +25,7 @@ KNOWN_TYPES = {
     "reported_at": "timestamp_with_timezone",
 }
 CONVERT = {"integer": int, "number": float}
+CHECKPOINT_EVERY = 500
 
 
 def _reports(config: Mapping[str, Any]) -> list[Path]:
@@ -78,7 +79,7 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
                     yield row
 
     if mode == "incremental":
-        yield from checkpoints(rows(), "reported_at", 500, after or None)
+        yield from checkpoints(rows(), "reported_at", int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), after or None)
     else:
         yield from rows()
 
@@ -86,7 +87,9 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
 SPEC = {
     "type": "object",
     "required": ["reports_path"],
-    "properties": {"reports_path": {"type": "string", "description": "Folder of report_date=YYYY-MM-DD.csv files."}},
+    "properties": {
+        "checkpoint_interval": {"type": "integer", "description": "Emit a STATE message at least every N records."},
+        "reports_path": {"type": "string", "description": "Folder of report_date=YYYY-MM-DD.csv files."}},
 }
 source = Source(name="source-marketing-spend", spec=SPEC, check=check, discover=discover, read=read)
 

@@ -88,7 +88,7 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
                 yield row
 
         if mode == "incremental":
-            yield from checkpoints(rows(), "updated_at", CHECKPOINT_EVERY, (state or {}).get("cursor"))
+            yield from checkpoints(rows(), "updated_at", int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), (state or {}).get("cursor"))
         else:
             yield from rows()
 
@@ -96,7 +96,9 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
 SPEC = {
     "type": "object",
     "required": ["database_path"],
-    "properties": {"database_path": {"type": "string", "description": "Path of the shop's SQLite database."}},
+    "properties": {
+        "checkpoint_interval": {"type": "integer", "description": "Emit a STATE message at least every N records."},
+        "database_path": {"type": "string", "description": "Path of the shop's SQLite database."}},
 }
 source = Source(name="source-shop-db", spec=SPEC, check=check, discover=discover, read=read)
 

@@ -70,7 +70,7 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
                         yield event
 
     if mode == "incremental":
-        yield from checkpoints(events(), "received_at", CHECKPOINT_EVERY, after or None)
+        yield from checkpoints(events(), "received_at", int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), after or None)
     else:
         yield from events()
 
@@ -78,7 +78,9 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
 SPEC = {
     "type": "object",
     "required": ["events_path"],
-    "properties": {"events_path": {"type": "string", "description": "Folder of received_date=YYYY-MM-DD.jsonl files."}},
+    "properties": {
+        "checkpoint_interval": {"type": "integer", "description": "Emit a STATE message at least every N records."},
+        "events_path": {"type": "string", "description": "Folder of received_date=YYYY-MM-DD.jsonl files."}},
 }
 source = Source(name="source-web-events", spec=SPEC, check=check, discover=discover, read=read)
 

@@ -1,0 +1,72 @@
+"""Shared fixtures: a simulated marketplace at fixed instants and an embedded Airbyte into a temp DuckDB."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from data_platform.ingestion.connections import ConnectionSpec, load_connections
+from data_platform.ingestion.runner import EmbeddedAirbyte, SyncResult
+from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
+
+START = dt.date(2026, 10, 1)
+T0 = dt.datetime(2026, 10, 20, 12, 0, tzinfo=dt.timezone.utc)
+T1 = dt.datetime(2026, 10, 24, 18, 0, tzinfo=dt.timezone.utc)
+
+
+@dataclasses.dataclass
+class Marketplace:
+    """A simulated marketplace plus an embedded Airbyte syncing it into a DuckDB warehouse."""
+
+    root: Path
+    config: SimulationConfig
+    warehouse: Path
+
+    @property
+    def connections(self) -> dict[str, ConnectionSpec]:
+        return {c.name: c for c in load_connections()}
+
+    def simulate(self, as_of: dt.datetime, **dirt) -> None:
+        if dirt:
+            self.config = dataclasses.replace(self.config, dirt=dataclasses.replace(self.config.dirt, **dirt))
+        simulate(self.config, self.root / "source_systems", as_of)
+
+    def sync(self, connection: str, streams=None, *, config: dict | None = None, **kwargs) -> SyncResult:
+        spec = self.connections[connection]
+        resolved = spec.embedded_source.resolved_config({"source_systems": str(self.root / "source_systems")})
+        config = {**resolved, **(config or {})}
+        return EmbeddedAirbyte(self.warehouse, batch_size=kwargs.pop("batch_size", 5_000)).sync(spec, config, streams, **kwargs)
+
+    def query(self, sql: str, params=None):
+        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def scalar(self, sql: str, params=None):
+        return self.query(sql, params)[0][0]
+
+    def source_db(self, sql: str):
+        import sqlite3
+
+        with sqlite3.connect(self.root / "source_systems" / "shop_db.sqlite") as db:
+            return db.execute(sql).fetchall()
+
+
+@pytest.fixture
+def marketplace(tmp_path: Path) -> Marketplace:
+    config = SimulationConfig(seed=7, scale=0.5, start_date=START, dirt=DirtSwitches())
+    market = Marketplace(tmp_path, config, tmp_path / "warehouse.duckdb")
+    market.simulate(T0)
+    return market
+
+
+HERE = Path(__file__).parent
+
+
+def killed_after(lines: int, connection: ConnectionSpec) -> list[str]:
+    """The connection's connector command, SIGKILLed after it wrote ``lines`` lines of ``read`` output."""
+    return [sys.executable, str(HERE / "killing_wrapper.py"), str(lines), *connection.embedded_source.command]

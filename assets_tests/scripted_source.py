@@ -1,0 +1,20 @@
+"""A connector whose output is scripted by its config: for testing how the runner treats bad connectors.
+
+config: {"streams": [AirbyteStream, ...], "lines": ["raw stdout line", ...], "exit_code": 0}
+"""
+
+import json
+import sys
+
+command = sys.argv[1]
+config = json.load(open(sys.argv[sys.argv.index("--config") + 1])) if "--config" in sys.argv else {}
+if command == "spec":
+    print(json.dumps({"type": "SPEC", "spec": {"connectionSpecification": {"type": "object"}}}))
+elif command == "check":
+    print(json.dumps({"type": "CONNECTION_STATUS", "connectionStatus": {"status": "SUCCEEDED"}}))
+elif command == "discover":
+    print(json.dumps({"type": "CATALOG", "catalog": {"streams": config["streams"]}}))
+elif command == "read":
+    for line in config["lines"]:
+        print(line, flush=True)
+    sys.exit(config.get("exit_code", 0))

@@ -1,0 +1,201 @@
+"""Embedded Airbyte: syncs land the source systems in DuckDB in Airbyte's shape, exactly once."""
+
+from __future__ import annotations
+
+import sys
+
+import orjson
+import pytest
+
+from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
+from data_platform.ingestion.runner import EmbeddedAirbyte, ProtocolError, SyncFailed
+from data_platform.ingestion.schema import Column
+
+from .conftest import HERE, T1, killed_after
+
+AIRBYTE_COLUMNS = {"_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta", "_airbyte_generation_id"}
+
+
+def table_columns(market, table: str) -> set[str]:
+    namespace, name = table.split(".")
+    return {r[0] for r in market.query("select column_name from duckdb_columns() where schema_name=? and table_name=?", [namespace, name])}
+
+
+def test_every_stream_lands_typed_with_airbyte_technical_columns(marketplace):
+    for connection in marketplace.connections.values():
+        result = marketplace.sync(connection.name)
+        for stream in connection.streams:
+            synced = result.streams[stream.name]
+            assert synced.rows_in_table > 0
+            assert table_columns(marketplace, synced.table) == set(stream.column_names) | AIRBYTE_COLUMNS
+    types = dict(marketplace.query("select column_name, data_type from duckdb_columns() where table_name='orders'"))
+    assert types["order_id"] == "BIGINT" and types["updated_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["items_total_eur"].startswith("DECIMAL")
+    source_orders = marketplace.source_db("select count(*) from orders")[0][0]
+    assert marketplace.scalar("select count(*) from raw_shop.orders") == source_orders
+
+
+def test_resync_without_new_source_data_adds_no_rows(marketplace):
+    for connection in marketplace.connections:
+        marketplace.sync(connection)
+    before = {t: marketplace.scalar(f"select count(*) from {t}") for t in ("raw_shop.orders", "raw_web.web_events", "raw_shop.merchants", "raw_marketing.marketing_spend")}
+    generation = marketplace.scalar("select max(_airbyte_generation_id) from raw_shop.merchants")
+    results = {c: marketplace.sync(c) for c in marketplace.connections}
+    after = {t: marketplace.scalar(f"select count(*) from {t}") for t in before}
+    assert after == before
+    assert results["web_events"].streams["web_events"].records_synced == 0
+    assert results["shop_db"].streams["orders"].records_synced == 0
+    # a full refresh re-reads everything and replaces it: same rows, next generation
+    assert results["shop_db"].streams["merchants"].records_synced == before["raw_shop.merchants"]
+    assert marketplace.scalar("select max(_airbyte_generation_id) from raw_shop.merchants") == generation + 1
+
+
+def test_updated_source_row_shows_its_new_version_in_the_deduplicated_table(marketplace):
+    marketplace.sync("shop_db")
+    before = dict(marketplace.source_db("select order_id, status from orders"))
+    marketplace.simulate(T1)
+    after = dict(marketplace.source_db("select order_id, status from orders"))
+    moved = [o for o in before if after[o] != before[o]]
+    assert moved
+    result = marketplace.sync("shop_db")
+    assert 0 < result.streams["orders"].records_synced < len(after), "only new and changed rows are read"
+    rows = dict(marketplace.query("select order_id, status from raw_shop.orders"))
+    assert rows == after, "the table holds exactly the latest version of every order"
+    assert marketplace.scalar("select count(*) - count(distinct order_id) from raw_shop.orders") == 0
+    cursor = result.streams["orders"].cursor["cursor"]
+    assert cursor == marketplace.source_db("select max(updated_at) from orders")[0][0]
+
+
+def test_connector_killed_before_a_checkpoint_leaves_data_and_state_untouched(marketplace, tmp_path):
+    marketplace.sync("web_events")
+    snapshot = marketplace.query("select _airbyte_raw_id from raw_web.web_events order by 1")
+    state = marketplace.query("select state from airbyte_internal.sync_state where stream='web_events'")
+    marketplace.simulate(T1)
+    connection = marketplace.connections["web_events"]
+    with pytest.raises(SyncFailed, match="killed by SIGKILL") as failure:
+        marketplace.sync("web_events", source_command=killed_after(40, connection))
+    assert "Committed checkpoints and their state are kept" in str(failure.value)
+    assert marketplace.query("select _airbyte_raw_id from raw_web.web_events order by 1") == snapshot
+    assert marketplace.query("select state from airbyte_internal.sync_state where stream='web_events'") == state
+    assert marketplace.scalar("select count(*) from information_schema.tables where table_name like '%__stage'") == 0
+
+    marketplace.sync("web_events")
+    landed = marketplace.query("select event_id, received_at from raw_web.web_events order by 1, 2")
+    in_source = sorted(
+        (e["event_id"], e["received_at"])
+        for path in (marketplace.root / "source_systems" / "web_events").glob("*.jsonl")
+        for e in map(orjson.loads, path.read_bytes().splitlines())
+    )
+    assert [(i, r.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z") for i, r in landed] == in_source, "nothing lost, nothing duplicated"
+
+
+def test_connector_killed_between_checkpoints_keeps_exactly_the_checkpointed_rows(marketplace):
+    first = marketplace.sync("shop_db", ["orders"]).streams["orders"].cursor["cursor"]
+    marketplace.simulate(T1)
+    connection = marketplace.connections["shop_db"]
+    with pytest.raises(SyncFailed, match="killed by SIGKILL"):
+        marketplace.sync("shop_db", ["orders"], config={"checkpoint_interval": 25}, source_command=killed_after(90, connection))
+    cursor = orjson.loads(marketplace.scalar("select state from airbyte_internal.sync_state where stream='orders'"))["cursor"]
+    assert cursor > first, "checkpoints committed before the crash are kept"
+    as_text = "strftime(updated_at, '%Y-%m-%dT%H:%M:%S.%g') || 'Z'"
+    stored = dict(marketplace.query(f"select order_id, {as_text} from raw_shop.orders"))
+    source = dict(marketplace.source_db("select order_id, updated_at from orders"))
+    assert all(stored.get(order) == version for order, version in source.items() if version <= cursor), (
+        "every version up to the stored cursor is in the table"
+    )
+    assert max(stored.values()) <= cursor, "nothing after the stored cursor was committed"
+
+    marketplace.sync("shop_db", ["orders"], config={"checkpoint_interval": 25})
+    stored = dict(marketplace.query(f"select order_id, {as_text} from raw_shop.orders"))
+    assert stored == source, "the next sync completes: every order at its latest version, once"
+    assert marketplace.scalar("select count(*) from raw_shop.orders") == len(source)
+
+
+def test_failed_full_refresh_keeps_the_previous_table(marketplace):
+    marketplace.sync("shop_db", ["merchants"])
+    before = marketplace.query("select _airbyte_raw_id, _airbyte_generation_id from raw_shop.merchants order by 1")
+    with pytest.raises(SyncFailed):
+        marketplace.sync("shop_db", ["merchants"], source_command=killed_after(3, marketplace.connections["shop_db"]))
+    assert marketplace.query("select _airbyte_raw_id, _airbyte_generation_id from raw_shop.merchants order by 1") == before
+
+
+# ---- protocol errors, with a connector whose output we script ----------------------------
+
+STREAM = {
+    "name": "payments",
+    "json_schema": {"type": "object", "properties": {"id": {"type": "integer"}, "amount": {"type": "number"}}},
+    "supported_sync_modes": ["full_refresh", "incremental"],
+}
+
+
+def scripted(tmp_path, lines: list[str], exit_code: int = 0) -> tuple[EmbeddedAirbyte, ConnectionSpec, dict]:
+    connection = ConnectionSpec(
+        name="scripted",
+        description="",
+        destination_namespace="raw_scripted",
+        owners=("team:test",),
+        group="ingestion",
+        source_system="scripted",
+        streams=(StreamSpec("payments", SyncMode.INCREMENTAL_APPEND, cursor_field="id", columns=(Column("id", "integer"), Column("amount", "number"))),),
+        embedded_source=EmbeddedSource(command=(sys.executable, str(HERE / "scripted_source.py")), config={}),
+    )
+    config = {"streams": [STREAM], "lines": lines, "exit_code": exit_code}
+    return EmbeddedAirbyte(tmp_path / "scripted.duckdb"), connection, config
+
+
+def record(data, stream="payments") -> str:
+    return orjson.dumps({"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": 1_700_000_000_000}}).decode()
+
+
+def state(cursor) -> str:
+    return orjson.dumps({"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "payments"}, "stream_state": {"cursor": cursor}}}}).decode()
+
+
+def test_a_line_that_is_not_json_fails_naming_the_line(tmp_path):
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 2}), state(1), "Traceback (most recent call last):"])
+    with pytest.raises(ProtocolError) as error:
+        runner.sync(connection, config)
+    message = str(error.value)
+    assert "connection 'scripted'" in message and "line 3 is not valid JSON" in message and "Traceback (most recent" in message
+
+
+def test_a_malformed_record_fails_naming_the_stream_and_line(tmp_path):
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 2}), record(["not", "an", "object"])])
+    with pytest.raises(ProtocolError, match=r"stream 'payments': line 2 is a malformed RECORD .*not.*an.*object"):
+        runner.sync(connection, config)
+
+
+def test_a_record_for_a_stream_outside_the_catalog_fails_naming_it(tmp_path):
+    runner, connection, config = scripted(tmp_path, [record({"id": 1}, stream="refunds")])
+    with pytest.raises(ProtocolError, match=r"line 1 is a RECORD for stream 'refunds', which is not in the configured catalog"):
+        runner.sync(connection, config)
+
+
+def test_a_source_reporting_an_error_fails_the_sync_with_its_message(tmp_path):
+    trace = orjson.dumps({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 0, "error": {"message": "password authentication failed"}}}).decode()
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 1}), trace], exit_code=1)
+    with pytest.raises(SyncFailed, match="exited with code 1.*password authentication failed"):
+        runner.sync(connection, config)
+
+
+def test_checkpointed_records_survive_a_later_protocol_error(tmp_path):
+    lines = [record({"id": 1, "amount": 1}), record({"id": 2, "amount": 1}), state(2), record({"id": 3, "amount": 1}), "{oops"]
+    runner, connection, config = scripted(tmp_path, lines)
+    with pytest.raises(ProtocolError):
+        runner.sync(connection, config)
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "scripted.duckdb")) as conn:
+        assert conn.execute("select id from raw_scripted.payments order by id").fetchall() == [(1,), (2,)]
+        assert orjson.loads(conn.execute("select state from airbyte_internal.sync_state").fetchone()[0]) == {"cursor": 2}
+
+
+def test_a_value_that_does_not_fit_its_column_is_nulled_and_recorded_in_airbyte_meta(tmp_path):
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": "twelve"}), state(1)])
+    runner.sync(connection, config)
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "scripted.duckdb")) as conn:
+        amount, meta = conn.execute("select amount, _airbyte_meta from raw_scripted.payments").fetchone()
+    assert amount is None
+    assert orjson.loads(meta)["changes"] == [{"field": "amount", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]
