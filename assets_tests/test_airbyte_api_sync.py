@@ -1,0 +1,179 @@
+"""Production path: the same Airbyte assets sync through dagster-airbyte's client against an Airbyte API.
+
+The API is a local stand-in on 127.0.0.1 (fake_airbyte_api.py) answering the endpoints the
+client calls; there is no Airbyte server on this machine.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import dagster as dg
+import pytest
+
+from data_platform.environment import resolve_settings
+from data_platform.ingestion.assets import build_connection_assets
+from data_platform.ingestion.connections import load_connections
+from data_platform.ingestion.resources import ZERO_ROWS_FLAG, SelfManagedAirbyte
+
+from .fake_airbyte_api import FakeAirbyteApi
+
+CONNECTION_ID = "9f0c2a1e-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def api(monkeypatch):
+    monkeypatch.setenv("AIRBYTE_CONNECTION_ID_SHOP_DB", CONNECTION_ID)
+    with FakeAirbyteApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def shop_db_assets():
+    settings = resolve_settings({"DATA_PLATFORM_ENV": "prod"})
+    connection = {c.name: c for c in load_connections()}["shop_db"]
+    return build_connection_assets(connection, settings)
+
+
+def workspace(api: FakeAirbyteApi, **overrides) -> SelfManagedAirbyte:
+    settings = dict(
+        rest_api_base_url=f"{api.url}/api/public/v1",
+        configuration_api_base_url=f"{api.url}/api/v1",
+        workspace_id=api.workspace_id,
+        client_id=api.client_id,
+        client_secret=api.client_secret,
+        poll_interval=0.01,
+        poll_previous_running_sync=True,
+        request_max_retries=3,
+        request_retry_delay=0.01,
+    )
+    return SelfManagedAirbyte(**{**settings, **overrides})
+
+
+INSTANCE = dg.DagsterInstance.ephemeral()
+
+
+def materialize(assets, airbyte, selection=None) -> dg.ExecuteInProcessResult:
+    return dg.materialize([assets], resources={"airbyte": airbyte}, selection=selection, raise_on_error=False, instance=INSTANCE)
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """Every step failure's message with its causes (Dagster wraps the user error)."""
+    messages = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            while error is not None:
+                messages.append(error.message)
+                error = error.cause
+    return " ".join(messages)
+
+
+def test_a_successful_sync_materializes_every_stream_with_job_metadata(api, shop_db_assets):
+    result = materialize(shop_db_assets, workspace(api))
+    assert result.success
+    assert api.calls("POST", "/api/public/v1/applications/token") >= 1
+    assert api.calls("POST", "/api/public/v1/jobs") == 1
+    materialized = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert set(materialized) == {f"raw_shop/{s}" for s in ("merchants", "products", "customers", "orders", "order_lines", "payments")}
+    orders = materialized["raw_shop/orders"]
+    assert orders["airbyte/job_id"].value == 100
+    assert orders["airbyte/rows_synced_connection"].value == 1234
+    assert orders["airbyte/connection_id"].value == CONNECTION_ID
+    assert ZERO_ROWS_FLAG not in orders
+
+
+def test_a_sync_already_in_flight_is_attached_to_not_failed(api, shop_db_assets):
+    running = api.add_running_job(CONNECTION_ID, ["running", "running", "succeeded"])
+    result = materialize(shop_db_assets, workspace(api))
+    assert result.success
+    assert api.calls("POST", "/api/public/v1/jobs") == 0, "no second sync is started"
+    assert running.polls >= 3
+    orders = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "orders"][0]
+    assert orders.materialization.metadata["airbyte/job_id"].value == running.job_id
+
+
+def test_a_failed_job_fails_the_step(api, shop_db_assets):
+    api.job_statuses = ["running", "failed"]
+    result = materialize(shop_db_assets, workspace(api))
+    assert not result.success
+    assert "Job failed: 100" in failure_message(result)
+
+
+def test_a_cancelled_job_fails_the_step(api, shop_db_assets):
+    api.job_statuses = ["running", "cancelled"]
+    result = materialize(shop_db_assets, workspace(api))
+    assert not result.success
+    assert "Job was cancelled: 100" in failure_message(result)
+
+
+def test_server_errors_are_retried_until_success(api, shop_db_assets):
+    api.fail("POST", "/api/public/v1/jobs", 503, 502)
+    api.fail("GET", r"/api/public/v1/jobs/\d+", 500)
+    result = materialize(shop_db_assets, workspace(api))
+    assert result.success
+    assert api.calls("POST", "/api/public/v1/jobs") == 3
+
+
+def test_client_errors_are_not_retried(api, shop_db_assets):
+    api.fail("POST", "/api/v1/connections/get", 404, 404, 404, 404)
+    result = materialize(shop_db_assets, workspace(api, request_max_retries=3))
+    assert not result.success
+    assert api.calls("POST", "/api/v1/connections/get") == 1
+    assert "answered 404" in failure_message(result) and "not retried" in failure_message(result)
+
+
+def test_wrong_credentials_fail_at_once_with_the_apis_message(api, shop_db_assets):
+    result = materialize(shop_db_assets, workspace(api, client_secret="wrong"))
+    assert not result.success
+    assert api.calls("POST", "/api/public/v1/applications/token") == 1
+    assert "invalid client credentials" in failure_message(result)
+
+
+def test_connection_errors_are_retried_then_reported(shop_db_assets, monkeypatch):
+    monkeypatch.setenv("AIRBYTE_CONNECTION_ID_SHOP_DB", CONNECTION_ID)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    airbyte = SelfManagedAirbyte(
+        rest_api_base_url=f"http://127.0.0.1:{port}/api/public/v1",
+        configuration_api_base_url=f"http://127.0.0.1:{port}/api/v1",
+        workspace_id="ws-1",
+        request_max_retries=2,
+        request_retry_delay=0.01,
+    )
+    result = materialize(shop_db_assets, airbyte)
+    assert not result.success
+    assert "failed after 3 attempts" in failure_message(result) and "ConnectionError" in failure_message(result)
+
+
+def test_a_poll_timeout_cancels_the_airbyte_job(api, shop_db_assets):
+    api.job_statuses = ["running"]
+    result = materialize(shop_db_assets, workspace(api, poll_timeout=0.2))
+    assert not result.success
+    assert "Timeout" in failure_message(result)
+    assert api.calls("DELETE", r"/api/public/v1/jobs/\d+") == 1
+
+
+def test_a_succeeded_sync_that_moved_no_rows_is_flagged(api, shop_db_assets):
+    api.rows_synced = 0
+    result = materialize(shop_db_assets, workspace(api))
+    assert result.success
+    orders = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "orders"][0]
+    assert orders.materialization.metadata[ZERO_ROWS_FLAG].value is True
+    warnings = [e.user_message for e in INSTANCE.all_logs(result.run_id) if "moved 0 rows" in e.user_message]
+    assert warnings, "the zero-row sync is also reported in the run's logs"
+
+
+def test_a_subset_still_records_the_streams_airbyte_synced_anyway(api, shop_db_assets):
+    result = materialize(shop_db_assets, workspace(api), selection=[dg.AssetKey(["raw_shop", "orders"])])
+    assert result.success
+    planned = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert "orders" in planned and "payments" in planned, "the whole connection synced, so every stream is recorded"
+
+
+def test_a_missing_connection_id_is_a_clear_error(api, shop_db_assets, monkeypatch):
+    monkeypatch.delenv("AIRBYTE_CONNECTION_ID_SHOP_DB")
+    result = materialize(shop_db_assets, workspace(api))
+    assert not result.success
+    assert "set the environment variable AIRBYTE_CONNECTION_ID_SHOP_DB" in failure_message(result)
