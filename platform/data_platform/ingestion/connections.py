@@ -62,10 +62,20 @@ class StreamSpec:
 
 @dataclasses.dataclass(frozen=True)
 class EmbeddedSource:
-    """How to run the source connector locally: a Python module or a command, with its config."""
+    """How to run the source connector locally, with its config: a Python module of this
+    package, a command, or a pinned PyPI connector installed into its own virtual environment."""
 
     command: tuple[str, ...]
     config: Mapping[str, Any]
+    pypi: str | None = None
+    """``name==version`` of a PyPI connector; ``command`` is then its executable's name."""
+
+    def resolved_command(self) -> tuple[str, ...]:
+        if self.pypi:
+            from data_platform.ingestion.connector_venvs import install_connector
+
+            return (str(install_connector(self.pypi, self.command[0])),)
+        return self.command
 
     def resolved_config(self, variables: Mapping[str, str]) -> dict[str, Any]:
         """The config with ``{placeholders}`` (e.g. ``{source_systems}``) filled in."""
@@ -137,8 +147,10 @@ def _connection(name: str, body: Mapping[str, Any], path: Path) -> ConnectionSpe
         command = (sys.executable, "-m", source["module"])
     elif "command" in source:
         command = tuple(source["command"])
+    elif "pypi" in source and "executable" in source:
+        command = (source["executable"],)
     else:
-        raise ConnectionsFileError(f"{where}: embedded_source needs 'module' or 'command'")
+        raise ConnectionsFileError(f"{where}: embedded_source needs 'module', 'command', or 'pypi' with 'executable'")
     streams = tuple(_stream(stream_name, stream_body or {}, f"{where}, stream {stream_name!r}") for stream_name, stream_body in body["streams"].items())
     if not streams:
         raise ConnectionsFileError(f"{where}: declares no streams")
@@ -154,7 +166,7 @@ def _connection(name: str, body: Mapping[str, Any], path: Path) -> ConnectionSpe
         group=body.get("group", f"ingestion_{name}"),
         source_system=body["source_system"],
         streams=streams,
-        embedded_source=EmbeddedSource(command=command, config=source.get("config") or {}),
+        embedded_source=EmbeddedSource(command=command, config=source.get("config") or {}, pypi=source.get("pypi")),
         connection_id=production.get("connection_id"),
         connection_id_env=production.get("connection_id_env"),
         expect_rows_every_sync=bool(body.get("expect_rows_every_sync", False)),

@@ -125,7 +125,7 @@ class EmbeddedAirbyte:
             args = list(command)
             if config is not None:
                 args += ["--config", _write_private(Path(tmp) / "config.json", config)]
-            proc = subprocess.run([*source.command, *args], capture_output=True, timeout=600, env=_connector_env())
+            proc = subprocess.run([*source.resolved_command(), *args], capture_output=True, timeout=600, env=_connector_env())
         found, errors = None, []
         for number, line in enumerate(proc.stdout.splitlines(), 1):
             message = _parse_line(line, number, f"{_name(source)} {command[0]}")
@@ -150,7 +150,9 @@ class EmbeddedAirbyte:
         """Sync ``streams`` (default: all) of ``connection``. ``source_command`` overrides the connector command."""
         started = time.perf_counter()
         started_at = dt.datetime.now(dt.timezone.utc)
-        source = dataclasses.replace(connection.embedded_source, command=tuple(source_command or connection.embedded_source.command))
+        source = dataclasses.replace(
+            connection.embedded_source, command=tuple(source_command or connection.embedded_source.resolved_command()), pypi=None
+        )
         specs = [connection.stream(name) for name in streams] if streams else list(connection.streams)
         discovered = self.discover(source, config)
         targets, drift = {}, {}
