@@ -29,3 +29,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
 
 
 defs = build_definitions()
+
+
+def main_job() -> dg.JobDefinition:
+    """The main job, reconstructable for out-of-process executors (``dg.reconstructable(main_job)``)."""
+    return defs.resolve_job_def(MAIN_JOB)
