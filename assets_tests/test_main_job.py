@@ -55,3 +55,12 @@ def test_parallel_steps_writing_duckdb_queue_on_the_warehouse_pool(tmp_path, mon
         assert result.success, [e.message for e in result.all_events if e.is_failure]
         materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert set(STREAMS) <= materialized
+
+
+@pytest.mark.e2e
+def test_benchmark_command_prints_throughput_next_to_the_duckdb_ceiling(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "data_platform.cli", "benchmark", "--rows", "20000"], capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for line in ("source connectors alone", "embedded Airbyte sync, end to end", "DuckDB bulk load of the same records (ceiling)"):
+        row = next(r for r in proc.stdout.splitlines() if r.startswith(line))
+        assert float(row.split()[-1].replace(",", "")) > 0

@@ -1,0 +1,92 @@
+"""``data-platform benchmark``: embedded-sync throughput, printed, never asserted.
+
+1. simulate the marketplace at a scale giving about ``rows`` source rows;
+2. time each connector's ``read`` alone (its output captured to a file);
+3. time the embedded sync of every connection into a fresh DuckDB file (connector +
+   protocol parsing + batching + typed load + checkpoints), in rows/s;
+4. time DuckDB's own bulk load of the very same captured records (``read_json`` straight
+   into tables, no protocol, no Python in the loop): the ceiling.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from data_platform.ingestion.connections import load_connections
+from data_platform.ingestion.runner import EmbeddedAirbyte
+from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
+
+ROWS_PER_SCALE_UNIT = 32_000  # source rows for scale 1.0 over 30 days of history
+
+
+def main(rows: int = 1_000_000) -> int:
+    with tempfile.TemporaryDirectory(prefix="data-platform-bench-") as tmp:
+        root = Path(tmp)
+        scale = max(0.05, rows / ROWS_PER_SCALE_UNIT)
+        started = time.perf_counter()
+        summary = simulate(SimulationConfig(seed=1, scale=scale, history_days=30, dirt=DirtSwitches()), root / "sources")
+        total = sum(summary.rows_total.values())
+        print(f"simulated {total:,} source rows (scale {scale:.1f}) in {time.perf_counter() - started:.1f}s")
+        variables = {"source_systems": str(root / "sources")}
+        connections = load_connections()
+
+        read_seconds, captured = 0.0, []
+        for connection in connections:
+            config = connection.embedded_source.resolved_config(variables)
+            runner = EmbeddedAirbyte(root / "scratch.duckdb")
+            discovered = runner.discover(connection.embedded_source, config)
+            catalog = {"streams": [{"stream": discovered[s.name], "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"} for s in connection.streams]}
+            (root / "config.json").write_bytes(orjson.dumps(config))
+            (root / "catalog.json").write_bytes(orjson.dumps(catalog))
+            out = root / f"{connection.name}.messages.jsonl"
+            t = time.perf_counter()
+            with out.open("wb") as f:
+                subprocess.run([*connection.embedded_source.command, "read", "--config", str(root / "config.json"), "--catalog", str(root / "catalog.json")], stdout=f, check=True)
+            read_seconds += time.perf_counter() - t
+            captured.append(out)
+
+        t = time.perf_counter()
+        synced = 0
+        for connection in connections:
+            result = EmbeddedAirbyte(root / "warehouse.duckdb").sync(connection, connection.embedded_source.resolved_config(variables))
+            synced += result.records_synced
+        sync_seconds = time.perf_counter() - t
+
+        t = time.perf_counter()
+        loaded = 0
+        with duckdb.connect(str(root / "ceiling.duckdb")) as conn:
+            for path in captured:
+                conn.execute(
+                    f"create or replace table {path.name.split('.')[0]} as "
+                    "select record.stream as stream, record.data as data from read_json(?, format='newline_delimited', columns={'type': 'varchar', 'record': 'struct(stream varchar, data json)'}) where type = 'RECORD'",
+                    [str(path)],
+                )
+            for path in captured:
+                table = path.name.split(".")[0]
+                for (stream,) in conn.execute(f"select distinct stream from {table}").fetchall():
+                    structure = conn.execute(f"select json_structure(any_value(data)) from {table} where stream = ?", [stream]).fetchone()[0]
+                    conn.execute(
+                        f"create or replace table {stream} as select unnest(json_transform(data, '{structure}')) from {table} where stream = ?",
+                        [stream],
+                    )
+                    loaded += conn.execute(f"select count(*) from {stream}").fetchone()[0]
+        ceiling_seconds = time.perf_counter() - t
+
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print()
+        print(f"{'measurement':<52} {'rows':>11} {'seconds':>8} {'rows/s':>10}")
+        print("-" * 84)
+        print(f"{'source connectors alone (read to a file)':<52} {total:>11,} {read_seconds:>8.1f} {total / read_seconds:>10,.0f}")
+        print(f"{'embedded Airbyte sync, end to end, into DuckDB':<52} {synced:>11,} {sync_seconds:>8.1f} {synced / sync_seconds:>10,.0f}")
+        print(f"{'DuckDB bulk load of the same records (ceiling)':<52} {loaded:>11,} {ceiling_seconds:>8.1f} {loaded / ceiling_seconds:>10,.0f}")
+        print("-" * 84)
+        print(f"embedded sync reaches {ceiling_seconds / sync_seconds:.0%} of DuckDB's bulk-load speed; peak RSS {peak_mb:,.0f} MiB; {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
+    return 0
