@@ -85,7 +85,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     home = prepare_dagster_home(settings)
     print(f"DAGSTER_HOME={home}", flush=True)
     dagster = Path(sys.executable).with_name("dagster")
-    os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *args.dagster_args])
+    extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
+    os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *extra])
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
