@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, stream_entry
-from data_platform.ingestion.schema import COLUMN_TYPES
+from data_platform.ingestion.schema import Column
 
 STREAM = "marketing_spend"
 KNOWN_TYPES = {
@@ -52,10 +52,7 @@ def _header(config: Mapping[str, Any]) -> list[str]:
 
 
 def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    properties = {}
-    for column in _header(config):
-        fragment = COLUMN_TYPES[KNOWN_TYPES.get(column, "string")]
-        properties[column] = {**fragment, "type": ["null", fragment["type"]]}
+    properties = {column: Column(column, KNOWN_TYPES.get(column, "string")).json_schema for column in _header(config)}
     return [stream_entry(STREAM, properties, "reported_at", ["spend_date", "channel", "campaign_id"])]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, stream_entry
-from data_platform.ingestion.schema import COLUMN_TYPES
+from data_platform.ingestion.schema import Column
 
 SQL_TYPES = {
     "integer": "integer",
@@ -54,11 +54,7 @@ def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     with contextlib.closing(_connect(config)) as db:
         streams = []
         for table, columns in _tables(db).items():
-            properties = {}
-            for name, sql_type, _ in columns:
-                fragment = dict(COLUMN_TYPES[SQL_TYPES.get(sql_type, "string")])
-                fragment["type"] = ["null", fragment["type"]]
-                properties[name] = fragment
+            properties = {name: Column(name, SQL_TYPES.get(sql_type, "string")).json_schema for name, sql_type, _ in columns}
             cursor = "updated_at" if any(c[0] == "updated_at" for c in columns) else None
             primary_key = [c[0] for c in columns if c[2]]
             streams.append(stream_entry(table, properties, cursor, primary_key))

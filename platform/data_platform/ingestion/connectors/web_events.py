@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, stream_entry
-from data_platform.ingestion.schema import COLUMN_TYPES
+from data_platform.ingestion.schema import Column
 
 STREAM = "web_events"
 COLUMNS = {
@@ -50,7 +50,7 @@ def check(config: Mapping[str, Any]) -> str | None:
 
 def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     _folder(config)
-    properties = {name: {**COLUMN_TYPES[kind], "type": ["null", COLUMN_TYPES[kind]["type"]]} for name, kind in COLUMNS.items()}
+    properties = {name: Column(name, kind).json_schema for name, kind in COLUMNS.items()}
     return [stream_entry(STREAM, properties, "received_at", ["event_id"])]
 
 
