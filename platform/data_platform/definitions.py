@@ -9,6 +9,8 @@ from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.source_systems import build_source_system_assets
 from data_platform.resources import build_resources
+from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs
+from data_platform.transformation.project import prepared_manifest
 
 MAIN_JOB = "platform_main_job"
 
@@ -16,13 +18,20 @@ MAIN_JOB = "platform_main_job"
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or resolve_settings()
     connections = load_connections()
+    manifest = prepared_manifest(settings)
+    dbt = build_dbt_assets(manifest, settings)
     main_job = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.all(),
         description="Everything, end to end: source systems (simulated locally), every Airbyte connection, every dbt model and check.",
     )
     return dg.Definitions(
-        assets=[*build_source_system_assets(connections, settings), *build_ingestion_assets(connections, settings)],
+        assets=[
+            *build_source_system_assets(connections, settings),
+            *build_ingestion_assets(connections, settings),
+            dbt,
+            *build_exposure_specs(manifest, dbt, settings),
+        ],
         jobs=[main_job],
         resources=build_resources(settings),
     )

@@ -2,35 +2,63 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
+
 import dagster as dg
 
 from data_platform.environment import Settings
 
 
 def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, seconds: float) -> int:
-    materializations = result.get_asset_materialization_events()
+    materializations = sorted(result.get_asset_materialization_events(), key=lambda e: e.asset_key.to_user_string())
+    counts = _warehouse_row_counts(settings, [e.asset_key for e in materializations])
     print()
-    print(f"{'asset':<36} {'rows synced':>12} {'rows in table':>14}")
-    print("-" * 64)
-    for event in sorted(materializations, key=lambda e: e.asset_key.to_user_string()):
+    print(f"{'asset':<42} {'rows synced':>12} {'rows in table':>14}")
+    print("-" * 70)
+    for event in materializations:
         metadata = event.materialization.metadata
         synced = _number(metadata.get("airbyte/rows_synced") or metadata.get("rows_written"))
-        total = _number(metadata.get("dagster/row_count"))
-        print(f"{event.asset_key.to_user_string():<36} {synced:>12} {total:>14}")
-    failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    print("-" * 64)
-    print(f"{len(materializations)} assets materialized in {seconds:.1f}s; run {result.run_id}")
+        total = _number(metadata.get("dagster/row_count") or counts.get(event.asset_key))
+        print(f"{event.asset_key.to_user_string():<42} {synced:>12} {total:>14}")
+    print("-" * 70)
+
+    layers = Counter(e.asset_key.path[0] for e in materializations)
+    models = sum(n for layer, n in layers.items() if layer in ("staging", "trusted", "marts", "presentation"))
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    print(f"{len(materializations)} assets materialized ({models} dbt models) in {seconds:.1f}s; run {result.run_id}")
+    print(f"checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+    for evaluation in failed:
+        print(f"  FAILED check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} ({evaluation.severity.value})")
     if settings.is_local:
-        print(f"warehouse: {settings.warehouse_path} (query it: data-platform sql \"select * from raw_shop.orders limit 5\")")
+        print(f"warehouse: {settings.warehouse_path} (query it: data-platform sql \"select * from marts.mart_daily_gmv limit 5\")")
         print(f"source systems: {settings.source_systems_dir}")
-    for failure in failures:
-        error = failure.step_failure_data.error
-        print(f"FAILED {failure.step_key}: {error.message.strip() if error else 'unknown error'}")
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            print(f"FAILED step {event.step_key}: {error.message.strip() if error else 'unknown error'}")
     if not result.success:
         print("run FAILED")
         return 1
     print("run succeeded")
     return 0
+
+
+def _warehouse_row_counts(settings: Settings, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
+    """Rows in each materialized table or view, read from the local warehouse after the run."""
+    if not settings.is_local or not settings.warehouse_path.exists():
+        return {}
+    import duckdb
+
+    counts = {}
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        relations = {tuple(r) for r in conn.execute("select schema_name, table_name from duckdb_tables() union all select schema_name, view_name from duckdb_views()").fetchall()}
+        for key in keys:
+            if len(key.path) == 2 and tuple(key.path) in relations:
+                with contextlib.suppress(duckdb.Error):
+                    counts[key] = conn.execute(f'select count(*) from "{key.path[0]}"."{key.path[1]}"').fetchone()[0]
+    return counts
 
 
 def _number(value) -> str:

@@ -4,6 +4,7 @@
 key           local                                    prod
 ============  =======================================  ==============================================
 airbyte       EmbeddedAirbyteResource (DuckDB)          SelfManagedAirbyte or CloudAirbyte
+dbt           DbtCliResource, target duckdb             DbtCliResource, target snowflake
 warehouse     DuckDBResource                            SnowflakeResource (password or key-pair)
 simulator     MarketplaceSimulator                      (none: the source systems are real)
 ============  =======================================  ==============================================
@@ -14,15 +15,25 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from dagster_snowflake import SnowflakeResource
 
 from data_platform.environment import Settings
 from data_platform.ingestion.resources import CloudAirbyte, EmbeddedAirbyteResource, SelfManagedAirbyte
 from data_platform.ingestion.source_systems import MarketplaceSimulator
+from data_platform.transformation.project import DBT_EXECUTABLE, dbt_project, dbt_target
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
+    return {"dbt": dbt_cli(settings), **_environment_resources(settings)}
+
+
+def dbt_cli(settings: Settings) -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project(dbt_target(settings)), dbt_executable=DBT_EXECUTABLE)
+
+
+def _environment_resources(settings: Settings) -> dict[str, Any]:
     if settings.is_local:
         return {
             "airbyte": EmbeddedAirbyteResource(

@@ -1,0 +1,72 @@
+"""The dbt project and its manifest, prepared once and cached.
+
+The manifest (``dbt/target/<target>/manifest.json``) is built by ``dbt parse``:
+
+- locally (``dagster dev``, ``data-platform run``, tests): the first time definitions load,
+  and again only when a file of the dbt project is newer than the cached manifest;
+- in production: at build time (``data-platform prepare-dbt`` in CI or the image build);
+  loading definitions never parses, and a missing manifest is a clear error.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from data_platform.environment import REPO_ROOT, Settings
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+"""The dbt next to this interpreter: PATH may not include the virtual environment."""
+_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+
+
+class ManifestMissing(RuntimeError):
+    """Production definitions need a manifest built at build time."""
+
+
+def dbt_target(settings: Settings) -> str:
+    return "duckdb" if settings.is_local else "snowflake"
+
+
+@functools.cache
+def dbt_project(target: str) -> DbtProject:
+    return DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target=target,
+        target_path=Path("target") / target,
+    )
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for name in _SOURCES:
+        path = DBT_PROJECT_DIR / name
+        files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+def prepared_manifest(settings: Settings) -> Path:
+    """The manifest for the environment's dbt target, parsing only when needed (local) or never (prod)."""
+    project = dbt_project(dbt_target(settings))
+    manifest = project.manifest_path
+    if settings.is_local:
+        if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
+            parse(project)
+    elif not manifest.exists():
+        raise ManifestMissing(
+            f"no dbt manifest at {manifest}: build it at deploy time with "
+            "`DATA_PLATFORM_ENV=prod data-platform prepare-dbt` (dbt parse for the snowflake target)"
+        )
+    return manifest
+
+
+def parse(project: DbtProject) -> Path:
+    """``dbt parse`` into the project's target path (what dagster-dbt's preparer does, with our dbt)."""
+    DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(["--quiet", "parse"], target_path=project.target_path).wait()
+    return project.manifest_path

@@ -1,0 +1,44 @@
+"""How dbt nodes become Dagster assets: keys mirror the warehouse location, one group per layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+LAYERS = ("staging", "trusted", "marts", "presentation")
+
+
+class PlatformDbtTranslator(DagsterDbtTranslator):
+    """dagster-dbt's defaults plus: the layer as group and tag (a model-level ``meta.dagster``
+    replaces the folder's, so the group cannot come from meta), and model owners defaulting to
+    the analytics team. Keys are ``[schema, model]`` (each layer is a schema), and
+    sources take their Airbyte stream's key from ``meta.dagster.asset_key``."""
+
+    def __init__(self, warehouse_kind: str):
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True,
+                enable_code_references=True,
+                # dbt source tests stay observations: as checks on the Airbyte assets they would
+                # excuse dbt from the Airbyte assets' own blocking checks (see library notes).
+                enable_source_tests_as_checks=False,
+            )
+        )
+        self.warehouse_kind = warehouse_kind
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") != "model":
+            return spec
+        layer = props.get("config", {}).get("schema") or "main"
+        owners = spec.owners or ["team:analytics"]
+        return spec.replace_attributes(
+            group_name=layer,
+            owners=owners,
+            tags={**spec.tags, "layer": layer},
+            kinds={"dbt", self.warehouse_kind},
+        ).merge_attributes(metadata={"dbt/materialization": props.get("config", {}).get("materialized")})
