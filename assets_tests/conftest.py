@@ -70,3 +70,27 @@ HERE = Path(__file__).parent
 def killed_after(lines: int, connection: ConnectionSpec) -> list[str]:
     """The connection's connector command, SIGKILLed after it wrote ``lines`` lines of ``read`` output."""
     return [sys.executable, str(HERE / "killing_wrapper.py"), str(lines), *connection.embedded_source.command]
+
+
+PROD_ENV = {
+    "DATA_PLATFORM_ENV": "prod",
+    "SNOWFLAKE_ACCOUNT": "xy12345.eu-west-1",
+    "SNOWFLAKE_USER": "DAGSTER",
+    "SNOWFLAKE_PASSWORD": "placeholder-snowflake-password",
+    "AIRBYTE_WORKSPACE_ID": "ws-placeholder",
+    "AIRBYTE_CLIENT_ID": "client-placeholder",
+    "AIRBYTE_CLIENT_SECRET": "placeholder-airbyte-secret",
+}
+
+
+@pytest.fixture(scope="session")
+def prod_manifest():
+    """The deploy step: `DATA_PLATFORM_ENV=prod data-platform prepare-dbt` (dbt parse, no connection)."""
+    import os
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "data_platform.cli", "prepare-dbt"], env={**os.environ, **PROD_ENV}, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout

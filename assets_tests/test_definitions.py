@@ -14,15 +14,8 @@ from data_platform.definitions import build_definitions
 from data_platform.environment import REPO_ROOT, SettingsError, resolve_settings
 from data_platform.ingestion.connections import load_connections
 
-PROD_ENV = {
-    "DATA_PLATFORM_ENV": "prod",
-    "SNOWFLAKE_ACCOUNT": "xy12345.eu-west-1",
-    "SNOWFLAKE_USER": "DAGSTER",
-    "SNOWFLAKE_PASSWORD": "placeholder-snowflake-password",
-    "AIRBYTE_WORKSPACE_ID": "ws-placeholder",
-    "AIRBYTE_CLIENT_ID": "client-placeholder",
-    "AIRBYTE_CLIENT_SECRET": "placeholder-airbyte-secret",
-}
+from .conftest import PROD_ENV
+
 
 
 def graph(defs: dg.Definitions) -> dict[str, set[str]]:
@@ -42,7 +35,7 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-def test_local_and_prod_have_the_same_assets_and_lineage(tmp_path, no_network):
+def test_local_and_prod_have_the_same_assets_and_lineage(tmp_path, prod_manifest, no_network):
     local = build_definitions(resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)}))
     prod = build_definitions(resolve_settings(PROD_ENV))
     assert graph(local) == graph(prod)
@@ -65,7 +58,7 @@ def test_every_declared_stream_is_an_asset_with_owners_kinds_and_columns(tmp_pat
             assert spec.metadata["dagster/table_name"].endswith(f"{connection.destination_namespace}.{stream.name}")
 
 
-def test_secrets_stay_environment_references(monkeypatch):
+def test_secrets_stay_environment_references(monkeypatch, prod_manifest):
     for name, value in PROD_ENV.items():
         monkeypatch.setenv(name, value)
     defs = build_definitions(resolve_settings(PROD_ENV))
@@ -75,7 +68,7 @@ def test_secrets_stay_environment_references(monkeypatch):
     assert "SNOWFLAKE_PASSWORD" in everything, "the resource holds a reference to the variable, not its value"
 
 
-def test_prod_picks_self_managed_airbyte_when_a_server_url_is_set():
+def test_prod_picks_self_managed_airbyte_when_a_server_url_is_set(prod_manifest):
     from data_platform.ingestion.resources import CloudAirbyte, SelfManagedAirbyte
 
     cloud = build_definitions(resolve_settings(PROD_ENV)).resources["airbyte"]
@@ -99,7 +92,7 @@ def test_every_warehouse_writer_runs_in_the_single_writer_pool(tmp_path):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("environment", [{"DATA_PLATFORM_ENV": "local"}, PROD_ENV], ids=["local", "prod"])
-def test_dagster_definitions_validate_passes(environment, tmp_path):
+def test_dagster_definitions_validate_passes(environment, tmp_path, prod_manifest):
     env = {**os.environ, **environment, "DATA_PLATFORM_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     proc = subprocess.run([dagster, "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -3,6 +3,7 @@
 - ``data-platform run``: the main job end to end (simulate, sync every connection, and, as
   they land, every dbt model and check), with progress and a summary.
 - ``data-platform simulate``: only move the simulated source systems forward.
+- ``data-platform prepare-dbt``: build the dbt manifest for the environment's target (deploy step).
 - ``data-platform sql "select ..."``: query the local warehouse.
 - ``data-platform dev``: ``dagster dev`` with the local instance configured.
 - ``data-platform benchmark``: throughput figures (see ``data_platform.benchmark``).
@@ -71,6 +72,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare_dbt(args: argparse.Namespace) -> int:
+    from data_platform.transformation.project import dbt_project, dbt_target, parse
+
+    settings = resolve_settings()
+    manifest = parse(dbt_project(dbt_target(settings)))
+    print(f"dbt manifest for target {dbt_target(settings)}: {manifest}")
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -101,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the main job end to end").set_defaults(func=cmd_run)
     commands.add_parser("simulate", help="move the simulated source systems forward to now").set_defaults(func=cmd_simulate)
+    commands.add_parser("prepare-dbt", help="build the dbt manifest for this environment's target (deploy/CI step)").set_defaults(func=cmd_prepare_dbt)
     sql = commands.add_parser("sql", help="query the local DuckDB warehouse (read-only)")
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)
