@@ -5,14 +5,20 @@
 3. time the embedded sync of every connection into a fresh DuckDB file (connector +
    protocol parsing + batching + typed load + checkpoints), in rows/s;
 4. time DuckDB's own bulk load of the very same captured records (``read_json`` straight
-   into tables, no protocol, no Python in the loop): the ceiling.
+   into tables, no protocol, no Python in the loop): the ceiling;
+5. the cold definitions load (a fresh interpreter importing the code location and building
+   the Definitions, manifest cached);
+6. the full materialization of the dbt models through Dagster against plain ``dbt build`` of
+   the same models on the same data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +26,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from data_platform.environment import REPO_ROOT
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.runner import EmbeddedAirbyte
 from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
@@ -80,6 +87,8 @@ def main(rows: int = 1_000_000) -> int:
                     loaded += conn.execute(f"select count(*) from {stream}").fetchone()[0]
         ceiling_seconds = time.perf_counter() - t
 
+        cold_load = _cold_definitions_load(root)
+        dagster_seconds, dbt_seconds = _dagster_vs_plain_dbt(root)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print()
         print(f"{'measurement':<52} {'rows':>11} {'seconds':>8} {'rows/s':>10}")
@@ -89,4 +98,46 @@ def main(rows: int = 1_000_000) -> int:
         print(f"{'DuckDB bulk load of the same records (ceiling)':<52} {loaded:>11,} {ceiling_seconds:>8.1f} {loaded / ceiling_seconds:>10,.0f}")
         print("-" * 84)
         print(f"embedded sync reaches {ceiling_seconds / sync_seconds:.0%} of DuckDB's bulk-load speed; peak RSS {peak_mb:,.0f} MiB; {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
+        print()
+        print(f"{'cold definitions load (fresh interpreter, import + Definitions)':<66} {cold_load:>8.2f}s")
+        print(f"{'dbt models materialized through Dagster (one run, dbt build)':<66} {dagster_seconds:>8.2f}s")
+        print(f"{'plain dbt build of the same models on the same data':<66} {dbt_seconds:>8.2f}s")
+        print(f"{'Dagster overhead over plain dbt':<66} {dagster_seconds / dbt_seconds:>8.2f}x")
     return 0
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {**os.environ, "DATA_PLATFORM_ENV": "local", "DATA_PLATFORM_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster_home")}
+
+
+def _cold_definitions_load(root: Path) -> float:
+    """Seconds for a fresh interpreter to import the code location and build its Definitions."""
+    (root / "dagster_home").mkdir(exist_ok=True)
+    code = "import time; t = time.perf_counter(); import data_platform.definitions as d; d.defs.resolve_asset_graph(); print(time.perf_counter() - t)"
+    subprocess.run([sys.executable, "-c", code], env=_env(root), check=True, capture_output=True)  # first: may parse the manifest
+    out = subprocess.run([sys.executable, "-c", code], env=_env(root), check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def _dagster_vs_plain_dbt(root: Path) -> tuple[float, float]:
+    """The warehouse under ``root`` holds synced raw tables; build every model both ways, full refresh."""
+    code = (
+        "import time, dagster as dg\n"
+        "from data_platform.definitions import defs\n"
+        "job = defs.resolve_job_def('platform_main_job')\n"
+        "keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in ('staging', 'trusted', 'marts', 'presentation')]\n"
+        "t = time.perf_counter()\n"
+        "r = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), asset_selection=keys,"
+        " run_config={'ops': {'marketplace_dbt': {'config': {'full_refresh': True}}}, 'loggers': {'console': {'config': {'log_level': 'ERROR'}}}})\n"
+        "assert r.success\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    # the sync above wrote root/warehouse.duckdb: point both at it
+    env = _env(root)
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    dagster_seconds = float(out.strip().splitlines()[-1])
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    t = time.perf_counter()
+    subprocess.run([dbt, "build", "--full-refresh", "--quiet", "--target-path", str(root / "dbt_target"), "--log-path", str(root / "dbt_logs")],
+                   cwd=REPO_ROOT / "dbt", env=env, check=True, capture_output=True)
+    return dagster_seconds, time.perf_counter() - t

@@ -17,7 +17,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
-from dagster_snowflake import SnowflakeResource
 
 from data_platform.environment import Settings
 from data_platform.ingestion.resources import CloudAirbyte, EmbeddedAirbyteResource, SelfManagedAirbyte
@@ -83,7 +82,10 @@ def production_airbyte(settings: Settings) -> SelfManagedAirbyte | CloudAirbyte:
     )
 
 
-def production_snowflake(settings: Settings) -> SnowflakeResource:
+def production_snowflake(settings: Settings) -> "SnowflakeResource":  # noqa: F821
+    # imported here: dagster_snowflake pulls snowflake.core, ~5 s of imports the local environment never needs
+    from dagster_snowflake import SnowflakeResource
+
     if settings.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
         auth = {"private_key_path": dg.EnvVar("SNOWFLAKE_PRIVATE_KEY_PATH")}
         if settings.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):
