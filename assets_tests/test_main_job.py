@@ -15,6 +15,11 @@ from data_platform.environment import REPO_ROOT
 STREAMS = ("raw_shop/merchants", "raw_shop/products", "raw_shop/customers", "raw_shop/orders", "raw_shop/order_lines", "raw_shop/payments", "raw_web/web_events", "raw_marketing/marketing_spend")
 
 
+def rows_in_table(summary_line: str) -> int:
+    """Columns: asset, rows synced, rows in table, partitions."""
+    return int(summary_line.split()[-2].replace(",", ""))
+
+
 def run_main(data_dir) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env.update(DATA_PLATFORM_DATA_DIR=str(data_dir), DATA_PLATFORM_SIM_SCALE="0.3")
@@ -28,14 +33,17 @@ def test_main_command_lands_every_stream_and_prints_row_counts(tmp_path):
     summary = first.stdout[first.stdout.index("rows in table"):]
     for stream in STREAMS:
         line = next(line for line in summary.splitlines() if line.startswith(stream))
-        assert int(line.split()[-1].replace(",", "")) > 0, line
+        assert rows_in_table(line) > 0, line
     assert "run succeeded" in summary and str(tmp_path / "warehouse.duckdb") in summary
     assert (tmp_path / "dagster_home" / "dagster.yaml").exists(), "runs are recorded in a persistent instance the UI can show"
 
     second = run_main(tmp_path)
     assert second.returncode == 0, second.stdout[-3000:]
     web = next(line for line in second.stdout.splitlines() if line.startswith("raw_web/web_events"))
-    assert int(web.split()[-1].replace(",", "")) >= int(next(line for line in summary.splitlines() if line.startswith("raw_web/web_events")).split()[-1].replace(",", ""))
+    assert rows_in_table(web) >= rows_in_table(next(line for line in summary.splitlines() if line.startswith("raw_web/web_events")))
+    assert "checks: " in second.stdout and " 0 failed" in second.stdout
+    gmv = next(line for line in second.stdout.splitlines() if line.startswith("marts/mart_daily_gmv"))
+    assert int(gmv.split()[-1]) >= 30, "the day-partitioned marts are built for every simulated day in one run"
 
 
 @pytest.mark.e2e
@@ -51,7 +59,15 @@ def test_parallel_steps_writing_duckdb_queue_on_the_warehouse_pool(tmp_path, mon
     from data_platform import definitions
 
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(dg.reconstructable(definitions.main_job), instance=instance, run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 3}}}})
+        from data_platform.automation.partitions import main_run_tags
+        from data_platform.environment import resolve_settings
+
+        result = dg.execute_job(
+            dg.reconstructable(definitions.main_job),
+            instance=instance,
+            run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 3}}}},
+            tags=main_run_tags(resolve_settings()),
+        )
         assert result.success, [e.message for e in result.all_events if e.is_failure]
         materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert set(STREAMS) <= materialized

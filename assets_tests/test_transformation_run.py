@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from data_platform.automation.partitions import range_tags
 from data_platform.definitions import MAIN_JOB, build_definitions
 from data_platform.environment import resolve_settings
 from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
@@ -28,7 +29,12 @@ def materialize_all(settings, instance):
     defs = build_definitions(settings)
     selection = dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems")
     job = defs.resolve_job_def(MAIN_JOB)
-    return job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=list(selection.resolve(defs.resolve_asset_graph())))
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=list(selection.resolve(defs.resolve_asset_graph())),
+        tags=range_tags(START.isoformat(), T1.date().isoformat()),
+    )
 
 
 def test_from_scratch_then_incrementally_every_dbt_test_passes_and_gmv_reconciles(platform, monkeypatch):

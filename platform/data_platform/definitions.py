@@ -29,8 +29,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         assets=[
             *build_source_system_assets(connections, settings),
             *build_ingestion_assets(connections, settings),
-            dbt,
-            *build_exposure_specs(manifest, dbt, settings),
+            *dbt,
+            *build_exposure_specs(manifest, dbt),
         ],
         jobs=[main_job],
         resources=build_resources(settings),

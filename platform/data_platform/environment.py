@@ -14,6 +14,7 @@ Everything else asks this module; no other module reads ``os.environ`` for confi
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import os
 from collections.abc import Mapping
@@ -45,6 +46,8 @@ class Settings:
     environment: Environment
     data_dir: Path
     simulation: SimulationSettings
+    partitions_start: str = "2025-01-01"
+    """First daily partition (YYYY-MM-DD)."""
     environ: Mapping[str, str] = dataclasses.field(repr=False, default_factory=dict)
     """The variables the settings were resolved from (for prod resource choices)."""
 
@@ -93,4 +96,9 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"a DATA_PLATFORM_SIM_* variable is not a number: {error}") from None
     if simulation.dirt not in ("default", "clean", "everything"):
         raise SettingsError(f"DATA_PLATFORM_SIM_DIRT={simulation.dirt!r}: use default, clean or everything")
-    return Settings(environment=environment, data_dir=data_dir, simulation=simulation, environ=environ)
+    partitions_start = environ.get("DATA_PLATFORM_PARTITIONS_START", "2025-01-01")
+    try:
+        dt.date.fromisoformat(partitions_start)
+    except ValueError:
+        raise SettingsError(f"DATA_PLATFORM_PARTITIONS_START={partitions_start!r} is not a YYYY-MM-DD date") from None
+    return Settings(environment=environment, data_dir=data_dir, simulation=simulation, partitions_start=partitions_start, environ=environ)

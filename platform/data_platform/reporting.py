@@ -11,17 +11,21 @@ from data_platform.environment import Settings
 
 
 def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, seconds: float) -> int:
-    materializations = sorted(result.get_asset_materialization_events(), key=lambda e: e.asset_key.to_user_string())
+    events = result.get_asset_materialization_events()
+    partitions = Counter(e.asset_key for e in events if e.partition)
+    latest = {e.asset_key: e for e in events}  # a partitioned asset has one event per partition
+    materializations = sorted(latest.values(), key=lambda e: e.asset_key.to_user_string())
     counts = _warehouse_row_counts(settings, [e.asset_key for e in materializations])
     print()
-    print(f"{'asset':<42} {'rows synced':>12} {'rows in table':>14}")
-    print("-" * 70)
+    print(f"{'asset':<42} {'rows synced':>12} {'rows in table':>14} {'partitions':>11}")
+    print("-" * 82)
     for event in materializations:
         metadata = event.materialization.metadata
         synced = _number(metadata.get("airbyte/rows_synced") or metadata.get("rows_written"))
         total = _number(metadata.get("dagster/row_count") or counts.get(event.asset_key))
-        print(f"{event.asset_key.to_user_string():<42} {synced:>12} {total:>14}")
-    print("-" * 70)
+        parts = str(partitions[event.asset_key]) if partitions[event.asset_key] else "-"
+        print(f"{event.asset_key.to_user_string():<42} {synced:>12} {total:>14} {parts:>11}")
+    print("-" * 82)
 
     layers = Counter(e.asset_key.path[0] for e in materializations)
     models = sum(n for layer, n in layers.items() if layer in ("staging", "trusted", "marts", "presentation"))

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='order_date', incremental_strategy='delete+insert', on_schema_change='append_new_columns', tags=['daily']) }}
+
 -- GMV and orders per day, merchant and category. GMV = value of items sold (after line
 -- discounts, before shipping) on orders that were not cancelled; refunds stay in GMV.
 with lines as (
@@ -13,7 +15,7 @@ final as (
         cast(sum(quantity) as bigint) as items_sold,
         cast(sum(line_amount_eur) as decimal(18, 2)) as gmv_eur
     from lines
-    where counts_toward_gmv
+    where counts_toward_gmv and {{ incremental_window('order_date', 'order_date') }}
     group by order_date, merchant_id, category
 )
 

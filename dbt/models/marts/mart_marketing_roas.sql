@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='spend_date', incremental_strategy='delete+insert', on_schema_change='append_new_columns', tags=['daily']) }}
+
 -- Spend against revenue attributed to each campaign, per day. Attribution is last-click on
 -- the visit: an order belongs to the campaign of the landing page of the visit that placed
 -- it. ROAS = attributed revenue / spend.
@@ -22,6 +24,7 @@ attributed as (
     from sessions
     inner join orders on sessions.order_id = orders.order_id
     where sessions.reached_purchase = 1 and orders.counts_toward_gmv and sessions.utm_campaign is not null
+        and {{ incremental_window('orders.order_date', 'orders.order_date', 'spend_date') }}
     group by orders.order_date, sessions.utm_campaign
 ),
 
@@ -40,6 +43,7 @@ final as (
     left join attributed
         on spend.spend_date = attributed.order_date
         and spend.campaign_id = attributed.campaign_id
+    where {{ incremental_window('spend.spend_date', 'spend.spend_date', 'spend_date') }}
 )
 
 select * from final

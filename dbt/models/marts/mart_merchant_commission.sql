@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='order_date', incremental_strategy='delete+insert', on_schema_change='append_new_columns', tags=['daily']) }}
+
 -- What the marketplace earns per merchant and day. Take rate = commission / GMV.
 with lines as (
     select * from {{ ref('fct_order_lines') }}
@@ -10,6 +12,7 @@ daily as (
         sum(case when counts_toward_gmv then line_amount_eur else 0 end) as gmv_eur,
         sum(case when earns_commission then commission_eur else 0 end) as commission_eur
     from lines
+    where {{ incremental_window('order_date', 'order_date') }}
     group by order_date, merchant_id
 ),
 

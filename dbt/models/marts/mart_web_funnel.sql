@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='session_date', incremental_strategy='delete+insert', on_schema_change='append_new_columns', tags=['daily']) }}
+
 -- Visits per day and platform and how far they went: view -> cart -> checkout -> order.
 with sessions as (
     select * from {{ ref('int_sessions') }}
@@ -13,6 +15,7 @@ daily as (
         sum(reached_checkout) as checkout_sessions,
         sum(reached_purchase) as purchase_sessions
     from sessions
+    where {{ incremental_window('session_date', 'session_date') }}
     group by session_date, platform
 ),
 

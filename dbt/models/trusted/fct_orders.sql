@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='order_id', incremental_strategy='delete+insert', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', unique_key='order_id', incremental_strategy='delete+insert', on_schema_change='append_new_columns', tags=['daily']) }}
 
 with orders as (
     select * from {{ ref('stg_shop__orders') }}
@@ -12,6 +12,10 @@ merchants as (
     select * from {{ ref('stg_shop__merchants') }}
 ),
 
+customers as (
+    select * from {{ ref('stg_shop__customers') }}
+),
+
 final as (
     select
         orders.order_id,
@@ -21,6 +25,7 @@ final as (
         orders.ordered_at,
         orders.order_status,
         orders.platform,
+        customers.country_code as customer_country_code,
         orders.items_total_eur,
         orders.shipping_fee_eur,
         cast(orders.items_total_eur + orders.shipping_fee_eur as decimal(18, 2)) as order_total_eur,
@@ -37,6 +42,7 @@ final as (
     from orders
     left join payments on orders.order_id = payments.order_id
     left join merchants on orders.merchant_id = merchants.merchant_id
+    left join customers on orders.customer_id = customers.customer_id
     where {{ incremental_window('orders.order_date', 'greatest(orders.updated_at, coalesce(payments.updated_at, orders.updated_at))', 'changed_at') }}
 )
 

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from data_platform.automation.partitions import daily_partitions
 from data_platform.environment import Settings
 from data_platform.ingestion.assets import WAREHOUSE_POOL
 from data_platform.transformation.project import dbt_project, dbt_target
@@ -15,45 +16,66 @@ from data_platform.transformation.translator import PlatformDbtTranslator
 EXPOSURE_KINDS = {"dashboard": "metabase", "application": "googlesheets", "ml": "sagemaker", "analysis": "notebook"}
 
 
+DAILY_SELECTION = "tag:daily"
+"""dbt models partitioned by day (incremental facts and day-grained marts)."""
+
+
 class DbtBuildConfig(dg.Config):
-    """Run configuration of the dbt step."""
+    """Run configuration of the dbt steps."""
 
     full_refresh: bool = False
-    """Rebuild incremental models from scratch (dbt --full-refresh)."""
-    min_date: str = ""
-    """Only process this date window of incremental models: first day (YYYY-MM-DD)..."""
-    max_date: str = ""
-    """...and the day after the last one. Empty: changes since the last run (with a lookback)."""
+    """Rebuild incremental models from scratch (dbt --full-refresh). On the partitioned step
+    this rebuilds every day, not only the selected partitions."""
 
 
-def build_dbt_assets(manifest: Path, settings: Settings) -> dg.AssetsDefinition:
+def _dbt_build_args(config: DbtBuildConfig, dbt_vars: dict[str, str] | None) -> list[str]:
+    args = ["build"]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    elif dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    return args
+
+
+def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefinition]:
+    """Two multi-assets over the same dbt project: the daily-partitioned models and the rest."""
     translator = PlatformDbtTranslator(settings.warehouse_kind)
+    project = dbt_project(dbt_target(settings))
 
     @dbt_assets(
         manifest=manifest,
-        project=dbt_project(dbt_target(settings)),
+        project=project,
+        dagster_dbt_translator=translator,
+        name="marketplace_dbt_daily",
+        select=DAILY_SELECTION,
+        partitions_def=daily_partitions(settings),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+    )
+    def marketplace_dbt_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+        window = context.partition_time_window  # one partition or a whole range: [start, end)
+        dbt_vars = {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
+        context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
+        yield from dbt.cli(_dbt_build_args(config, dbt_vars), context=context).stream()
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
         dagster_dbt_translator=translator,
         name="marketplace_dbt",
+        exclude=DAILY_SELECTION,
         pool=WAREHOUSE_POOL,
     )
     def marketplace_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-        dbt_vars: dict[str, Any] = {}
-        if config.min_date and config.max_date:
-            dbt_vars = {"min_date": config.min_date, "max_date": config.max_date}
-        args = ["build"]
-        if dbt_vars:
-            args += ["--vars", json.dumps(dbt_vars)]
-        if config.full_refresh:
-            args.append("--full-refresh")
-        yield from dbt.cli(args, context=context).stream()
+        yield from dbt.cli(_dbt_build_args(config, None), context=context).stream()
 
-    return marketplace_dbt
+    return [marketplace_dbt_daily, marketplace_dbt]
 
 
-def build_exposure_specs(manifest: Path, dbt_assets_def: dg.AssetsDefinition, settings: Settings) -> list[dg.AssetSpec]:
+def build_exposure_specs(manifest: Path, dbt_assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetSpec]:
     """dbt exposures (dashboards, sheets, ML features) as assets downstream of the models they read."""
     document = json.loads(manifest.read_text())
-    key_by_node = {spec.metadata.get("dagster_dbt/unique_id"): spec.key for spec in dbt_assets_def.specs}
+    key_by_node = {spec.metadata.get("dagster_dbt/unique_id"): spec.key for d in dbt_assets_defs for spec in d.specs}
     specs = []
     for unique_id, exposure in sorted(document.get("exposures", {}).items()):
         deps = [key_by_node[node] for node in exposure["depends_on"]["nodes"]]

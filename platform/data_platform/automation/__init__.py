@@ -1,0 +1,1 @@
+"""Partitions, schedules, sensors and declarative automation."""
