@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from data_platform.automation.jobs import daily_partitions_job, ingestion_jobs
+from data_platform.automation.partitions import daily_partitions
+from data_platform.automation.schedules import daily_partition_schedule, ingestion_schedules, late_events_rerun_schedule
+from data_platform.automation.sensors import automation_sensor, run_failure_sensor
 from data_platform.environment import Settings, resolve_settings
 from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
@@ -20,6 +24,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     connections = load_connections()
     manifest = prepared_manifest(settings)
     dbt = build_dbt_assets(manifest, settings)
+    daily_dbt = dbt[0]
+    partitions = daily_partitions(settings)
     main_job = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.all(),
@@ -32,7 +38,13 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *dbt,
             *build_exposure_specs(manifest, dbt),
         ],
-        jobs=[main_job],
+        jobs=[main_job, daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
+        schedules=[
+            *ingestion_schedules(connections, settings),
+            daily_partition_schedule(settings, partitions),
+            late_events_rerun_schedule(settings, partitions),
+        ],
+        sensors=[automation_sensor(dg.AssetSelection.assets(*dbt)), run_failure_sensor(settings)],
         resources=build_resources(settings),
     )
 

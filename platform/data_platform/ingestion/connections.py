@@ -97,6 +97,8 @@ class ConnectionSpec:
     connection_id_env: str | None = None
     expect_rows_every_sync: bool = False
     """A successful sync that moves 0 rows is flagged (e.g. a full-refresh source that can never be empty)."""
+    sync_schedule: str = "0 * * * *"
+    """Cron (UTC) of the connection's ingestion schedule."""
 
     def stream(self, name: str) -> StreamSpec:
         for stream in self.streams:
@@ -170,6 +172,7 @@ def _connection(name: str, body: Mapping[str, Any], path: Path) -> ConnectionSpe
         connection_id=production.get("connection_id"),
         connection_id_env=production.get("connection_id_env"),
         expect_rows_every_sync=bool(body.get("expect_rows_every_sync", False)),
+        sync_schedule=_cron(body.get("sync_schedule", "0 * * * *"), where),
     )
 
 
@@ -201,6 +204,13 @@ def _stream(name: str, body: Mapping[str, Any], where: str) -> StreamSpec:
         primary_key=primary_key,
         columns=columns,
     )
+
+
+def _cron(value: str, where: str) -> str:
+    """Five cron fields (Dagster validates the expression itself when it builds the schedule)."""
+    if not isinstance(value, str) or len(value.split()) != 5:
+        raise ConnectionsFileError(f"{where}: sync_schedule {value!r} is not a five-field cron expression")
+    return value
 
 
 def _column(name: str, spec: str | Mapping[str, Any]) -> Column:

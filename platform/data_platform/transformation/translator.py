@@ -12,7 +12,8 @@ LAYERS = ("staging", "trusted", "marts", "presentation")
 
 
 class PlatformDbtTranslator(DagsterDbtTranslator):
-    """dagster-dbt's defaults plus: the layer as group and tag (a model-level ``meta.dagster``
+    """dagster-dbt's defaults plus: an eager automation condition (a model refreshes when its
+    parents update), the layer as group and tag (a model-level ``meta.dagster``
     replaces the folder's, so the group cannot come from meta), and model owners defaulting to
     the analytics team. Keys are ``[schema, model]`` (each layer is a schema), and
     sources take their Airbyte stream's key from ``meta.dagster.asset_key``."""
@@ -37,6 +38,7 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
         layer = props.get("config", {}).get("schema") or "main"
         owners = spec.owners or ["team:analytics"]
         return spec.replace_attributes(
+            automation_condition=dg.AutomationCondition.eager(),
             group_name=layer,
             owners=owners,
             tags={**spec.tags, "layer": layer},
