@@ -42,6 +42,11 @@ def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefini
     translator = PlatformDbtTranslator(settings.warehouse_kind)
     project = dbt_project(dbt_target(settings))
 
+    def ensure_warehouse_folder() -> None:
+        # a model without upstream (the time spine) can run before anything created the data folder
+        if settings.is_local:
+            settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+
     @dbt_assets(
         manifest=manifest,
         project=project,
@@ -53,6 +58,7 @@ def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefini
         pool=WAREHOUSE_POOL,
     )
     def marketplace_dbt_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+        ensure_warehouse_folder()
         window = context.partition_time_window  # one partition or a whole range: [start, end)
         dbt_vars = {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
         context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
@@ -67,6 +73,7 @@ def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefini
         pool=WAREHOUSE_POOL,
     )
     def marketplace_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+        ensure_warehouse_folder()
         yield from dbt.cli(_dbt_build_args(config, None), context=context).stream()
 
     return [marketplace_dbt_daily, marketplace_dbt]
