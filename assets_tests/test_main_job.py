@@ -75,8 +75,10 @@ def test_parallel_steps_writing_duckdb_queue_on_the_warehouse_pool(tmp_path, mon
 
 @pytest.mark.e2e
 def test_benchmark_command_prints_throughput_next_to_the_duckdb_ceiling(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "data_platform.cli", "benchmark", "--rows", "20000"], capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+    proc = subprocess.run([sys.executable, "-m", "data_platform.cli", "benchmark", "--rows", "20000", "--partition-days", "10"], capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for line in ("source connectors alone", "embedded Airbyte sync, end to end", "DuckDB bulk load of the same records (ceiling)"):
         row = next(r for r in proc.stdout.splitlines() if r.startswith(line))
         assert float(row.split()[-1].replace(",", "")) > 0
+    for line in ("cold definitions load", "plain dbt build", "daily models, 10 partitions in one run", "daily models, full refresh", "daily models, one partition per run"):
+        assert any(r.startswith(line) for r in proc.stdout.splitlines()), line

@@ -106,7 +106,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from data_platform.benchmark import main as benchmark
 
-    return benchmark(rows=args.rows)
+    return benchmark(rows=args.rows, partition_days=args.partition_days)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.set_defaults(func=cmd_dev)
     bench = commands.add_parser("benchmark", help="print embedded-sync throughput figures")
     bench.add_argument("--rows", type=int, default=1_000_000, help="approximate number of source rows (default 1M)")
+    bench.add_argument("--partition-days", type=int, default=365, help="days of the partition backfill benchmark (0 to skip)")
     bench.set_defaults(func=cmd_benchmark)
     args = parser.parse_args(argv)
     return args.func(args)
