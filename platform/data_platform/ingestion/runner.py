@@ -125,7 +125,7 @@ class EmbeddedAirbyte:
             args = list(command)
             if config is not None:
                 args += ["--config", _write_private(Path(tmp) / "config.json", config)]
-            proc = subprocess.run([*source.resolved_command(), *args], capture_output=True, timeout=600, env=_connector_env())
+            proc = subprocess.run([*source.resolved_command(), *args], capture_output=True, timeout=600)
         found, errors = None, []
         for number, line in enumerate(proc.stdout.splitlines(), 1):
             message = _parse_line(line, number, f"{_name(source)} {command[0]}")
@@ -247,7 +247,7 @@ class EmbeddedAirbyte:
         trace_errors: list[str] = []
         with (folder / "stderr.log").open("w+b") as stderr:
             proc = subprocess.Popen(
-                [*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20, env=_connector_env()
+                [*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20
             )
             assert proc.stdout is not None
             number = 0
@@ -377,12 +377,6 @@ def _write_private(path: Path, content: Any) -> str:
     with os.fdopen(fd, "wb") as f:
         f.write(orjson.dumps(content))
     return str(path)
-
-
-def _connector_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("PYTHONUNBUFFERED", "0")
-    return env
 
 
 def _stop(proc: subprocess.Popen) -> None:
