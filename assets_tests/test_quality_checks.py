@@ -1,0 +1,59 @@
+"""Checks catch what the simulator's dirt switches inject, and failures block downstream models."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from data_platform.automation.partitions import range_tags
+from data_platform.definitions import MAIN_JOB, build_definitions
+from data_platform.environment import resolve_settings
+from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
+
+from .conftest import START, T0
+
+
+@pytest.fixture
+def platform(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_PLATFORM_DATA_DIR", str(tmp_path))
+    settings = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
+    return settings, build_definitions(settings), dg.DagsterInstance.ephemeral()
+
+
+def evaluations(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def run_all(defs, instance) -> dg.ExecuteInProcessResult:
+    keys = (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems")).resolve(defs.resolve_asset_graph())
+    return defs.resolve_job_def(MAIN_JOB).execute_in_process(
+        instance=instance, raise_on_error=False, asset_selection=list(keys), tags=range_tags(START.isoformat(), T0.date().isoformat())
+    )
+
+
+def test_a_duplicate_primary_key_fails_the_check_and_blocks_downstream_models(platform):
+    settings, defs, instance = platform
+    simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches(duplicate_primary_key=True)), settings.source_systems_dir, T0)
+    result = run_all(defs, instance)
+    check = evaluations(result)[("raw_shop/merchants", "primary_key_unique")]
+    assert not check.passed
+    assert check.metadata["duplicate_keys"].value == 1 and check.metadata["duplicate_rows"].value == 1
+    assert check.metadata["sample_duplicate_keys"].value == [{"merchant_id": "1", "rows": "2"}]
+    assert "appear more than once" in check.description
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "raw_shop/merchants" in materialized, "the raw data is kept for inspection"
+    assert "staging/stg_shop__merchants" not in materialized and "trusted/dim_merchants" not in materialized, "downstream is blocked"
+    assert not result.success
+
+
+def test_a_sync_that_moves_no_rows_fails_the_volume_check(platform):
+    settings, defs, instance = platform
+    simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches.clean()), settings.source_systems_dir, T0)
+    job = defs.resolve_job_def("ingest_web_events")
+    selection = [dg.AssetKey(["raw_web", "web_events"])]
+    first = job.execute_in_process(instance=instance, asset_selection=selection)
+    assert evaluations(first)[("raw_web/web_events", "row_volume")].passed
+    second = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=False)
+    volume = evaluations(second)[("raw_web/web_events", "row_volume")]
+    assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR
+    assert "moved 0 rows" in volume.description and volume.metadata["rows_synced"].value == 0

@@ -1,0 +1,1 @@
+"""Asset checks (freshness, uniqueness, volume, data contracts) and alerts to the owners."""
