@@ -57,3 +57,45 @@ def test_a_sync_that_moves_no_rows_fails_the_volume_check(platform):
     volume = evaluations(second)[("raw_web/web_events", "row_volume")]
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR
     assert "moved 0 rows" in volume.description and volume.metadata["rows_synced"].value == 0
+
+
+@pytest.fixture
+def receiver():
+    from .webhook_receiver import WebhookReceiver
+
+    hook = WebhookReceiver()
+    yield hook
+    hook.close()
+
+
+def test_a_failed_check_alerts_its_owner_exactly_once_even_when_the_run_is_retried(platform, receiver, tmp_path):
+    from data_platform.quality.alerts import AlertSink
+
+    settings, defs, instance = platform
+    sink = AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url=receiver.url)
+    sensor = defs.get_sensor_def("check_failure_alert_sensor")
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def(), resources={"alerts": sink})
+        return sensor.evaluate_tick(context).cursor
+
+    cursor = tick(None)
+    simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches(duplicate_primary_key=True)), settings.source_systems_dir, T0)
+    failed = run_all(defs, instance)
+    cursor = tick(tick(cursor))  # two ticks: the second must not repeat the alert
+    retry = defs.resolve_job_def("ingest_shop_db").execute_in_process(
+        instance=instance, raise_on_error=False, asset_selection=[dg.AssetKey(["raw_shop", "merchants"])],
+        tags={"dagster/root_run_id": failed.run_id, "dagster/parent_run_id": failed.run_id},
+    )
+    assert not evaluations(retry)[("raw_shop/merchants", "primary_key_unique")].passed
+    tick(cursor)
+
+    alerts = [b for b in receiver.bodies if b["check"] == "primary_key_unique"]
+    assert len(alerts) == 1, receiver.bodies
+    alert = alerts[0]
+    assert alert["asset"] == "raw_shop/merchants" and alert["severity"] == "ERROR" and alert["kind"] == "check_failed"
+    assert "team:commerce-platform" in alert["owners"]
+    assert alert["metadata"]["duplicate_keys"] == 1 and "appear more than once" in alert["description"]
+    assert "primary_key_unique" in alert["text"], "Slack-compatible text"
+    logged = [line for line in (tmp_path / "alerts.jsonl").read_text().splitlines() if "primary_key_unique" in line]
+    assert len(logged) == 1

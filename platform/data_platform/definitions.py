@@ -12,6 +12,7 @@ from data_platform.environment import Settings, resolve_settings
 from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.source_systems import build_source_system_assets
+from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_spec
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
 from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs
@@ -38,6 +39,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_ingestion_assets(connections, settings),
             *dbt,
             *build_exposure_specs(manifest, dbt),
+            heartbeat_spec(),
         ],
         asset_checks=build_stream_checks(connections, settings),
         jobs=[main_job, daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
@@ -46,7 +48,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             daily_partition_schedule(settings, partitions),
             late_events_rerun_schedule(settings, partitions),
         ],
-        sensors=[automation_sensor(dg.AssetSelection.assets(*dbt)), run_failure_sensor(settings)],
+        sensors=[automation_sensor(dg.AssetSelection.assets(*dbt)), run_failure_sensor(), check_failure_alert_sensor()],
         resources=build_resources(settings),
     )
 

@@ -5,6 +5,7 @@ key           local                                    prod
 ============  =======================================  ==============================================
 airbyte       EmbeddedAirbyteResource (DuckDB)          SelfManagedAirbyte or CloudAirbyte
 dbt           DbtCliResource, target duckdb             DbtCliResource, target snowflake
+alerts        AlertSink: log file (+ webhook if set)    AlertSink: log file + webhook/Slack
 warehouse     DuckDBResource                            SnowflakeResource (password or key-pair)
 simulator     MarketplaceSimulator                      (none: the source systems are real)
 ============  =======================================  ==============================================
@@ -21,11 +22,19 @@ from dagster_duckdb import DuckDBResource
 from data_platform.environment import Settings
 from data_platform.ingestion.resources import CloudAirbyte, EmbeddedAirbyteResource, SelfManagedAirbyte
 from data_platform.ingestion.source_systems import MarketplaceSimulator
+from data_platform.quality.alerts import AlertSink
 from data_platform.transformation.project import DBT_EXECUTABLE, dbt_project, dbt_target
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
-    return {"dbt": dbt_cli(settings), **_environment_resources(settings)}
+    return {"dbt": dbt_cli(settings), "alerts": alert_sink(settings), **_environment_resources(settings)}
+
+
+def alert_sink(settings: Settings) -> AlertSink:
+    """Alerts always go to a JSON-lines file; to a webhook (e.g. a Slack incoming webhook) when
+    DATA_PLATFORM_ALERT_WEBHOOK_URL is set (read at run time: the URL is a secret)."""
+    webhook = dg.EnvVar("DATA_PLATFORM_ALERT_WEBHOOK_URL") if settings.get("DATA_PLATFORM_ALERT_WEBHOOK_URL") else None
+    return AlertSink(log_path=str(settings.data_dir / "alerts" / "alerts.jsonl"), webhook_url=webhook)
 
 
 def dbt_cli(settings: Settings) -> DbtCliResource:

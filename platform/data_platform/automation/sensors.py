@@ -6,13 +6,9 @@ Downstream models materialize when their upstream streams land: every dbt model 
 Unpartitioned marts therefore refresh after their partitioned parents.
 """
 
-import datetime as dt
-import json
-from pathlib import Path
-
 import dagster as dg
 
-from data_platform.environment import Settings
+from data_platform.quality.alerts import Alert, AlertSink
 
 
 def automation_sensor(target: dg.AssetSelection) -> dg.AutomationConditionSensorDefinition:
@@ -25,36 +21,33 @@ def automation_sensor(target: dg.AssetSelection) -> dg.AutomationConditionSensor
     )
 
 
-def alert_log_path(settings: Settings) -> Path:
-    return settings.data_dir / "alerts" / "alerts.jsonl"
-
-
-def run_failure_sensor(settings: Settings) -> dg.SensorDefinition:
-    sink = alert_log_path(settings)
-
+def run_failure_sensor() -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name="run_failure_alert_sensor",
         default_status=dg.DefaultSensorStatus.RUNNING,
-        monitor_all_code_locations=False,
-        description=f"Writes one alert per failed run to {sink} (Slack/email in production: see issue 5's alerting).",
+        description="One alert per failed run to the owners of its assets (same sink as check alerts).",
     )
-    def _sensor(context: dg.RunFailureSensorContext):
+    def _sensor(context: dg.RunFailureSensorContext, alerts: AlertSink):
         run = context.dagster_run
-        alert = {
-            "kind": "run_failure",
-            "at": dt.datetime.now(dt.timezone.utc).isoformat(),
-            "job": run.job_name,
-            "run_id": run.run_id,
-            "partition": run.tags.get("dagster/partition") or (
-                f"{run.tags['dagster/asset_partition_range_start']}..{run.tags['dagster/asset_partition_range_end']}"
-                if "dagster/asset_partition_range_start" in run.tags else None
-            ),
-            "message": context.failure_event.message,
-            "failed_steps": sorted({e.step_key for e in context.get_step_failure_events() if e.step_key}),
-        }
-        sink.parent.mkdir(parents=True, exist_ok=True)
-        with sink.open("a") as out:
-            out.write(json.dumps(alert) + "\n")
-        context.log.warning(f"run {run.run_id} of {run.job_name} failed: alert written to {sink}")
+        graph = context.repository_def.asset_graph if context.repository_def else None
+        keys = run.asset_selection or set()
+        owners = sorted({o for k in keys if graph is not None and graph.has(k) for o in graph.get(k).owners})
+        partition = run.tags.get("dagster/partition") or (
+            f"{run.tags['dagster/asset_partition_range_start']}..{run.tags['dagster/asset_partition_range_end']}"
+            if "dagster/asset_partition_range_start" in run.tags
+            else None
+        )
+        alerts.send(
+            Alert(
+                kind="run_failed",
+                title=f"run of {run.job_name} failed",
+                owners=tuple(owners),
+                severity="ERROR",
+                partition=partition,
+                run_id=run.run_id,
+                description=context.failure_event.message,
+                metadata={"failed_steps": sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})},
+            )
+        )
 
     return _sensor

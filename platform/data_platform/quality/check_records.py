@@ -1,0 +1,41 @@
+"""Reading asset check executions from the instance.
+
+Dagster 1.13 has no public API for this; the event log storage's execution history and its
+status enum are internal (``dagster._core``). They are used here and nowhere else, so an
+upgrade that moves them touches this module only.
+"""
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+
+@dataclasses.dataclass(frozen=True)
+class FailedCheck:
+    record_id: int
+    run_id: str
+    evaluation: dg.AssetCheckEvaluation
+
+
+def failed_checks_since(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey], after_id: int, limit: int = 25) -> Iterator[FailedCheck]:
+    """Failed executions of ``check_keys`` recorded after storage id ``after_id``, oldest first."""
+    found = []
+    for key in check_keys:
+        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=limit, status={AssetCheckExecutionRecordStatus.FAILED})
+        for record in records:
+            if record.id > after_id and record.event is not None and record.event.dagster_event is not None:
+                evaluation = record.event.dagster_event.event_specific_data
+                if isinstance(evaluation, dg.AssetCheckEvaluation):
+                    found.append(FailedCheck(record.id, record.run_id, evaluation))
+    return iter(sorted(found, key=lambda f: f.record_id))
+
+
+def latest_record_id(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey]) -> int:
+    latest = 0
+    for key in check_keys:
+        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+        if records:
+            latest = max(latest, records[0].id)
+    return latest
