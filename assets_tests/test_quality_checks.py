@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 
@@ -48,14 +50,15 @@ def test_a_duplicate_primary_key_fails_the_check_and_blocks_downstream_models(pl
 
 def test_a_sync_that_moves_no_rows_fails_the_volume_check(platform):
     settings, defs, instance = platform
-    simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches.clean()), settings.source_systems_dir, T0)
+    config = SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches.clean())
     job = defs.resolve_job_def("ingest_web_events")
     selection = [dg.AssetKey(["raw_web", "web_events"])]
-    first = job.execute_in_process(instance=instance, asset_selection=selection)
-    assert evaluations(first)[("raw_web/web_events", "row_volume")].passed
-    second = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=False)
-    volume = evaluations(second)[("raw_web/web_events", "row_volume")]
-    assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR
+    for as_of in (T0, T0 + dt.timedelta(hours=12)):  # two syncs with data: a baseline rate
+        simulate(config, settings.source_systems_dir, as_of)
+        assert evaluations(job.execute_in_process(instance=instance, asset_selection=selection))[("raw_web/web_events", "row_volume")].passed
+    stalled = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=False)  # the source stopped
+    volume = evaluations(stalled)[("raw_web/web_events", "row_volume")]
+    assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR, {k: v.value for k, v in volume.metadata.items()}
     assert "moved 0 rows" in volume.description and volume.metadata["rows_synced"].value == 0
 
 

@@ -2,9 +2,10 @@
 
 - ``primary_key_unique`` (blocking): a deduplicated or fully refreshed table must hold one row
   per primary key; reports the duplicated keys, the extra rows and a sample of keys.
-- ``row_volume``: rows synced against the recent syncs of the same stream (the asset's own
-  materialization history, so it works against Airbyte Cloud as well): a sync that moved
-  nothing where rows are expected fails, a sync far outside the baseline warns.
+- ``row_volume``: rows synced against the stream's recent rate (rows per minute over the
+  asset's own materialization history, so it works against Airbyte Cloud as well, times the
+  minutes since the previous sync): a sync that moved nothing when rows were expected fails,
+  one far outside the baseline warns. Full refreshes compare row counts directly.
 """
 
 import statistics
@@ -21,6 +22,8 @@ from data_platform.quality.warehouse_sql import fetch_all
 
 BASELINE_SYNCS = 10
 MIN_BASELINE = 3
+MIN_EXPECTED_ROWS = 10
+"""Below this many expected rows, an empty sync is normal (a quiet hour), not an anomaly."""
 LOW_FACTOR, HIGH_FACTOR = 0.1, 10.0
 ROWS_SYNCED_KEYS = ("airbyte/rows_synced", "airbyte/rows_synced_connection")
 
@@ -61,31 +64,48 @@ def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, settings: S
 
 def volume_check(connection: ConnectionSpec, stream: StreamSpec) -> dg.AssetChecksDefinition:
     key = stream_key(connection, stream.name)
-    expects_rows = connection.expect_rows_every_sync or stream.sync_mode is SyncMode.FULL_REFRESH_OVERWRITE
+    full_refresh = stream.sync_mode is SyncMode.FULL_REFRESH_OVERWRITE
 
-    @dg.asset_check(asset=key, name="row_volume", description="Rows synced against the stream's recent syncs; 0 rows where rows are expected fails.")
+    @dg.asset_check(
+        asset=key,
+        name="row_volume",
+        description="Rows synced against the rate of the stream's recent syncs (rows per minute x minutes since the last sync). "
+        "A sync that moves nothing when rows are expected fails; one far outside the baseline warns.",
+    )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        records = context.instance.fetch_materializations(key, limit=BASELINE_SYNCS + 1).records
-        volumes = [_rows_synced(r) for r in records]
-        volumes = [v for v in volumes if v is not None]
-        if not volumes:
-            return dg.AssetCheckResult(passed=True, description="no sync recorded yet", metadata={"rows_synced": None})
-        current, baseline = volumes[0], volumes[1:]
-        median = statistics.median(baseline) if baseline else None
-        metadata = {"rows_synced": current, "baseline_median": median, "baseline_syncs": len(baseline)}
-        if current == 0 and expects_rows:
-            return dg.AssetCheckResult(
-                passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata,
-                description=f"the last sync of {key.to_user_string()} succeeded but moved 0 rows; rows are expected on every sync",
+        records = context.instance.fetch_materializations(key, limit=BASELINE_SYNCS + 2).records
+        points = [(r.timestamp, rows) for r in records if (rows := _rows_synced(r)) is not None]  # newest first
+        if not points:
+            return dg.AssetCheckResult(passed=True, description="no sync recorded yet")
+        (now, current), history = points[0], points[1:]
+        metadata: dict = {"rows_synced": current}
+        if full_refresh:
+            baseline = [rows for _, rows in history]
+            metadata["baseline_median"] = statistics.median(baseline) if baseline else None
+            if current == 0:
+                return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"the full refresh of {key.to_user_string()} succeeded but moved 0 rows")
+            if len(baseline) >= MIN_BASELINE and not LOW_FACTOR * metadata["baseline_median"] <= current <= HIGH_FACTOR * metadata["baseline_median"]:
+                return _failed(dg.AssetCheckSeverity.WARN, metadata, f"{current:,} rows, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the median full refresh ({metadata['baseline_median']:,.0f})")
+            return dg.AssetCheckResult(passed=True, metadata=metadata)
+        rates = [rows / max(later - earlier, 1.0) for (later, rows), (earlier, _) in zip(history, history[1:])]
+        if not rates:
+            return dg.AssetCheckResult(passed=True, description="not enough syncs for a baseline yet", metadata=metadata)
+        expected = statistics.median(rates) * (now - history[0][0])
+        metadata.update(expected_rows=round(expected, 1), baseline_syncs=len(rates))
+        if current == 0 and connection.expect_rows_every_sync and expected >= MIN_EXPECTED_ROWS:
+            return _failed(
+                dg.AssetCheckSeverity.ERROR, metadata,
+                f"the last sync of {key.to_user_string()} succeeded but moved 0 rows; about {expected:,.0f} were expected from the recent rate",
             )
-        if median and len(baseline) >= MIN_BASELINE and not (LOW_FACTOR * median <= current <= HIGH_FACTOR * median):
-            return dg.AssetCheckResult(
-                passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=metadata,
-                description=f"{current:,} rows synced, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the median of the last {len(baseline)} syncs ({median:,.0f})",
-            )
+        if len(rates) >= MIN_BASELINE and expected >= MIN_EXPECTED_ROWS and not LOW_FACTOR * expected <= current <= HIGH_FACTOR * expected:
+            return _failed(dg.AssetCheckSeverity.WARN, metadata, f"{current:,} rows synced, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the {expected:,.0f} expected from the recent rate")
         return dg.AssetCheckResult(passed=True, metadata=metadata)
 
     return _check
+
+
+def _failed(severity: dg.AssetCheckSeverity, metadata: dict, description: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=False, severity=severity, metadata=metadata, description=description)
 
 
 def _rows_synced(record) -> int | None:
