@@ -102,3 +102,18 @@ def test_a_failed_check_alerts_its_owner_exactly_once_even_when_the_run_is_retri
     assert "primary_key_unique" in alert["text"], "Slack-compatible text"
     logged = [line for line in (tmp_path / "alerts.jsonl").read_text().splitlines() if "primary_key_unique" in line]
     assert len(logged) == 1
+
+
+def test_a_stale_stream_fails_its_freshness_check_with_the_lag(platform):
+    settings, defs, instance = platform
+    simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches.clean()), settings.source_systems_dir, T0)  # the source stopped at T0
+    result = defs.resolve_job_def("ingest_web_events").execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey(["raw_web", "web_events"])], raise_on_error=False
+    )
+    freshness = evaluations(result)[("raw_web/web_events", "data_freshness")]
+    assert not freshness.passed and freshness.severity == dg.AssetCheckSeverity.ERROR
+    assert freshness.metadata["lag_minutes"].value > 180
+    assert "min old (SLA 180 min)" in freshness.description
+    assert freshness.metadata["newest_received_at"].value.startswith(T0.date().isoformat())
+    spec = next(s for s in defs.resolve_all_asset_specs() if s.key == dg.AssetKey(["raw_web", "web_events"]))
+    assert spec.freshness_policy is not None, "the sync itself also carries a freshness policy for the UI and the freshness daemon"

@@ -7,6 +7,7 @@ modes come from the declaration, not from the Airbyte API.
 """
 
 
+import datetime as dt
 from collections.abc import Sequence
 
 import dagster as dg
@@ -55,6 +56,10 @@ def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settin
     return dg.AssetSpec(
         key=stream_key(connection, stream.name),
         description=stream.description or None,
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=dt.timedelta(minutes=connection.freshness_error_minutes),
+            warn_window=dt.timedelta(minutes=connection.freshness_warn_minutes),
+        ),
         deps=[source_system_key(connection)],
         kinds={"airbyte", settings.warehouse_kind},
         owners=list(connection.owners),

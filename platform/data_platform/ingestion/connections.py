@@ -54,6 +54,8 @@ class StreamSpec:
     primary_key: tuple[str, ...] = ()
     columns: tuple[Column, ...] = ()
     """Declared columns. Empty: typed from the source's discovered schema at sync time."""
+    data_freshness: bool = True
+    """Judge freshness by the newest cursor value too (off for dimensions that change rarely)."""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -99,6 +101,9 @@ class ConnectionSpec:
     """A successful sync that moves 0 rows is flagged (e.g. a full-refresh source that can never be empty)."""
     sync_schedule: str = "0 * * * *"
     """Cron (UTC) of the connection's ingestion schedule."""
+    freshness_warn_minutes: int = 120
+    freshness_error_minutes: int = 360
+    """How old the newest data and the last sync may be (warning, error)."""
 
     def stream(self, name: str) -> StreamSpec:
         for stream in self.streams:
@@ -173,6 +178,7 @@ def _connection(name: str, body: Mapping[str, Any], path: Path) -> ConnectionSpe
         connection_id_env=production.get("connection_id_env"),
         expect_rows_every_sync=bool(body.get("expect_rows_every_sync", False)),
         sync_schedule=_cron(body.get("sync_schedule", "0 * * * *"), where),
+        **_freshness(body.get("freshness") or {}, where),
     )
 
 
@@ -203,7 +209,15 @@ def _stream(name: str, body: Mapping[str, Any], where: str) -> StreamSpec:
         cursor_field=cursor,
         primary_key=primary_key,
         columns=columns,
+        data_freshness=bool(body.get("data_freshness", True)),
     )
+
+
+def _freshness(body: Mapping[str, Any], where: str) -> dict[str, int]:
+    warn, error = int(body.get("warn_after_minutes", 120)), int(body.get("error_after_minutes", 360))
+    if not 1 <= warn < error:
+        raise ConnectionsFileError(f"{where}: freshness needs 1 <= warn_after_minutes < error_after_minutes, got {warn} and {error}")
+    return {"freshness_warn_minutes": warn, "freshness_error_minutes": error}
 
 
 def _cron(value: str, where: str) -> str:

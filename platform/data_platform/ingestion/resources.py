@@ -58,12 +58,14 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
         runner = EmbeddedAirbyte(self.warehouse_path, batch_size=self.batch_size, logger=context.log)
         config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
         result = runner.sync(connection, config, _selected_streams(context, connection))
+        # judged per connection, as Airbyte's API reports it; an empty full refresh is always suspicious
+        connection_flag = _flag_zero_rows(context, f"connection {connection.name}", result.records_synced, connection.expect_rows_every_sync)
         for stream in result.streams.values():
             context.log.info(
                 f"{stream.table}: {stream.records_synced:,} records synced, {stream.rows_in_table:,} rows in table "
                 f"({stream.sync_mode.value}, {stream.duration_seconds:.1f}s)"
             )
-            expected = connection.expect_rows_every_sync or stream.sync_mode is SyncMode.FULL_REFRESH_OVERWRITE
+            full_refresh = stream.sync_mode is SyncMode.FULL_REFRESH_OVERWRITE
             metadata: dict[str, Any] = {
                 "airbyte/rows_synced": stream.records_synced,
                 "dagster/row_count": stream.rows_in_table,
@@ -71,7 +73,8 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
                 "airbyte/sync_mode": stream.sync_mode.value,
                 "airbyte/sync_id": result.sync_id,
                 "airbyte/cursor": dg.MetadataValue.json(dict(stream.cursor)) if stream.cursor else None,
-                **_flag_zero_rows(context, stream.table, stream.records_synced, expected),
+                **connection_flag,
+                **(_flag_zero_rows(context, stream.table, stream.records_synced, True) if full_refresh else {}),
             }
             if stream.schema_drift:
                 metadata["airbyte/schema_drift"] = dg.MetadataValue.json(list(stream.schema_drift))

@@ -2,6 +2,7 @@
 
 - ``primary_key_unique`` (blocking): a deduplicated or fully refreshed table must hold one row
   per primary key; reports the duplicated keys, the extra rows and a sample of keys.
+- ``data_freshness``: the newest record's age against the connection's SLA.
 - ``row_volume``: rows synced against the stream's recent rate (rows per minute over the
   asset's own materialization history, so it works against Airbyte Cloud as well, times the
   minutes since the previous sync): a sync that moved nothing when rows were expected fails,
@@ -116,10 +117,49 @@ def _rows_synced(record) -> int | None:
     return None
 
 
+def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
+    """How old the newest record is, by its cursor (or updated_at): a source that stopped
+    producing is stale even while its syncs keep succeeding."""
+    table = _table(connection, stream, settings)
+    column = stream.cursor_field or "updated_at"
+    warn, error = connection.freshness_warn_minutes, connection.freshness_error_minutes
+
+    @dg.asset_check(
+        asset=stream_key(connection, stream.name),
+        name="data_freshness",
+        required_resource_keys={"warehouse"},
+        description=f"Newest {column} in {table} is at most {warn} min old (warning) / {error} min (error).",
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        ((newest, lag_minutes),) = fetch_all(
+            context.resources.warehouse,
+            f"select cast(max({quote(column)}) as varchar), {_minutes_since(quote(column), settings)} from {table}",
+        )
+        metadata = {"newest_" + column: newest, "lag_minutes": round(float(lag_minutes), 1) if lag_minutes is not None else None,
+                    "warn_after_minutes": warn, "error_after_minutes": error}
+        if newest is None:
+            return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"{table} is empty: no {column} to judge freshness by")
+        if lag_minutes > error:
+            return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"the newest {column} in {table} is {lag_minutes:,.0f} min old (SLA {error} min)")
+        if lag_minutes > warn:
+            return _failed(dg.AssetCheckSeverity.WARN, metadata, f"the newest {column} in {table} is {lag_minutes:,.0f} min old (warning after {warn} min)")
+        return dg.AssetCheckResult(passed=True, metadata=metadata)
+
+    return _check
+
+
+def _minutes_since(column: str, settings: Settings) -> str:
+    if settings.is_local:
+        return f"date_diff('second', max({column}), now()) / 60.0"
+    return f"datediff('second', max({column}), current_timestamp()) / 60.0"
+
+
 def build_stream_checks(connections: Sequence[ConnectionSpec], settings: Settings) -> list[dg.AssetChecksDefinition]:
     checks = []
     for connection in connections:
         for stream in connection.streams:
+            if stream.data_freshness and (stream.cursor_field or "updated_at" in stream.column_names):
+                checks.append(data_freshness_check(connection, stream, settings))
             if stream.primary_key and stream.sync_mode is not SyncMode.INCREMENTAL_APPEND:
                 checks.append(uniqueness_check(connection, stream, settings))
             checks.append(volume_check(connection, stream))
