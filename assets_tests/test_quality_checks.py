@@ -117,3 +117,21 @@ def test_a_stale_stream_fails_its_freshness_check_with_the_lag(platform):
     assert freshness.metadata["newest_received_at"].value.startswith(T0.date().isoformat())
     spec = next(s for s in defs.resolve_all_asset_specs() if s.key == dg.AssetKey(["raw_web", "web_events"]))
     assert spec.freshness_policy is not None, "the sync itself also carries a freshness policy for the UI and the freshness daemon"
+
+
+def test_partition_freshness_judges_the_latest_partition_not_a_backfilled_old_one(platform):
+    _, defs, instance = platform
+    key = dg.AssetKey(["marts", "mart_daily_gmv"])
+    now = dt.datetime.now(dt.timezone.utc)
+    # the latest partition is today's (partitions end one day ahead); expected by the 07:00 UTC deadline
+    expected = (now.date() - dt.timedelta(days=0 if now.hour >= 7 else 1)).isoformat()
+    job = defs.resolve_job_def("freshness_checks_job")
+
+    def freshness() -> dg.AssetCheckEvaluation:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        return next(e for e in result.get_asset_check_evaluations() if e.asset_key == key)
+
+    instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2025-03-01"))  # a backfill of an old day
+    assert not freshness().passed, "an old partition does not make the latest one fresh"
+    instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=expected))
+    assert freshness().passed

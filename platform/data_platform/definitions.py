@@ -13,6 +13,7 @@ from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.source_systems import build_source_system_assets
 from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_spec
+from data_platform.quality.freshness import freshness_checks_job, freshness_sensor, partition_freshness_checks
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
 from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs
@@ -28,6 +29,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     dbt = build_dbt_assets(manifest, settings)
     daily_dbt = dbt[0]
     partitions = daily_partitions(settings)
+    partition_freshness = partition_freshness_checks(daily_dbt)
     main_job = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.all(),
@@ -41,14 +43,14 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_exposure_specs(manifest, dbt),
             heartbeat_spec(),
         ],
-        asset_checks=build_stream_checks(connections, settings),
-        jobs=[main_job, daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
+        asset_checks=[*build_stream_checks(connections, settings), *partition_freshness],
+        jobs=[main_job, freshness_checks_job(partition_freshness), daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
         schedules=[
             *ingestion_schedules(connections, settings),
             daily_partition_schedule(settings, partitions),
             late_events_rerun_schedule(settings, partitions),
         ],
-        sensors=[automation_sensor(dg.AssetSelection.assets(*dbt)), run_failure_sensor(), check_failure_alert_sensor()],
+        sensors=[automation_sensor(dg.AssetSelection.assets(*dbt)), run_failure_sensor(), check_failure_alert_sensor(), freshness_sensor(partition_freshness)],
         resources=build_resources(settings),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 LAYERS = ("staging", "trusted", "marts", "presentation")
+MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
+"""Unpartitioned marts and presentation datasets: rebuilt at least daily."""
 
 
 class PlatformDbtTranslator(DagsterDbtTranslator):
@@ -37,6 +40,9 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
             return spec
         layer = props.get("config", {}).get("schema") or "main"
         owners = spec.owners or ["team:analytics"]
+        daily = "daily" in (props.get("tags") or [])
+        if layer in ("marts", "presentation") and not daily:  # daily models are judged per partition instead
+            spec = spec.replace_attributes(freshness_policy=MART_FRESHNESS)
         return spec.replace_attributes(
             automation_condition=dg.AutomationCondition.eager(),
             group_name=layer,
