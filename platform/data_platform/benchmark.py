@@ -33,9 +33,26 @@ from data_platform.environment import REPO_ROOT
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.runner import EmbeddedAirbyte
 from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
+from data_platform.transformation.project import DBT_EXECUTABLE
 
 ROWS_PER_SCALE_UNIT = 32_000  # source rows for scale 1.0 over 30 days of history
 
+
+DAGSTER_BUILD_BENCH = """
+import time, dagster as dg
+from data_platform.automation.partitions import main_run_tags
+from data_platform.definitions import MAIN_JOB, defs
+from data_platform.environment import resolve_settings
+from data_platform.transformation.translator import LAYERS
+keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in LAYERS]
+quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+t = time.perf_counter()
+result = defs.resolve_job_def(MAIN_JOB).execute_in_process(
+    instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, tags=main_run_tags(resolve_settings()), run_config=quiet
+)
+assert result.success
+print(time.perf_counter() - t)
+"""
 
 PARTITION_BENCH = """
 import json, sys, time, dagster as dg
@@ -177,26 +194,12 @@ def _cold_definitions_load(root: Path) -> float:
 def _dagster_vs_plain_dbt(root: Path) -> tuple[float, float]:
     """The warehouse under ``root`` holds only synced raw tables: Dagster builds every model from
     scratch (one run over the simulated days), then plain ``dbt build --full-refresh`` does the same."""
-    code = (
-        "import time, dagster as dg\n"
-        "from data_platform.definitions import defs\n"
-        "job = defs.resolve_job_def('platform_main_job')\n"
-        "keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in ('staging', 'trusted', 'marts', 'presentation')]\n"
-        "t = time.perf_counter()\n"
-        "from data_platform.automation.partitions import main_run_tags\n"
-        "from data_platform.environment import resolve_settings\n"
-        "t = time.perf_counter()\n"
-        "r = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, tags=main_run_tags(resolve_settings()),"
-        " run_config={'loggers': {'console': {'config': {'log_level': 'ERROR'}}}})\n"
-        "assert r.success\n"
-        "print(time.perf_counter() - t)\n"
-    )
+    code = DAGSTER_BUILD_BENCH
     # the sync above wrote root/warehouse.duckdb: point both at it
     env = _env(root)
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
     dagster_seconds = float(out.strip().splitlines()[-1])
-    dbt = str(Path(sys.executable).with_name("dbt"))
     t = time.perf_counter()
-    subprocess.run([dbt, "build", "--full-refresh", "--quiet", "--target-path", str(root / "dbt_target"), "--log-path", str(root / "dbt_logs")],
+    subprocess.run([DBT_EXECUTABLE, "build", "--full-refresh", "--quiet", "--target-path", str(root / "dbt_target"), "--log-path", str(root / "dbt_logs")],
                    cwd=REPO_ROOT / "dbt", env=env, check=True, capture_output=True)
     return dagster_seconds, time.perf_counter() - t

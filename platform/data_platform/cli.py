@@ -63,13 +63,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from data_platform.ingestion.source_systems import DIRT
-    from data_platform.simulation import SimulationConfig, simulate
+    from data_platform.ingestion.source_systems import simulation_config
+    from data_platform.simulation import simulate
 
     settings = resolve_settings()
     sim = settings.simulation
-    config = SimulationConfig(seed=sim.seed, scale=sim.scale, history_days=sim.history_days, dirt=DIRT[sim.dirt]())
-    summary = simulate(config, settings.source_systems_dir)
+    summary = simulate(simulation_config(sim.seed, sim.scale, sim.history_days, sim.dirt), settings.source_systems_dir)
     print(f"simulated up to {summary.as_of:%Y-%m-%d %H:%M} UTC (history from {summary.start_date}) in {settings.source_systems_dir}")
     for table, rows in summary.rows_total.items():
         print(f"  {table:<16} {rows:>12,} rows ({summary.rows_written.get(table, 0):,} written now)")

@@ -8,6 +8,7 @@ from collections import Counter
 import dagster as dg
 
 from data_platform.environment import Settings
+from data_platform.transformation.translator import LAYERS
 
 
 def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, seconds: float) -> int:
@@ -28,7 +29,7 @@ def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, sec
     print("-" * 82)
 
     layers = Counter(e.asset_key.path[0] for e in materializations)
-    models = sum(n for layer, n in layers.items() if layer in ("staging", "trusted", "marts", "presentation"))
+    models = sum(n for layer, n in layers.items() if layer in LAYERS)
     evaluations = result.get_asset_check_evaluations()
     failed = [e for e in evaluations if not e.passed]
     print(f"{len(materializations)} assets materialized ({models} dbt models) in {seconds:.1f}s; run {result.run_id}")

@@ -7,6 +7,7 @@ backfill is one run, and partitions never race each other on dbt's temporary tab
 """
 
 import datetime as dt
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -19,6 +20,15 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
     # end_offset=1: today is a partition too (partial until midnight, re-run by the rolling schedule)
     return dg.DailyPartitionsDefinition(start_date=settings.partitions_start, end_offset=1, timezone="UTC")
+
+
+def partition_label(tags: Mapping[str, str]) -> str | None:
+    """The partition a run covered, from its tags: ``2026-11-20``, ``2026-11-18..2026-11-21`` or None."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    if RANGE_START_TAG in tags:
+        return f"{tags[RANGE_START_TAG]}..{tags[RANGE_END_TAG]}"
+    return None
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:

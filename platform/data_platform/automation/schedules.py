@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from data_platform.automation.jobs import DAILY_JOB, ingestion_job_name
-from data_platform.automation.partitions import recent_range_tags
+from data_platform.automation.partitions import partition_label, recent_range_tags
 from data_platform.environment import Settings
 from data_platform.ingestion.connections import ConnectionSpec
 
@@ -63,6 +63,6 @@ def late_events_rerun_schedule(settings: Settings, partitions: dg.DailyPartition
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
         tags = recent_range_tags(partitions, LATE_EVENT_DAYS + 1, context.scheduled_execution_time)
-        return dg.RunRequest(run_key=f"{tags['dagster/asset_partition_range_start']}..{tags['dagster/asset_partition_range_end']}@{context.scheduled_execution_time:%Y%m%dT%H%M}", tags=tags)
+        return dg.RunRequest(run_key=f"{partition_label(tags)}@{context.scheduled_execution_time:%Y%m%dT%H%M}", tags=tags)
 
     return _schedule

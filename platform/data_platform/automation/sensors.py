@@ -8,6 +8,7 @@ Unpartitioned marts therefore refresh after their partitioned parents.
 
 import dagster as dg
 
+from data_platform.automation.partitions import partition_label
 from data_platform.quality.alerts import Alert, AlertSink
 
 
@@ -32,18 +33,13 @@ def run_failure_sensor() -> dg.SensorDefinition:
         graph = context.repository_def.asset_graph if context.repository_def else None
         keys = run.asset_selection or set()
         owners = sorted({o for k in keys if graph is not None and graph.has(k) for o in graph.get(k).owners})
-        partition = run.tags.get("dagster/partition") or (
-            f"{run.tags['dagster/asset_partition_range_start']}..{run.tags['dagster/asset_partition_range_end']}"
-            if "dagster/asset_partition_range_start" in run.tags
-            else None
-        )
         alerts.send(
             Alert(
                 kind="run_failed",
                 title=f"run of {run.job_name} failed",
                 owners=tuple(owners),
                 severity="ERROR",
-                partition=partition,
+                partition=partition_label(run.tags),
                 run_id=run.run_id,
                 description=context.failure_event.message,
                 metadata={"failed_steps": sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})},

@@ -38,10 +38,15 @@ def _column_schema(stream: StreamSpec) -> dg.TableSchema:
     )
 
 
-def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetSpec:
+def warehouse_table_name(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> str:
+    """``database.namespace.stream``: valid SQL in DuckDB (the file is the catalog) and Snowflake."""
     database = "warehouse" if settings.is_local else settings.get("SNOWFLAKE_DATABASE", "RAW")
+    return f"{database}.{connection.destination_namespace}.{stream.name}"
+
+
+def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetSpec:
     metadata = {
-        "dagster/table_name": f"{database}.{connection.destination_namespace}.{stream.name}",
+        "dagster/table_name": warehouse_table_name(connection, stream, settings),
         "airbyte/connection": connection.name,
         "airbyte/stream": stream.name,
         "airbyte/sync_mode": stream.sync_mode.value,

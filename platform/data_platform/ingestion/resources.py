@@ -14,7 +14,7 @@ Both flag a successful sync that moved no rows where the connection expects rows
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any
 
 import dagster as dg
 
@@ -24,10 +24,6 @@ from data_platform.ingestion.runner import EmbeddedAirbyte
 
 ZERO_ROWS_FLAG = "airbyte/zero_rows_flagged"
 SyncEvent = dg.MaterializeResult | dg.AssetMaterialization
-
-
-class AirbyteSync(Protocol):
-    def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]: ...
 
 
 def stream_key(connection: ConnectionSpec, stream: str) -> dg.AssetKey:

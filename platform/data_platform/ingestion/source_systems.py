@@ -17,11 +17,6 @@ from data_platform.ingestion.connections import ConnectionSpec
 from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
 
 SYSTEM_KINDS = {"shop_db": "postgres", "web_events": "s3", "ad_platforms": "googleads"}
-SYSTEM_TABLES = {
-    "shop_db": ("merchants", "products", "customers", "orders", "order_lines", "payments"),
-    "web_events": ("web_events",),
-    "ad_platforms": ("marketing_spend",),
-}
 DIRT = {"default": DirtSwitches, "clean": DirtSwitches.clean, "everything": DirtSwitches.everything}
 
 
@@ -35,7 +30,12 @@ class MarketplaceSimulator(dg.ConfigurableResource):
     dirt: str = "default"
 
     def config(self) -> SimulationConfig:
-        return SimulationConfig(seed=self.seed, scale=self.scale, history_days=self.history_days, dirt=DIRT[self.dirt]())
+        return simulation_config(self.seed, self.scale, self.history_days, self.dirt)
+
+
+def simulation_config(seed: int, scale: float, history_days: int, dirt: str) -> SimulationConfig:
+    """The simulation the platform runs, from the settings' knobs (``dirt`` names a profile of DIRT)."""
+    return SimulationConfig(seed=seed, scale=scale, history_days=history_days, dirt=DIRT[dirt]())
 
 
 def _specs(connections: Sequence[ConnectionSpec], settings: Settings) -> list[dg.AssetSpec]:
@@ -59,6 +59,9 @@ def build_source_system_assets(connections: Sequence[ConnectionSpec], settings: 
     specs = _specs(connections, settings)
     if not settings.is_local:
         return specs
+    tables_by_system: dict[str, list[str]] = {}
+    for connection in connections:  # a system's tables are the streams its connections read
+        tables_by_system.setdefault(connection.source_system, []).extend(s.name for s in connection.streams)
 
     @dg.multi_asset(name="simulate_source_systems", specs=specs, can_subset=True)
     def simulate_source_systems(context: dg.AssetExecutionContext, simulator: MarketplaceSimulator):
@@ -71,7 +74,7 @@ def build_source_system_assets(connections: Sequence[ConnectionSpec], settings: 
             if spec.key not in context.selected_asset_keys:
                 continue
             system = spec.key.path[-1]
-            tables = SYSTEM_TABLES.get(system, ())
+            tables = tables_by_system.get(system, [])
             yield dg.MaterializeResult(
                 asset_key=spec.key,
                 metadata={

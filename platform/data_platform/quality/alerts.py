@@ -20,6 +20,7 @@ from typing import Any
 
 import dagster as dg
 
+from data_platform.automation.partitions import partition_label
 from data_platform.quality.check_records import failed_checks_since, latest_record_id
 
 HEARTBEAT_KEY = dg.AssetKey(["platform", "alerting_heartbeat"])
@@ -92,7 +93,9 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
             evaluation = failure.evaluation
             run = context.instance.get_run_by_id(failure.run_id)
             root = (run.tags.get("dagster/root_run_id") if run else None) or failure.run_id
-            partition = evaluation.partition or (run.tags.get("dagster/partition") if run else None)
+            partitioned = graph.has(evaluation.asset_key) and graph.get(evaluation.asset_key).partitions_def is not None
+            # a run's partitions describe a check only on a partitioned asset
+            partition = evaluation.partition or (partition_label(run.tags) if run and partitioned else None)
             identity = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}|{partition}|{root}"
             cursor["after"] = failure.record_id
             if identity in sent:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from data_platform.environment import Settings
-from data_platform.ingestion.assets import stream_spec
+from data_platform.ingestion.assets import warehouse_table_name
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, SyncMode
 from data_platform.ingestion.destination import quote
 from data_platform.ingestion.resources import stream_key
@@ -29,12 +29,8 @@ LOW_FACTOR, HIGH_FACTOR = 0.1, 10.0
 ROWS_SYNCED_KEYS = ("airbyte/rows_synced", "airbyte/rows_synced_connection")
 
 
-def _table(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> str:
-    return stream_spec(connection, stream, settings).metadata["dagster/table_name"]
-
-
 def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
-    table = _table(connection, stream, settings)
+    table = warehouse_table_name(connection, stream, settings)
     keys = ", ".join(quote(k) for k in stream.primary_key)
 
     @dg.asset_check(
@@ -120,7 +116,7 @@ def _rows_synced(record) -> int | None:
 def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
     """How old the newest record is, by its cursor (or updated_at): a source that stopped
     producing is stale even while its syncs keep succeeding."""
-    table = _table(connection, stream, settings)
+    table = warehouse_table_name(connection, stream, settings)
     column = stream.cursor_field or "updated_at"
     warn, error = connection.freshness_warn_minutes, connection.freshness_error_minutes
 

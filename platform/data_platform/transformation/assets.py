@@ -2,7 +2,6 @@
 
 import json
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets

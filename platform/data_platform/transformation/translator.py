@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 LAYERS = ("staging", "trusted", "marts", "presentation")
+"""dbt layers, each a schema and a Dagster group (the first element of a model's asset key)."""
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
 """Unpartitioned marts and presentation datasets: rebuilt at least daily."""
 
