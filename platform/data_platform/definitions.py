@@ -12,6 +12,7 @@ from data_platform.environment import Settings, resolve_settings
 from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.source_systems import build_source_system_assets
+from data_platform.quality.contract_checks import build_contract_checks
 from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_spec
 from data_platform.quality.freshness import freshness_checks_job, freshness_sensor, partition_freshness_checks
 from data_platform.quality.stream_checks import build_stream_checks
@@ -43,7 +44,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_exposure_specs(manifest, dbt),
             heartbeat_spec(),
         ],
-        asset_checks=[*build_stream_checks(connections, settings), *partition_freshness],
+        asset_checks=[*build_contract_checks(connections, settings), *build_stream_checks(connections, settings), *partition_freshness],
         jobs=[main_job, freshness_checks_job(partition_freshness), daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
         schedules=[
             *ingestion_schedules(connections, settings),

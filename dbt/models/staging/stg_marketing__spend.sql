@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('marketing', 'marketing_spend') }}
+    {{ contract_passed_rows('marketing', 'marketing_spend') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('shop', 'customers') }}
+    {{ contract_passed_rows('shop', 'customers') }}
 ),
 
 renamed as (

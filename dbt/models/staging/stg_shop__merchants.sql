@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('shop', 'merchants') }}
+    {{ contract_passed_rows('shop', 'merchants') }}
 ),
 
 renamed as (

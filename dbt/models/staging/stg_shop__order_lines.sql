@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('shop', 'order_lines') }}
+    {{ contract_passed_rows('shop', 'order_lines') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('shop', 'orders') }}
+    {{ contract_passed_rows('shop', 'orders') }}
 ),
 
 renamed as (

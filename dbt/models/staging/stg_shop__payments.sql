@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('shop', 'payments') }}
+    {{ contract_passed_rows('shop', 'payments') }}
 ),
 
 renamed as (

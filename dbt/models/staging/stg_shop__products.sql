@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('shop', 'products') }}
+    {{ contract_passed_rows('shop', 'products') }}
 ),
 
 renamed as (

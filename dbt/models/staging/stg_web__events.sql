@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('web', 'web_events') }}
+    {{ contract_passed_rows('web', 'web_events') }}
 ),
 
 renamed as (

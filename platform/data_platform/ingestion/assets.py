@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from data_platform.environment import Settings
+from data_platform.governance.contracts import contract_metadata
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
 from data_platform.ingestion.resources import stream_key
 
@@ -31,7 +32,11 @@ def _column_schema(stream: StreamSpec) -> dg.TableSchema:
                 name=c.name,
                 type=c.type,
                 description=c.description or None,
-                constraints=dg.TableColumnConstraints(unique=stream.primary_key == (c.name,)),
+                constraints=dg.TableColumnConstraints(
+                    unique=stream.primary_key == (c.name,),
+                    nullable=not (stream.contract and stream.contract.column(c.name).required),
+                ),
+                tags={"pii": ""} if stream.contract and stream.contract.column(c.name).is_pii else {},
             )
             for c in stream.columns
         ]
@@ -58,16 +63,18 @@ def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settin
         metadata["airbyte/cursor_field"] = stream.cursor_field
     if stream.primary_key:
         metadata["airbyte/primary_key"] = list(stream.primary_key)
+    if stream.contract:
+        metadata.update(contract_metadata(stream.contract))
     return dg.AssetSpec(
         key=stream_key(connection, stream.name),
         description=stream.description or None,
         freshness_policy=dg.FreshnessPolicy.time_window(
-            fail_window=dt.timedelta(minutes=connection.freshness_error_minutes),
-            warn_window=dt.timedelta(minutes=connection.freshness_warn_minutes),
+            fail_window=dt.timedelta(minutes=stream.freshness_error_minutes),
+            warn_window=dt.timedelta(minutes=stream.freshness_warn_minutes),
         ),
         deps=[source_system_key(connection)],
         kinds={"airbyte", settings.warehouse_kind},
-        owners=list(connection.owners),
+        owners=list(stream.owners or connection.owners),
         group_name=connection.group,
         metadata=metadata,
         tags={"domain": connection.destination_namespace.removeprefix("raw_")},

@@ -1,9 +1,10 @@
 """Airbyte connections as code: load and validate ``connections.yaml``.
 
-The file is the single declaration of what is ingested: per connection its production
-connection id, the embedded source that stands in for it locally, its owners, and per stream
-the sync mode, cursor, primary key and columns. Assets, the embedded runner and the
-production sync all read it; nothing else names a stream.
+The file declares how things are ingested: per connection its production connection id, the
+embedded source that stands in for it locally, its schedule, and per stream the sync mode and
+cursor. What a stream holds and who owns it (description, owners, columns, primary key,
+freshness SLA) is its data contract (``governance/contracts``), read in here so that assets,
+the embedded runner, the production sync and the checks see one declaration.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from data_platform.governance.contracts import CONTRACTS_DIR, ContractError, StreamContract, contract_for
 from data_platform.ingestion.schema import Column
 
 CONNECTIONS_FILE = Path(__file__).with_name("connections.yaml")
@@ -54,8 +56,14 @@ class StreamSpec:
     primary_key: tuple[str, ...] = ()
     columns: tuple[Column, ...] = ()
     """Declared columns. Empty: typed from the source's discovered schema at sync time."""
-    data_freshness: bool = True
-    """Judge freshness by the newest cursor value too (off for dimensions that change rarely)."""
+    owners: tuple[str, ...] = ()
+    """The contract's owners; empty: the connection's."""
+    freshness_warn_minutes: int = 120
+    freshness_error_minutes: int = 360
+    """How old the newest data (and the last sync) may be: warning, error (the contract's latency SLA)."""
+    freshness_column: str | None = None
+    """The column whose newest value the SLA is about; None: judged on syncs only (quiet dimensions)."""
+    contract: StreamContract | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -101,9 +109,6 @@ class ConnectionSpec:
     """A successful sync that moves 0 rows is flagged (e.g. a full-refresh source that can never be empty)."""
     sync_schedule: str = "0 * * * *"
     """Cron (UTC) of the connection's ingestion schedule."""
-    freshness_warn_minutes: int = 120
-    freshness_error_minutes: int = 360
-    """How old the newest data and the last sync may be (warning, error)."""
 
     def stream(self, name: str) -> StreamSpec:
         for stream in self.streams:
@@ -123,14 +128,14 @@ class ConnectionSpec:
         return value
 
 
-def load_connections(path: Path = CONNECTIONS_FILE) -> tuple[ConnectionSpec, ...]:
+def load_connections(path: Path = CONNECTIONS_FILE, contracts_dir: Path = CONTRACTS_DIR) -> tuple[ConnectionSpec, ...]:
     try:
         document = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise ConnectionsFileError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(document, dict) or not isinstance(document.get("connections"), dict):
         raise ConnectionsFileError(f"{path} must have a top-level 'connections' mapping")
-    connections = tuple(_connection(name, body or {}, path) for name, body in document["connections"].items())
+    connections = tuple(_connection(name, body or {}, path, contracts_dir) for name, body in document["connections"].items())
     seen: dict[tuple[str, str], str] = {}
     for connection in connections:
         for stream in connection.streams:
@@ -143,11 +148,12 @@ def load_connections(path: Path = CONNECTIONS_FILE) -> tuple[ConnectionSpec, ...
     return connections
 
 
-def _connection(name: str, body: Mapping[str, Any], path: Path) -> ConnectionSpec:
+def _connection(name: str, body: Mapping[str, Any], path: Path, contracts_dir: Path) -> ConnectionSpec:
     where = f"{path.name}: connection {name!r}"
     if not _NAME.match(name):
         raise ConnectionsFileError(f"{where}: names are lowercase snake_case")
-    _require(body, ("destination_namespace", "owners", "source_system", "embedded_source", "streams"), where)
+    _require(body, ("destination_namespace", "source_system", "embedded_source", "streams"), where)
+    _moved_to_contract(body, ("owners", "freshness"), where)
     production = body.get("production") or {}
     source = body["embedded_source"]
     if "module" in source:
@@ -158,13 +164,13 @@ def _connection(name: str, body: Mapping[str, Any], path: Path) -> ConnectionSpe
         command = (source["executable"],)
     else:
         raise ConnectionsFileError(f"{where}: embedded_source needs 'module', 'command', or 'pypi' with 'executable'")
-    streams = tuple(_stream(stream_name, stream_body or {}, f"{where}, stream {stream_name!r}") for stream_name, stream_body in body["streams"].items())
+    streams = tuple(
+        _stream(stream_name, stream_body or {}, f"{where}, stream {stream_name!r}", body["destination_namespace"], contracts_dir)
+        for stream_name, stream_body in body["streams"].items()
+    )
     if not streams:
         raise ConnectionsFileError(f"{where}: declares no streams")
-    owners = tuple(body["owners"])
-    for owner in owners:
-        if not (owner.startswith("team:") or "@" in owner):
-            raise ConnectionsFileError(f"{where}: owner {owner!r} must be an email or 'team:<name>'")
+    owners = tuple(dict.fromkeys(o for s in streams for o in s.owners))
     return ConnectionSpec(
         name=name,
         description=body.get("description", ""),
@@ -178,22 +184,23 @@ def _connection(name: str, body: Mapping[str, Any], path: Path) -> ConnectionSpe
         connection_id_env=production.get("connection_id_env"),
         expect_rows_every_sync=bool(body.get("expect_rows_every_sync", False)),
         sync_schedule=_cron(body.get("sync_schedule", "0 * * * *"), where),
-        **_freshness(body.get("freshness") or {}, where),
     )
 
 
-def _stream(name: str, body: Mapping[str, Any], where: str) -> StreamSpec:
+def _stream(name: str, body: Mapping[str, Any], where: str, namespace: str, contracts_dir: Path) -> StreamSpec:
     _require(body, ("sync_mode",), where)
+    _moved_to_contract(body, ("columns", "primary_key", "description", "data_freshness", "owners"), where)
     try:
         mode = SyncMode(body["sync_mode"])
     except ValueError:
         raise ConnectionsFileError(f"{where}: sync_mode {body['sync_mode']!r} is not one of {[m.value for m in SyncMode]}") from None
     try:
-        columns = tuple(_column(column, spec) for column, spec in (body.get("columns") or {}).items())
-    except ValueError as error:
+        contract = contract_for(namespace, name, contracts_dir)
+        columns = tuple(c.column for c in contract.columns)
+    except (ContractError, ValueError) as error:
         raise ConnectionsFileError(f"{where}: {error}") from None
     names = {c.name for c in columns}
-    primary_key = tuple(body.get("primary_key") or ())
+    primary_key = contract.primary_key
     cursor = body.get("cursor_field")
     if mode is not SyncMode.FULL_REFRESH_OVERWRITE and not cursor:
         raise ConnectionsFileError(f"{where}: {mode.value} needs a cursor_field")
@@ -205,19 +212,22 @@ def _stream(name: str, body: Mapping[str, Any], where: str) -> StreamSpec:
     return StreamSpec(
         name=name,
         sync_mode=mode,
-        description=body.get("description", ""),
+        description=contract.description,
         cursor_field=cursor,
         primary_key=primary_key,
         columns=columns,
-        data_freshness=bool(body.get("data_freshness", True)),
+        owners=contract.owners,
+        freshness_warn_minutes=contract.freshness_warn_minutes,
+        freshness_error_minutes=contract.freshness_error_minutes,
+        freshness_column=contract.freshness_column,
+        contract=contract,
     )
 
 
-def _freshness(body: Mapping[str, Any], where: str) -> dict[str, int]:
-    warn, error = int(body.get("warn_after_minutes", 120)), int(body.get("error_after_minutes", 360))
-    if not 1 <= warn < error:
-        raise ConnectionsFileError(f"{where}: freshness needs 1 <= warn_after_minutes < error_after_minutes, got {warn} and {error}")
-    return {"freshness_warn_minutes": warn, "freshness_error_minutes": error}
+def _moved_to_contract(body: Mapping[str, Any], keys: Sequence[str], where: str) -> None:
+    found = [k for k in keys if k in body]
+    if found:
+        raise ConnectionsFileError(f"{where}: {', '.join(found)} belong in the stream's data contract (governance/contracts), not here")
 
 
 def _cron(value: str, where: str) -> str:
@@ -225,12 +235,6 @@ def _cron(value: str, where: str) -> str:
     if not isinstance(value, str) or len(value.split()) != 5:
         raise ConnectionsFileError(f"{where}: sync_schedule {value!r} is not a five-field cron expression")
     return value
-
-
-def _column(name: str, spec: str | Mapping[str, Any]) -> Column:
-    if isinstance(spec, str):
-        return Column(name, spec)
-    return Column(name, spec["type"], spec.get("description", ""))
 
 
 def _require(body: Mapping[str, Any], keys: Sequence[str], where: str) -> None:

@@ -23,6 +23,8 @@ from data_platform.ingestion.connections import ConnectionSpec, SyncMode
 from data_platform.ingestion.runner import EmbeddedAirbyte
 
 ZERO_ROWS_FLAG = "airbyte/zero_rows_flagged"
+SCHEMA_DRIFT = "airbyte/schema_drift"
+"""Columns the source sent that differ from the contract, as found by the sync (list of SchemaChange dicts)."""
 SyncEvent = dg.MaterializeResult | dg.AssetMaterialization
 
 
@@ -73,7 +75,7 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
                 **(_flag_zero_rows(context, stream.table, stream.records_synced, True) if full_refresh else {}),
             }
             if stream.schema_drift:
-                metadata["airbyte/schema_drift"] = dg.MetadataValue.json(list(stream.schema_drift))
+                metadata[SCHEMA_DRIFT] = dg.MetadataValue.json([change.as_dict() for change in stream.schema_drift])
             yield dg.MaterializeResult(
                 asset_key=stream_key(connection, stream.stream),
                 metadata={k: v for k, v in metadata.items() if v is not None},

@@ -31,7 +31,7 @@ import orjson
 
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
 from data_platform.ingestion.destination import DuckDBDestination, StreamTarget
-from data_platform.ingestion.schema import Column, columns_from_json_schema
+from data_platform.ingestion.schema import Column, SchemaChange, columns_from_json_schema, schema_changes
 
 DEFAULT_BATCH_SIZE = 50_000
 _SNIPPET = 300
@@ -60,7 +60,7 @@ class StreamSyncResult:
     duration_seconds: float
     cursor: Mapping[str, Any] | None
     columns: tuple[Column, ...]
-    schema_drift: tuple[str, ...]
+    schema_drift: tuple[SchemaChange, ...]
 
     @property
     def table(self) -> str:
@@ -160,9 +160,9 @@ class EmbeddedAirbyte:
             if spec.name not in discovered:
                 raise SyncFailed(f"connection {connection.name!r}: the source offers no stream {spec.name!r} (it offers {sorted(discovered)})")
             found_columns = columns_from_json_schema(discovered[spec.name].get("json_schema", {}))
-            drift[spec.name] = tuple(_schema_drift(spec.columns, found_columns)) if spec.columns else ()
+            drift[spec.name] = tuple(schema_changes(spec.columns, found_columns)) if spec.columns else ()
             for difference in drift[spec.name]:
-                self.log.warning("%s.%s schema drift: %s", connection.name, spec.name, difference)
+                self.log.warning("%s.%s schema drift: %s", connection.name, spec.name, difference.message)
             targets[spec.name] = StreamTarget(connection.name, connection.destination_namespace, spec, spec.columns or tuple(found_columns))
         catalog = {"streams": [_configured_stream(discovered[name], t.spec) for name, t in targets.items()]}
 
@@ -356,19 +356,6 @@ def _configured_stream(discovered: Mapping[str, Any], spec: StreamSpec) -> dict[
     if spec.primary_key:
         configured["primary_key"] = [[k] for k in spec.primary_key]
     return configured
-
-
-def _schema_drift(declared: Sequence[Column], discovered: Sequence[Column]) -> list[str]:
-    found = {c.name: c for c in discovered}
-    expected = {c.name: c for c in declared}
-    drift = [f"column {n!r} is declared but the source no longer has it" for n in expected if n not in found]
-    drift += [f"column {n!r} is new in the source and not declared (it is not loaded)" for n in found if n not in expected]
-    drift += [
-        f"column {n!r} is declared {expected[n].type} but the source says {found[n].type}"
-        for n in expected
-        if n in found and found[n].type != expected[n].type
-    ]
-    return drift
 
 
 def _write_private(path: Path, content: Any) -> str:

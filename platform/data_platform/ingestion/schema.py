@@ -71,6 +71,45 @@ class Column:
         return fragment
 
 
+@dataclasses.dataclass(frozen=True)
+class SchemaChange:
+    """How a stream's actual columns differ from its declared (contract) columns."""
+
+    column: str
+    change: str
+    """removed (declared, not found), added (found, not declared) or retyped"""
+    declared_type: str | None = None
+    found_type: str | None = None
+
+    @property
+    def breaking(self) -> bool:
+        """A removed or retyped column breaks consumers; an added one is only not loaded."""
+        return self.change != "added"
+
+    @property
+    def message(self) -> str:
+        if self.change == "removed":
+            return f"column {self.column!r} ({self.declared_type}) is in the contract but the source no longer sends it"
+        if self.change == "added":
+            return f"column {self.column!r} ({self.found_type}) is new in the source and not in the contract (it is not loaded)"
+        return f"column {self.column!r} is {self.declared_type} in the contract but the source sends {self.found_type}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "message": self.message}
+
+
+def schema_changes(declared: Sequence[Column], found: Sequence[Column]) -> list[SchemaChange]:
+    expected, actual = {c.name: c for c in declared}, {c.name: c for c in found}
+    changes = [SchemaChange(n, "removed", declared_type=c.type) for n, c in expected.items() if n not in actual]
+    changes += [SchemaChange(n, "added", found_type=c.type) for n, c in actual.items() if n not in expected]
+    changes += [
+        SchemaChange(n, "retyped", declared_type=c.type, found_type=actual[n].type)
+        for n, c in expected.items()
+        if n in actual and actual[n].type != c.type
+    ]
+    return changes
+
+
 def json_schema_for(columns: Sequence[Column]) -> dict[str, Any]:
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",

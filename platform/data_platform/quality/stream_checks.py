@@ -2,7 +2,7 @@
 
 - ``primary_key_unique`` (blocking): a deduplicated or fully refreshed table must hold one row
   per primary key; reports the duplicated keys, the extra rows and a sample of keys.
-- ``data_freshness``: the newest record's age against the connection's SLA.
+- ``data_freshness``: the newest record's age against the contract's latency SLA.
 - ``row_volume``: rows synced against the stream's recent rate (rows per minute over the
   asset's own materialization history, so it works against Airbyte Cloud as well, times the
   minutes since the previous sync): a sync that moved nothing when rows were expected fails,
@@ -114,11 +114,11 @@ def _rows_synced(record) -> int | None:
 
 
 def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
-    """How old the newest record is, by its cursor (or updated_at): a source that stopped
-    producing is stale even while its syncs keep succeeding."""
+    """How old the newest record is, by the column the contract's latency SLA names: a source
+    that stopped producing is stale even while its syncs keep succeeding."""
     table = warehouse_table_name(connection, stream, settings)
-    column = stream.cursor_field or "updated_at"
-    warn, error = connection.freshness_warn_minutes, connection.freshness_error_minutes
+    column = stream.freshness_column
+    warn, error = stream.freshness_warn_minutes, stream.freshness_error_minutes
 
     @dg.asset_check(
         asset=stream_key(connection, stream.name),
@@ -154,7 +154,7 @@ def build_stream_checks(connections: Sequence[ConnectionSpec], settings: Setting
     checks = []
     for connection in connections:
         for stream in connection.streams:
-            if stream.data_freshness and (stream.cursor_field or "updated_at" in stream.column_names):
+            if stream.freshness_column:
                 checks.append(data_freshness_check(connection, stream, settings))
             if stream.primary_key and stream.sync_mode is not SyncMode.INCREMENTAL_APPEND:
                 checks.append(uniqueness_check(connection, stream, settings))

@@ -1,7 +1,14 @@
-"""Run a query in whichever warehouse the environment has: DuckDB and Snowflake resources both
-hand out DB-API connections, so checks push their SQL down and only read small results."""
+"""Run SQL in whichever warehouse the environment has: DuckDB and Snowflake resources both
+hand out DB-API connections, so checks push their SQL down and only read small results.
 
+``WarehouseDialect`` holds the few expressions that differ between the two."""
+
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+_PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def fetch_all(warehouse: Any, sql: str) -> list[tuple]:
@@ -9,3 +16,95 @@ def fetch_all(warehouse: Any, sql: str) -> list[tuple]:
         cursor = conn.cursor()
         cursor.execute(sql)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def execute_in_transaction(warehouse: Any, statements: Sequence[str]) -> None:
+    """All of ``statements`` or none of them."""
+    with warehouse.get_connection() as conn:
+        cursor = conn.cursor()
+        cursor.execute("begin")
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        except BaseException:
+            cursor.execute("rollback")
+            raise
+        cursor.execute("commit")
+
+
+def literal(value: Any) -> str:
+    """A SQL literal (strings quoted and escaped; numbers as they are)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def identifier(name: str) -> str:
+    """Unquoted when plain snake_case, so it resolves in DuckDB and in Snowflake (which upper-cases
+    unquoted names, as Airbyte's Snowflake destination does with columns); quoted otherwise."""
+    return name if _PLAIN.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+@dataclasses.dataclass(frozen=True)
+class WarehouseDialect:
+    name: str
+    """duckdb or snowflake"""
+
+    @property
+    def timestamp_type(self) -> str:
+        return "timestamp with time zone" if self.name == "duckdb" else "timestamp_tz"
+
+    @property
+    def now(self) -> str:
+        return "now()" if self.name == "duckdb" else "current_timestamp()"
+
+    def json_text(self, column: str, field: str) -> str:
+        """A top-level field of a JSON column (Airbyte's ``_airbyte_meta``) as text."""
+        if self.name == "duckdb":
+            return f"json_extract_string({column}, '$.{field}')"
+        return f"to_varchar({column}:{field})"
+
+    def full_match(self, column: str, pattern: str) -> str:
+        if self.name == "duckdb":
+            return f"regexp_full_match({column}, {literal(pattern)})"
+        return f"regexp_like({column}, {literal(pattern)})"  # Snowflake's regexp_like matches the whole string
+
+    def non_null_array(self, expressions: Iterable[str]) -> str:
+        """An array of the expressions that are not null."""
+        items = ", ".join(expressions)
+        if self.name == "duckdb":
+            return f"list_filter([{items}], lambda x: x is not null)"
+        return f"array_compact(array_construct({items}))"
+
+    def array_size(self, array: str) -> str:
+        return f"len({array})" if self.name == "duckdb" else f"array_size({array})"
+
+    def to_json_text(self, value: str) -> str:
+        return f"cast(to_json({value}) as varchar)" if self.name == "duckdb" else f"to_json({value})"
+
+    def row_as_json(self, alias: str) -> str:
+        if self.name == "duckdb":
+            return f"cast(to_json({alias}) as varchar)"
+        return f"to_json(object_construct({alias}.*))"
+
+
+def logical_type_of(data_type: str) -> str:
+    """The ODCS logical type of a warehouse column type (DuckDB or Snowflake spelling)."""
+    t = data_type.lower()
+    if t.startswith(("varchar", "text", "string", "char")):
+        return "string"
+    if t in ("bigint", "integer", "int", "smallint", "tinyint", "hugeint") or t in ("number(38,0)", "number"):
+        return "integer"
+    if t.startswith(("decimal", "numeric", "double", "float", "real", "number")):
+        return "number"
+    if t.startswith("bool"):
+        return "boolean"
+    if t == "date":
+        return "date"
+    if t.startswith(("timestamp", "datetime")):
+        return "timestamp"
+    if t in ("json", "variant", "object") or t.startswith("struct"):
+        return "object"
+    return t

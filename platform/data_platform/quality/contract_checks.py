@@ -1,0 +1,288 @@
+"""``data_contract``: each Airbyte stream against its ODCS contract, after every sync.
+
+- **Schema drift**: the table's columns against the contract (a column missing, added or
+  retyped), plus what the sync itself found between the contract and what the source sent
+  (``airbyte/schema_drift``: locally from the embedded runner's discover).
+- **Rows**: every row loaded by a sync the check has not judged yet is tested against the
+  contract's rules: required, allowed values, minimum/maximum, pattern, lengths, and values
+  Airbyte could not type (nulled and recorded in ``_airbyte_meta``).
+- **Quarantine**: violating rows are copied, with the rules they broke and the whole record as
+  JSON, to ``quarantine.<namespace>__<stream>``; the raw table keeps them too (Airbyte owns it),
+  and the dbt staging models leave them out. ``quarantine.contract_ledger`` records per sync
+  rows received = rows passed + rows quarantined, so nothing disappears unaccounted.
+
+The check is blocking: ERROR when a row was quarantined or a column removed or retyped (dbt
+models and Python consumers downstream wait for the owner's fix), WARN when the source only
+added a column. Everything runs in the warehouse; only counts and a 5-row sample come back,
+and alerts carry rule names and primary keys, never the rows' values (they may be PII).
+"""
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+
+from data_platform.environment import Settings
+from data_platform.governance.contracts import ContractColumn, StreamContract
+from data_platform.ingestion.assets import WAREHOUSE_POOL, warehouse_table_name
+from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
+from data_platform.ingestion.resources import SCHEMA_DRIFT, stream_key
+from data_platform.ingestion.schema import SchemaChange
+from data_platform.quality.warehouse_sql import (
+    WarehouseDialect,
+    execute_in_transaction,
+    fetch_all,
+    identifier,
+    literal,
+    logical_type_of,
+)
+
+QUARANTINE_SCHEMA = "quarantine"
+LEDGER = "contract_ledger"
+SAMPLE_ROWS = 5
+CHECK_NAME = "data_contract"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    column: str
+    label: str
+    """What was broken, without the value (values may be personal data)."""
+    violated: str
+    """SQL condition true for a violating row."""
+
+
+def contract_rules(contract: StreamContract, columns_present: set[str], dialect: WarehouseDialect) -> list[Rule]:
+    """The contract's row-level rules, for the columns the table has (a missing column is drift)."""
+    rules = []
+    for column in contract.columns:
+        if column.name not in columns_present:
+            continue
+        rules.extend(_column_rules(column, dialect))
+    return rules
+
+
+def _column_rules(column: ContractColumn, dialect: WarehouseDialect) -> list[Rule]:
+    c = identifier(column.name)
+    rules = []
+    if column.logical_type not in ("string", "object"):
+        # Airbyte nulls a value its column type cannot hold and lists it in _airbyte_meta.changes;
+        # the JSON text is compact ('"field":"x"') in both warehouses
+        changes = dialect.json_text("_airbyte_meta", "changes")
+        rules.append(Rule(column.name, f"{column.name}: not a valid {column.logical_type}", f"coalesce(contains({changes}, {literal(chr(34) + 'field' + chr(34) + ':' + chr(34) + column.name + chr(34))}), false)"))
+    if column.required:
+        rules.append(Rule(column.name, f"{column.name}: required, got null", f"{c} is null"))
+    if column.valid_values is not None:
+        allowed = ", ".join(literal(str(v)) for v in column.valid_values)
+        rules.append(Rule(column.name, f"{column.name}: not an allowed value", f"{c} is not null and cast({c} as varchar) not in ({allowed})"))
+    if column.minimum is not None:
+        rules.append(Rule(column.name, f"{column.name}: below the minimum {column.minimum}", f"{c} < {literal(column.minimum)}"))
+    if column.maximum is not None:
+        rules.append(Rule(column.name, f"{column.name}: above the maximum {column.maximum}", f"{c} > {literal(column.maximum)}"))
+    if column.pattern is not None:
+        rules.append(Rule(column.name, f"{column.name}: does not match {column.pattern}", f"{c} is not null and not {dialect.full_match(c, column.pattern)}"))
+    if column.min_length is not None:
+        rules.append(Rule(column.name, f"{column.name}: shorter than {column.min_length}", f"length({c}) < {column.min_length}"))
+    if column.max_length is not None:
+        rules.append(Rule(column.name, f"{column.name}: longer than {column.max_length}", f"length({c}) > {column.max_length}"))
+    return rules
+
+
+def table_schema_changes(contract: StreamContract, found: dict[str, str]) -> list[SchemaChange]:
+    """The warehouse table's columns (name -> warehouse type) against the contract."""
+    declared = {c.name: c for c in contract.columns}
+    changes = [SchemaChange(n, "removed", declared_type=c.logical_type) for n, c in declared.items() if n not in found]
+    changes += [
+        SchemaChange(n, "added", found_type=logical_type_of(t)) for n, t in found.items() if n not in declared and not n.startswith("_airbyte_")
+    ]
+    changes += [
+        SchemaChange(n, "retyped", declared_type=c.logical_type, found_type=logical_type_of(found[n]))
+        for n, c in declared.items()
+        if n in found and logical_type_of(found[n]) != c.logical_type
+    ]
+    return changes
+
+
+class ContractEnforcer:
+    """The SQL of one stream's contract check, in one warehouse."""
+
+    def __init__(self, connection: ConnectionSpec, stream: StreamSpec, settings: Settings):
+        assert stream.contract is not None
+        self.contract = stream.contract
+        self.stream = stream
+        self.table = warehouse_table_name(connection, stream, settings)
+        self.database, self.namespace, self.name = self.table.split(".")
+        self.dialect = WarehouseDialect("duckdb" if settings.is_local else "snowflake")
+        self.quarantine = f"{self.database}.{QUARANTINE_SCHEMA}.{self.namespace}__{self.name}"
+        self.ledger = f"{self.database}.{QUARANTINE_SCHEMA}.{LEDGER}"
+        self.stream_id = f"{self.namespace}.{self.name}"
+
+    def table_columns(self, warehouse: Any) -> dict[str, str]:
+        if self.dialect.name == "duckdb":
+            sql = (
+                "select column_name, data_type from information_schema.columns "
+                f"where table_catalog = {literal(self.database)} and table_schema = {literal(self.namespace)} and table_name = {literal(self.name)}"
+            )
+        else:
+            sql = (
+                "select lower(column_name), case when data_type = 'NUMBER' and numeric_scale > 0 then 'decimal' else data_type end "
+                f"from {self.database}.information_schema.columns "
+                f"where table_schema = upper({literal(self.namespace)}) and table_name = upper({literal(self.name)})"
+            )
+        return {str(name): str(data_type) for name, data_type in fetch_all(warehouse, sql)}
+
+    def ensure_tables(self, warehouse: Any) -> None:
+        ts = self.dialect.timestamp_type
+        execute_in_transaction(warehouse, [
+            f"create schema if not exists {self.database}.{QUARANTINE_SCHEMA}",
+            f"create table if not exists {self.quarantine} (_airbyte_raw_id varchar, sync_id varchar, primary_key varchar, "
+            f"violations varchar, record varchar, contract_version varchar, quarantined_at {ts}, run_id varchar)",
+            f"create table if not exists {self.ledger} (stream varchar, sync_id varchar, rows_received bigint, rows_passed bigint, "
+            f"rows_quarantined bigint, contract_version varchar, checked_at {ts}, run_id varchar)",
+        ])
+
+    def enforce(self, warehouse: Any, rules: Sequence[Rule], run_id: str) -> dict[str, Any]:
+        """Judge the rows of syncs not judged yet; quarantine violators; record the ledger. Returns figures."""
+        d = self.dialect
+        sync_id = f"coalesce({d.json_text('_airbyte_meta', 'sync_id')}, 'unknown')"
+        unjudged = f"{sync_id} not in (select sync_id from {self.ledger} where stream = {literal(self.stream_id)})"
+        pk = d.to_json_text(d.non_null_array(f"cast({identifier(k)} as varchar)" for k in self.stream.primary_key)) if self.stream.primary_key else "null"
+        version, run = literal(self.contract.version), literal(run_id)
+        statements = []
+        if rules:
+            violations = d.non_null_array(f"case when {r.violated} then {literal(r.label)} end" for r in rules)
+            any_violated = " or ".join(f"({r.violated})" for r in rules)
+            statements.append(
+                f"insert into {self.quarantine} "
+                f"select _airbyte_raw_id, sync_id, primary_key, {d.to_json_text('violations')}, record, {version}, {d.now}, {run} from ("
+                f"  select _airbyte_raw_id, {sync_id} as sync_id, {pk} as primary_key, {violations} as violations, "
+                f"         case when {any_violated} then {d.row_as_json('r')} end as record "
+                f"  from {self.table} r where {unjudged}"
+                f") v where record is not null"
+            )
+        quarantined_here = f"select _airbyte_raw_id from {self.quarantine} where run_id = {run}"
+        # passed is counted on its own (rows of the sync not in quarantine), so the ledger's
+        # received = passed + quarantined is a real reconciliation, not arithmetic
+        statements.append(
+            f"insert into {self.ledger} "
+            f"select {literal(self.stream_id)}, p.sync_id, count(*), "
+            f"sum(case when p._airbyte_raw_id in ({quarantined_here}) then 0 else 1 end), coalesce(max(q.n), 0), {version}, {d.now}, {run} "
+            f"from (select _airbyte_raw_id, {sync_id} as sync_id from {self.table} where {unjudged}) p "
+            f"left join (select sync_id, count(*) as n from {self.quarantine} where run_id = {run} group by sync_id) q on q.sync_id = p.sync_id "
+            f"group by p.sync_id"
+        )
+        execute_in_transaction(warehouse, statements)
+        return self.figures(warehouse, rules, run_id)
+
+    def figures(self, warehouse: Any, rules: Sequence[Rule], run_id: str) -> dict[str, Any]:
+        """This run's ledger rows; when this run judged no new sync, the latest judged sync's."""
+        rows = fetch_all(
+            warehouse,
+            f"select sync_id, rows_received, rows_passed, rows_quarantined, run_id from {self.ledger} "
+            f"where stream = {literal(self.stream_id)} and run_id = {literal(run_id)} order by sync_id",
+        )
+        judged_run = run_id
+        if not rows:
+            rows = fetch_all(
+                warehouse,
+                f"select sync_id, rows_received, rows_passed, rows_quarantined, run_id from {self.ledger} "
+                f"where stream = {literal(self.stream_id)} order by checked_at desc limit 1",
+            )
+            judged_run = rows[0][4] if rows else run_id
+        received, passed, quarantined = (sum(int(r[i] or 0) for r in rows) for i in (1, 2, 3))
+        by_rule: dict[str, int] = {}
+        sample: list[dict[str, Any]] = []
+        if quarantined:
+            for (violations,) in fetch_all(warehouse, f"select violations from {self.quarantine} where run_id = {literal(judged_run)}"):
+                for label in json.loads(violations):
+                    by_rule[label] = by_rule.get(label, 0) + 1
+            for key, violations in fetch_all(
+                warehouse, f"select primary_key, violations from {self.quarantine} where run_id = {literal(judged_run)} order by primary_key limit {SAMPLE_ROWS}"
+            ):
+                sample.append({"primary_key": json.loads(key) if key else None, "broken": json.loads(violations)})
+        return {
+            "syncs": [str(r[0]) for r in rows],
+            "rows_received": received,
+            "rows_passed": passed,
+            "rows_quarantined": quarantined,
+            "violations_by_rule": dict(sorted(by_rule.items(), key=lambda kv: -kv[1])),
+            "sample": sample,
+            "judged_in_run": judged_run,
+        }
+
+
+def _sync_drift(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> list[SchemaChange]:
+    """What the latest sync reported between the contract and the source's schema."""
+    records = context.instance.fetch_materializations(key, limit=1).records
+    if not records or not records[0].asset_materialization:
+        return []
+    value = records[0].asset_materialization.metadata.get(SCHEMA_DRIFT)
+    fields = ("column", "change", "declared_type", "found_type")
+    return [SchemaChange(**{f: d.get(f) for f in fields}) for d in (value.value if value else [])]
+
+
+def contract_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
+    enforcer = ContractEnforcer(connection, stream, settings)
+    key = stream_key(connection, stream.name)
+    contract = enforcer.contract
+
+    @dg.asset_check(
+        asset=key,
+        name=CHECK_NAME,
+        blocking=True,
+        required_resource_keys={"warehouse"},
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"Rows and columns of {enforcer.table} against the data contract {contract.id} v{contract.version} "
+            f"({contract.path.name}, owner {contract.team}). Violating rows go to {enforcer.quarantine}. Blocks downstream when it fails."
+        ),
+        metadata={"contract/id": contract.id, "quarantine_table": enforcer.quarantine},
+    )
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        warehouse = context.resources.warehouse
+        found = enforcer.table_columns(warehouse)
+        if not found:
+            return dg.AssetCheckResult(passed=True, description=f"{enforcer.table} does not exist yet: nothing synced to judge")
+        drift = list({(c.column, c.change): c for c in [*_sync_drift(context, key), *table_schema_changes(contract, found)]}.values())
+        enforcer.ensure_tables(warehouse)
+        figures = enforcer.enforce(warehouse, contract_rules(contract, set(found), enforcer.dialect), context.op_execution_context.run_id)
+        return contract_result(enforcer, figures, drift)
+
+    return _check
+
+
+def contract_result(enforcer: ContractEnforcer, figures: dict[str, Any], drift: Sequence[SchemaChange]) -> dg.AssetCheckResult:
+    received, passed, quarantined = figures["rows_received"], figures["rows_passed"], figures["rows_quarantined"]
+    problems = []
+    if quarantined:
+        rules = "; ".join(f"{label} ({n})" for label, n in figures["violations_by_rule"].items())
+        problems.append(f"{quarantined:,} of {received:,} rows broke the contract and were quarantined in {enforcer.quarantine}: {rules}")
+    if received != passed + quarantined:
+        problems.append(f"rows do not reconcile: {received:,} received != {passed:,} passed + {quarantined:,} quarantined")
+    if drift:
+        problems.append("schema drift: " + "; ".join(c.message for c in drift))
+    breaking = bool(quarantined) or received != passed + quarantined or any(c.breaking for c in drift)
+    metadata: dict[str, Any] = {
+        "rows_received": received,
+        "rows_passed": passed,
+        "rows_quarantined": quarantined,
+        "syncs_judged": dg.MetadataValue.json(figures["syncs"]),
+        "violations_by_rule": dg.MetadataValue.json(figures["violations_by_rule"]),
+        "sample_quarantined": dg.MetadataValue.json(figures["sample"]),
+        "schema_drift": dg.MetadataValue.json([c.as_dict() for c in drift]),
+        "quarantine_table": enforcer.quarantine,
+        "contract": f"{enforcer.contract.id} v{enforcer.contract.version}",
+        "contract_owner": enforcer.contract.team,
+    }
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN if problems and not breaking else dg.AssetCheckSeverity.ERROR,
+        description=". ".join(problems) or f"{received:,} rows of {len(figures['syncs'])} sync(s) met the contract",
+        metadata=metadata,
+    )
+
+
+def build_contract_checks(connections: Sequence[ConnectionSpec], settings: Settings) -> list[dg.AssetChecksDefinition]:
+    return [contract_check(c, s, settings) for c in connections for s in c.streams if s.contract is not None]
