@@ -48,7 +48,7 @@ def test_every_airbyte_stream_feeds_a_staging_model(graph):
 
 def test_every_exposure_reads_models_and_every_model_reaches_a_source(graph):
     exposures = [k for k in graph.get_all_asset_keys() if k.path[0] == "exposures"]
-    assert {k.path[1] for k in exposures} == {"panel_ventas", "ficha_comerciantes", "hoja_finanzas_comisiones", "ml_customer_features"}
+    assert {k.path[1] for k in exposures} == {"panel_ventas", "ficha_comerciantes", "hoja_finanzas_comisiones"}
     for key in exposures:
         parents = graph.get(key).parent_keys
         assert parents and all(p.path[0] in ("trusted", "marts", "presentation") for p in parents)

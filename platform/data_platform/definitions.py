@@ -8,6 +8,7 @@ from data_platform.automation.jobs import daily_partitions_job, ingestion_jobs
 from data_platform.automation.partitions import daily_partitions
 from data_platform.automation.schedules import daily_partition_schedule, ingestion_schedules, late_events_rerun_schedule
 from data_platform.automation.sensors import automation_sensor, run_failure_sensor
+from data_platform.consumers.ml_features import customer_features_asset
 from data_platform.environment import Settings, resolve_settings
 from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
@@ -42,6 +43,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_ingestion_assets(connections, settings),
             *dbt,
             *build_exposure_specs(manifest, dbt),
+            customer_features_asset(settings),
             heartbeat_spec(),
         ],
         asset_checks=[*build_contract_checks(connections, settings), *build_stream_checks(connections, settings), *partition_freshness],

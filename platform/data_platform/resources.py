@@ -32,9 +32,18 @@ def build_resources(settings: Settings) -> dict[str, Any]:
 
 def alert_sink(settings: Settings) -> AlertSink:
     """Alerts always go to a JSON-lines file; to a webhook (e.g. a Slack incoming webhook) when
-    DATA_PLATFORM_ALERT_WEBHOOK_URL is set (read at run time: the URL is a secret)."""
+    DATA_PLATFORM_ALERT_WEBHOOK_URL is set; to Slack (dagster-slack) when SLACK_BOT_TOKEN is set,
+    in the owner's channel from the data contract or DATA_PLATFORM_SLACK_DEFAULT_CHANNEL.
+    Secrets are EnvVars, read at run time."""
     webhook = dg.EnvVar("DATA_PLATFORM_ALERT_WEBHOOK_URL") if settings.get("DATA_PLATFORM_ALERT_WEBHOOK_URL") else None
-    return AlertSink(log_path=str(settings.data_dir / "alerts" / "alerts.jsonl"), webhook_url=webhook)
+    slack = dg.EnvVar("SLACK_BOT_TOKEN") if settings.get("SLACK_BOT_TOKEN") else None
+    return AlertSink(
+        log_path=str(settings.data_dir / "alerts" / "alerts.jsonl"),
+        webhook_url=webhook,
+        slack_token=slack,
+        slack_default_channel=settings.get("DATA_PLATFORM_SLACK_DEFAULT_CHANNEL", "#data-platform-alerts"),
+        slack_api_url=settings.get("SLACK_API_URL"),
+    )
 
 
 def dbt_cli(settings: Settings) -> DbtCliResource:

@@ -41,6 +41,7 @@ LOGICAL_TO_COLUMN_TYPE = {
 UNIT_MINUTES = {"m": 1, "min": 1, "minute": 1, "minutes": 1, "h": 60, "hour": 60, "hours": 60, "d": 1440, "day": 1440, "days": 1440}
 SUPPORTED_OPTIONS = {"minimum", "maximum", "pattern", "minLength", "maxLength", "timezone"}
 PII = "pii"
+SLACK_CHANNEL_METADATA = "contract/slack_channel"
 
 
 class ContractError(ValueError):
@@ -251,7 +252,9 @@ def contract_metadata(contract: StreamContract) -> Mapping[str, Any]:
     return {
         "contract/id": contract.id,
         "contract/version": contract.version,
-        "contract/file": str(contract.path.relative_to(CONTRACTS_DIR.parents[2])) if contract.path.is_relative_to(CONTRACTS_DIR.parents[2]) else str(contract.path),
+        "contract/file": str(contract.path.relative_to(CONTRACTS_DIR.parents[3])) if contract.path.is_relative_to(CONTRACTS_DIR.parents[3]) else str(contract.path),
         "contract/pii_columns": [c.name for c in contract.columns if c.is_pii],
         "contract/latency_sla_minutes": contract.freshness_error_minutes,
+        **({SLACK_CHANNEL_METADATA: contract.slack_channel} if contract.slack_channel else {}),
+        **({"contract/email": contract.email} if contract.email else {}),
     }

@@ -7,7 +7,9 @@ last execution seen, and an alert's identity (check, partition, root run) is rem
 retried step or a re-executed run does not alert again.
 
 Sinks (``AlertSink`` resource): a JSON-lines log file always; a webhook (generic JSON or a
-Slack incoming webhook) when configured. The sensor also records a heartbeat asset every few
+Slack incoming webhook) when configured; Slack through dagster-slack when a bot token is set,
+posted to the owner's channel named in the stream's data contract (``support`` with
+``tool: slack``), else to a default channel. The sensor also records a heartbeat asset every few
 minutes; its freshness policy turns it stale when the sensor stops, so silence is visible.
 """
 
@@ -19,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_slack import SlackResource
 
 from data_platform.automation.partitions import partition_label
+from data_platform.governance.contracts import SLACK_CHANNEL_METADATA
 from data_platform.quality.check_records import failed_checks_since, latest_record_id
 
 HEARTBEAT_KEY = dg.AssetKey(["platform", "alerting_heartbeat"])
@@ -41,6 +45,8 @@ class Alert:
     run_id: str | None = None
     description: str | None = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    channels: tuple[str, ...] = ()
+    """The owners' Slack channels (from the data contract); empty: the sink's default channel."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"at": dt.datetime.now(dt.timezone.utc).isoformat(), **dataclasses.asdict(self)}
@@ -52,6 +58,11 @@ class AlertSink(dg.ConfigurableResource):
     log_path: str
     webhook_url: str | None = None
     timeout_seconds: float = 10.0
+    slack_token: str | None = None
+    """A Slack bot token (from an EnvVar): alerts are posted with dagster-slack's client."""
+    slack_default_channel: str | None = None
+    slack_api_url: str | None = None
+    """Slack's Web API unless set (a proxy, or a stand-in in tests)."""
 
     def send(self, alert: Alert) -> None:
         payload = alert.as_dict()
@@ -64,11 +75,27 @@ class AlertSink(dg.ConfigurableResource):
             request = urllib.request.Request(self.webhook_url, data=json.dumps(body, default=str).encode(), headers={"content-type": "application/json"})
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 response.read()
+        if self.slack_token:
+            self._post_to_slack(alert)
+
+    def _post_to_slack(self, alert: Alert) -> None:
+        client = SlackResource(token=self.slack_token).get_client()
+        client.timeout = int(self.timeout_seconds)
+        if self.slack_api_url:
+            client.base_url = self.slack_api_url.rstrip("/") + "/"
+        channels = alert.channels or ((self.slack_default_channel,) if self.slack_default_channel else ())
+        for channel in channels:
+            client.chat_postMessage(channel=channel, text=_slack_text(alert))
 
 
 def _slack_text(alert: Alert) -> str:
     where = f"{alert.asset}" + (f" [{alert.partition}]" if alert.partition else "")
     return f":rotating_light: {alert.severity} {alert.title} on {where} (owners: {', '.join(alert.owners) or 'unowned'}): {alert.description or ''}"
+
+
+def _slack_channels(node: Any) -> tuple[str, ...]:
+    channel = node.metadata.get(SLACK_CHANNEL_METADATA) if node is not None else None
+    return (str(getattr(channel, "value", channel)),) if channel else ()
 
 
 def _metadata(evaluation: dg.AssetCheckEvaluation) -> dict[str, Any]:
@@ -93,7 +120,8 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
             evaluation = failure.evaluation
             run = context.instance.get_run_by_id(failure.run_id)
             root = (run.tags.get("dagster/root_run_id") if run else None) or failure.run_id
-            partitioned = graph.has(evaluation.asset_key) and graph.get(evaluation.asset_key).partitions_def is not None
+            node = graph.get(evaluation.asset_key) if graph.has(evaluation.asset_key) else None
+            partitioned = node is not None and node.partitions_def is not None
             # a run's partitions describe a check only on a partitioned asset
             partition = evaluation.partition or (partition_label(run.tags) if run and partitioned else None)
             identity = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}|{partition}|{root}"
@@ -104,7 +132,7 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
                 Alert(
                     kind="check_failed",
                     title=f"check {evaluation.check_name} failed",
-                    owners=tuple(graph.get(evaluation.asset_key).owners) if graph.has(evaluation.asset_key) else (),
+                    owners=tuple(node.owners) if node else (),
                     severity=evaluation.severity.value,
                     asset=evaluation.asset_key.to_user_string(),
                     check=evaluation.check_name,
@@ -112,6 +140,7 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
                     run_id=failure.run_id,
                     description=evaluation.description,
                     metadata=_metadata(evaluation),
+                    channels=_slack_channels(node),
                 )
             )
             sent.append(identity)

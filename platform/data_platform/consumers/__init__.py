@@ -1,0 +1,1 @@
+"""Python assets that consume the warehouse's trusted models and marts (ML features, exports)."""
