@@ -94,3 +94,26 @@ def prod_manifest():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
+
+
+@pytest.fixture
+def platform(tmp_path, monkeypatch):
+    """(settings, definitions, ephemeral instance) of a local platform in a temp data folder."""
+    import dagster as dg
+
+    from data_platform.definitions import build_definitions
+    from data_platform.environment import resolve_settings
+
+    monkeypatch.setenv("DATA_PLATFORM_DATA_DIR", str(tmp_path))
+    settings = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
+    return settings, build_definitions(settings), dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP endpoint on 127.0.0.1 recording what is POSTed to it (webhook, Slack API stand-in)."""
+    from .webhook_receiver import WebhookReceiver
+
+    hook = WebhookReceiver()
+    yield hook
+    hook.close()

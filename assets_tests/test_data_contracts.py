@@ -22,22 +22,6 @@ from .conftest import START, T0
 DOWNSTREAM_OF_ORDERS = ("staging/stg_shop__orders", "trusted/fct_orders", "marts/mart_daily_gmv", "ml/customer_features")
 
 
-@pytest.fixture
-def platform(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATA_PLATFORM_DATA_DIR", str(tmp_path))
-    settings = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
-    return settings, build_definitions(settings), dg.DagsterInstance.ephemeral()
-
-
-@pytest.fixture
-def receiver():
-    from .webhook_receiver import WebhookReceiver
-
-    hook = WebhookReceiver()
-    yield hook
-    hook.close()
-
-
 def run(defs, instance, selection: dg.AssetSelection | None = None) -> dg.ExecuteInProcessResult:
     selection = selection or (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems"))
     return defs.resolve_job_def(MAIN_JOB).execute_in_process(

@@ -5,21 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
-import pytest
 
 from data_platform.automation.partitions import range_tags
-from data_platform.definitions import MAIN_JOB, build_definitions
-from data_platform.environment import resolve_settings
+from data_platform.definitions import MAIN_JOB
 from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
 
 from .conftest import START, T0
-
-
-@pytest.fixture
-def platform(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATA_PLATFORM_DATA_DIR", str(tmp_path))
-    settings = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
-    return settings, build_definitions(settings), dg.DagsterInstance.ephemeral()
 
 
 def evaluations(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
@@ -60,15 +51,6 @@ def test_a_sync_that_moves_no_rows_fails_the_volume_check(platform):
     volume = evaluations(stalled)[("raw_web/web_events", "row_volume")]
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR, {k: v.value for k, v in volume.metadata.items()}
     assert "moved 0 rows" in volume.description and volume.metadata["rows_synced"].value == 0
-
-
-@pytest.fixture
-def receiver():
-    from .webhook_receiver import WebhookReceiver
-
-    hook = WebhookReceiver()
-    yield hook
-    hook.close()
 
 
 def test_a_failed_check_alerts_its_owner_exactly_once_even_when_the_run_is_retried(platform, receiver, tmp_path):

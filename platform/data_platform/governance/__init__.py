@@ -1,0 +1,1 @@
+"""Governance: data contracts with the source owners (ODCS v3)."""
