@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections import Counter
 
 import dagster as dg
@@ -36,6 +37,8 @@ def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, sec
     print(f"checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
     for evaluation in failed:
         print(f"  FAILED check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} ({evaluation.severity.value})")
+        if evaluation.description:
+            print(textwrap.indent(textwrap.fill(evaluation.description, 100), "      "))
     if settings.is_local:
         print(f"warehouse: {settings.warehouse_path} (query it: data-platform sql \"select * from marts.mart_daily_gmv limit 5\")")
         print(f"source systems: {settings.source_systems_dir}")
