@@ -11,7 +11,7 @@ import dagster as dg
 
 from data_platform.environment import Settings
 from data_platform.ingestion.assets import WAREHOUSE_POOL
-from data_platform.quality.warehouse_sql import execute_in_transaction, fetch_all
+from data_platform.quality.warehouse_sql import execute, fetch_all
 
 CUSTOMER_FEATURES_KEY = dg.AssetKey(["ml", "customer_features"])
 UPSTREAM = (
@@ -71,7 +71,7 @@ def customer_features_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def customer_features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse = context.resources.warehouse
-        execute_in_transaction(warehouse, [
+        execute(warehouse, [
             f"create schema if not exists {analytics}ml",
             f"create or replace table {table} as {FEATURES_SQL.format(analytics=analytics)}",
         ])

@@ -32,6 +32,7 @@ from data_platform.ingestion.resources import SCHEMA_DRIFT, stream_key
 from data_platform.ingestion.schema import SchemaChange
 from data_platform.quality.warehouse_sql import (
     WarehouseDialect,
+    execute,
     execute_in_transaction,
     fetch_all,
     identifier,
@@ -135,7 +136,7 @@ class ContractEnforcer:
 
     def ensure_tables(self, warehouse: Any) -> None:
         ts = self.dialect.timestamp_type
-        execute_in_transaction(warehouse, [
+        execute(warehouse, [
             f"create schema if not exists {self.database}.{QUARANTINE_SCHEMA}",
             f"create table if not exists {self.quarantine} (_airbyte_raw_id varchar, sync_id varchar, primary_key varchar, "
             f"violations varchar, record varchar, contract_version varchar, quarantined_at {ts}, run_id varchar)",
@@ -178,19 +179,17 @@ class ContractEnforcer:
 
     def figures(self, warehouse: Any, rules: Sequence[Rule], run_id: str) -> dict[str, Any]:
         """This run's ledger rows; when this run judged no new sync, the latest judged sync's."""
-        rows = fetch_all(
-            warehouse,
-            f"select sync_id, rows_received, rows_passed, rows_quarantined, run_id from {self.ledger} "
-            f"where stream = {literal(self.stream_id)} and run_id = {literal(run_id)} order by sync_id",
+        ledger = (
+            f"select sync_id, rows_received, rows_passed, rows_quarantined from {self.ledger} "
+            f"where stream = {literal(self.stream_id)} and run_id = {{run}} order by sync_id"
         )
+        rows = fetch_all(warehouse, ledger.format(run=literal(run_id)))
         judged_run = run_id
-        if not rows:
-            rows = fetch_all(
-                warehouse,
-                f"select sync_id, rows_received, rows_passed, rows_quarantined, run_id from {self.ledger} "
-                f"where stream = {literal(self.stream_id)} order by checked_at desc limit 1",
-            )
-            judged_run = rows[0][4] if rows else run_id
+        if not rows:  # nothing new: the verdict of the run that judged the latest syncs stands
+            latest = fetch_all(warehouse, f"select run_id from {self.ledger} where stream = {literal(self.stream_id)} order by checked_at desc limit 1")
+            if latest:
+                judged_run = latest[0][0]
+                rows = fetch_all(warehouse, ledger.format(run=literal(judged_run)))
         received, passed, quarantined = (sum(int(r[i] or 0) for r in rows) for i in (1, 2, 3))
         by_rule: dict[str, int] = {}
         sample: list[dict[str, Any]] = []

@@ -18,6 +18,14 @@ def fetch_all(warehouse: Any, sql: str) -> list[tuple]:
         return [tuple(row) for row in cursor.fetchall()]
 
 
+def execute(warehouse: Any, statements: Sequence[str]) -> None:
+    """One after the other, each committed on its own (DDL: Snowflake commits it anyway)."""
+    with warehouse.get_connection() as conn:
+        cursor = conn.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+
+
 def execute_in_transaction(warehouse: Any, statements: Sequence[str]) -> None:
     """All of ``statements`` or none of them."""
     with warehouse.get_connection() as conn:
