@@ -117,3 +117,41 @@ def receiver():
     hook = WebhookReceiver()
     yield hook
     hook.close()
+
+
+class AlertingSensor:
+    """Ticks the real ``check_failure_alert_sensor`` with a sink pointed at the receiver (as its
+    webhook, and as Slack's Web API through dagster-slack), keeping the cursor between ticks."""
+
+    def __init__(self, defs, instance, receiver, log_path: Path):
+        import dagster as dg
+
+        from data_platform.quality.alerts import AlertSink
+
+        self.defs, self.instance, self.receiver = defs, instance, receiver
+        self.sink = AlertSink(log_path=str(log_path), webhook_url=receiver.url, slack_token="xoxb-test-token", slack_api_url=receiver.base_url)
+        self.sensor = defs.get_sensor_def("check_failure_alert_sensor")
+        self.cursor = None
+        self._dg = dg
+        self.tick()  # the first tick starts from now
+
+    def tick(self) -> None:
+        context = self._dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursor, repository_def=self.defs.get_repository_def(), resources={"alerts": self.sink}
+        )
+        self.cursor = self.sensor.evaluate_tick(context).cursor
+
+    def webhook_alerts(self, asset: str, check: str) -> list[dict]:
+        return [b for b in self.receiver.bodies if b.get("check") == check and b.get("asset") == asset]
+
+    def slack_posts(self, asset: str, check: str) -> list[dict]:
+        return [
+            body for (path, _), body in zip(self.receiver.requests, self.receiver.bodies)
+            if path.endswith("chat.postMessage") and f"{check} failed on {asset}" in body["text"]
+        ]
+
+
+@pytest.fixture
+def alerting(platform, receiver, tmp_path):
+    _, defs, instance = platform
+    return AlertingSensor(defs, instance, receiver, tmp_path / "alerts" / "alerts.jsonl")

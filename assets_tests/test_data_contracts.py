@@ -155,7 +155,7 @@ def test_a_null_in_a_not_null_column_is_quarantined_blocks_dbt_and_python_consum
     assert (staged, staged_nulls) == (passed, 0)
 
 
-def test_a_dropped_column_is_reported_as_schema_drift_and_its_rows_quarantined(platform):
+def test_a_dropped_column_is_reported_as_schema_drift_and_its_rows_quarantined(platform, alerting):
     settings, defs, instance = platform
     simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches(changed_column=True)), settings.source_systems_dir, T0)
     result = run(defs, instance)
@@ -174,6 +174,14 @@ def test_a_dropped_column_is_reported_as_schema_drift_and_its_rows_quarantined(p
     assert quarantined_days == query(settings, "select distinct cast(spend_date as varchar) from raw_marketing.marketing_spend where spend_eur is null order by 1")
     assert not materialized(result) & {"staging/stg_marketing__spend", "marts/mart_marketing_roas"}
     assert contract_evaluation(result, "raw_shop/orders").passed
+    # the ad platforms' owner is told, in their channel, once
+    alerting.tick()
+    alerting.tick()
+    (alert,) = alerting.webhook_alerts("raw_marketing/marketing_spend", "data_contract")
+    assert alert["owners"] == ["team:marketing", "marketing-ops@marketplace.example"]
+    assert [d["column"] for d in alert["metadata"]["schema_drift"]] == ["spend_eur", "cost_micros"]
+    (post,) = alerting.slack_posts("raw_marketing/marketing_spend", "data_contract")
+    assert post["channel"] == "#marketing-ops-alerts" and "no longer sends it" in post["text"]
 
 
 def test_on_clean_data_every_contract_holds_and_no_sync_is_judged_twice(platform):

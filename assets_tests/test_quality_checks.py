@@ -39,7 +39,7 @@ def test_a_duplicate_primary_key_fails_the_check_and_blocks_downstream_models(pl
     assert not result.success
 
 
-def test_a_sync_that_moves_no_rows_fails_the_volume_check(platform):
+def test_a_sync_that_moves_no_rows_fails_the_volume_check_blocks_staging_and_alerts(platform, alerting):
     settings, defs, instance = platform
     config = SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches.clean())
     job = defs.resolve_job_def("ingest_web_events")
@@ -47,10 +47,18 @@ def test_a_sync_that_moves_no_rows_fails_the_volume_check(platform):
     for as_of in (T0, T0 + dt.timedelta(hours=12)):  # two syncs with data: a baseline rate
         simulate(config, settings.source_systems_dir, as_of)
         assert evaluations(job.execute_in_process(instance=instance, asset_selection=selection))[("raw_web/web_events", "row_volume")].passed
-    stalled = job.execute_in_process(instance=instance, asset_selection=selection, raise_on_error=False)  # the source stopped
+    staging = dg.AssetKey(["staging", "stg_web__events"])
+    stalled = defs.resolve_job_def(MAIN_JOB).execute_in_process(  # the source stopped
+        instance=instance, asset_selection=[*selection, staging], raise_on_error=False, tags=range_tags(START.isoformat(), T0.date().isoformat())
+    )
     volume = evaluations(stalled)[("raw_web/web_events", "row_volume")]
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.ERROR, {k: v.value for k, v in volume.metadata.items()}
     assert "moved 0 rows" in volume.description and volume.metadata["rows_synced"].value == 0
+    assert staging not in {e.asset_key for e in stalled.get_asset_materialization_events()}, "a sync that lost its rows blocks staging"
+    alerting.tick()
+    (alert,) = alerting.webhook_alerts("raw_web/web_events", "row_volume")
+    assert alert["owners"][0] == "team:growth" and alert["metadata"]["rows_synced"] == 0
+    assert alerting.slack_posts("raw_web/web_events", "row_volume")[0]["channel"] == "#growth-data-alerts"
 
 
 def test_a_failed_check_alerts_its_owner_exactly_once_even_when_the_run_is_retried(platform, receiver, tmp_path):
@@ -86,7 +94,7 @@ def test_a_failed_check_alerts_its_owner_exactly_once_even_when_the_run_is_retri
     assert len(logged) == 1
 
 
-def test_a_stale_stream_fails_its_freshness_check_with_the_lag(platform):
+def test_a_stale_stream_fails_its_freshness_check_with_the_lag_and_alerts_its_owner(platform, alerting):
     settings, defs, instance = platform
     simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches.clean()), settings.source_systems_dir, T0)  # the source stopped at T0
     result = defs.resolve_job_def("ingest_web_events").execute_in_process(
@@ -97,6 +105,9 @@ def test_a_stale_stream_fails_its_freshness_check_with_the_lag(platform):
     assert freshness.metadata["lag_minutes"].value > 180
     assert "min old (SLA 180 min)" in freshness.description
     assert freshness.metadata["newest_received_at"].value.startswith(T0.date().isoformat())
+    alerting.tick()
+    (alert,) = alerting.webhook_alerts("raw_web/web_events", "data_freshness")
+    assert alert["owners"][0] == "team:growth" and alert["metadata"]["lag_minutes"] > 180
     spec = next(s for s in defs.resolve_all_asset_specs() if s.key == dg.AssetKey(["raw_web", "web_events"]))
     assert spec.freshness_policy is not None, "the sync itself also carries a freshness policy for the UI and the freshness daemon"
 

@@ -5,8 +5,8 @@
 - ``data_freshness``: the newest record's age against the contract's latency SLA.
 - ``row_volume``: rows synced against the stream's recent rate (rows per minute over the
   asset's own materialization history, so it works against Airbyte Cloud as well, times the
-  minutes since the previous sync): a sync that moved nothing when rows were expected fails,
-  one far outside the baseline warns. Full refreshes compare row counts directly.
+  minutes since the previous sync): a sync that moved nothing when rows were expected fails
+  (blocking downstream), one far outside the baseline warns. Full refreshes compare row counts directly.
 """
 
 import statistics
@@ -66,6 +66,7 @@ def volume_check(connection: ConnectionSpec, stream: StreamSpec) -> dg.AssetChec
     @dg.asset_check(
         asset=key,
         name="row_volume",
+        blocking=True,  # an error (rows lost) blocks downstream; a warning (unusual volume) does not
         description="Rows synced against the rate of the stream's recent syncs (rows per minute x minutes since the last sync). "
         "A sync that moves nothing when rows are expected fails; one far outside the baseline warns.",
     )
