@@ -121,15 +121,19 @@ def receiver():
 
 class AlertingSensor:
     """Ticks the real ``check_failure_alert_sensor`` with a sink pointed at the receiver (as its
-    webhook, and as Slack's Web API through dagster-slack), keeping the cursor between ticks."""
+    webhook, and as Slack's Web API through dagster-slack) and at a local SMTP server, keeping
+    the cursor between ticks."""
 
-    def __init__(self, defs, instance, receiver, log_path: Path):
+    def __init__(self, defs, instance, receiver, smtp, log_path: Path):
         import dagster as dg
 
         from data_platform.quality.alerts import AlertSink
 
-        self.defs, self.instance, self.receiver = defs, instance, receiver
-        self.sink = AlertSink(log_path=str(log_path), webhook_url=receiver.url, slack_token="xoxb-test-token", slack_api_url=receiver.base_url)
+        self.defs, self.instance, self.receiver, self.smtp = defs, instance, receiver, smtp
+        self.sink = AlertSink(
+            log_path=str(log_path), webhook_url=receiver.url, slack_token="xoxb-test-token", slack_api_url=receiver.base_url,
+            smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False,
+        )
         self.sensor = defs.get_sensor_def("check_failure_alert_sensor")
         self.cursor = None
         self._dg = dg
@@ -144,6 +148,9 @@ class AlertingSensor:
     def webhook_alerts(self, asset: str, check: str) -> list[dict]:
         return [b for b in self.receiver.bodies if b.get("check") == check and b.get("asset") == asset]
 
+    def emails(self, asset: str, check: str) -> list:
+        return [(to, message) for _, to, message in self.smtp.messages if f"check {check} failed on {asset}" in message["Subject"]]
+
     def slack_posts(self, asset: str, check: str) -> list[dict]:
         return [
             body for (path, _), body in zip(self.receiver.requests, self.receiver.bodies)
@@ -152,6 +159,16 @@ class AlertingSensor:
 
 
 @pytest.fixture
-def alerting(platform, receiver, tmp_path):
+def smtp():
+    """A real SMTP server on 127.0.0.1 keeping the messages it receives."""
+    from .smtp_receiver import SmtpReceiver
+
+    server = SmtpReceiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def alerting(platform, receiver, smtp, tmp_path):
     _, defs, instance = platform
-    return AlertingSensor(defs, instance, receiver, tmp_path / "alerts" / "alerts.jsonl")
+    return AlertingSensor(defs, instance, receiver, smtp, tmp_path / "alerts" / "alerts.jsonl")

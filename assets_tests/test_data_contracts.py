@@ -174,7 +174,7 @@ def test_a_dropped_column_is_reported_as_schema_drift_and_its_rows_quarantined(p
     assert quarantined_days == query(settings, "select distinct cast(spend_date as varchar) from raw_marketing.marketing_spend where spend_eur is null order by 1")
     assert not materialized(result) & {"staging/stg_marketing__spend", "marts/mart_marketing_roas"}
     assert contract_evaluation(result, "raw_shop/orders").passed
-    # the ad platforms' owner is told, in their channel, once
+    # the ad platforms' owner is told, in their Slack channel and by email, once
     alerting.tick()
     alerting.tick()
     (alert,) = alerting.webhook_alerts("raw_marketing/marketing_spend", "data_contract")
@@ -182,6 +182,9 @@ def test_a_dropped_column_is_reported_as_schema_drift_and_its_rows_quarantined(p
     assert [d["column"] for d in alert["metadata"]["schema_drift"]] == ["spend_eur", "cost_micros"]
     (post,) = alerting.slack_posts("raw_marketing/marketing_spend", "data_contract")
     assert post["channel"] == "#marketing-ops-alerts" and "no longer sends it" in post["text"]
+    ((to, message),) = alerting.emails("raw_marketing/marketing_spend", "data_contract")
+    assert to == ["marketing-ops@marketplace.example"] and message["Subject"].startswith("[ERROR]")
+    assert "cost_micros" in message.get_content()
 
 
 def test_on_clean_data_every_contract_holds_and_no_sync_is_judged_twice(platform):

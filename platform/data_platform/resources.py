@@ -33,7 +33,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
 def alert_sink(settings: Settings) -> AlertSink:
     """Alerts always go to a JSON-lines file; to a webhook (e.g. a Slack incoming webhook) when
     DATA_PLATFORM_ALERT_WEBHOOK_URL is set; to Slack (dagster-slack) when SLACK_BOT_TOKEN is set,
-    in the owner's channel from the data contract or DATA_PLATFORM_SLACK_DEFAULT_CHANNEL.
+    in the owner's channel from the data contract or DATA_PLATFORM_SLACK_DEFAULT_CHANNEL; by email
+    to the owners' addresses when DATA_PLATFORM_SMTP_HOST is set (STARTTLS, login if a user is set).
     Secrets are EnvVars, read at run time."""
     webhook = dg.EnvVar("DATA_PLATFORM_ALERT_WEBHOOK_URL") if settings.get("DATA_PLATFORM_ALERT_WEBHOOK_URL") else None
     slack = dg.EnvVar("SLACK_BOT_TOKEN") if settings.get("SLACK_BOT_TOKEN") else None
@@ -43,6 +44,11 @@ def alert_sink(settings: Settings) -> AlertSink:
         slack_token=slack,
         slack_default_channel=settings.get("DATA_PLATFORM_SLACK_DEFAULT_CHANNEL", "#data-platform-alerts"),
         slack_api_url=settings.get("SLACK_API_URL"),
+        smtp_host=settings.get("DATA_PLATFORM_SMTP_HOST"),
+        smtp_port=int(settings.get("DATA_PLATFORM_SMTP_PORT", "587")),
+        smtp_user=settings.get("DATA_PLATFORM_SMTP_USER"),
+        smtp_password=dg.EnvVar("DATA_PLATFORM_SMTP_PASSWORD") if settings.get("DATA_PLATFORM_SMTP_PASSWORD") else None,
+        email_from=settings.get("DATA_PLATFORM_ALERT_EMAIL_FROM", "data-platform-alerts@marketplace.example"),
     )
 
 

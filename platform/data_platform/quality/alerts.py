@@ -9,13 +9,16 @@ retried step or a re-executed run does not alert again.
 Sinks (``AlertSink`` resource): a JSON-lines log file always; a webhook (generic JSON or a
 Slack incoming webhook) when configured; Slack through dagster-slack when a bot token is set,
 posted to the owner's channel named in the stream's data contract (``support`` with
-``tool: slack``), else to a default channel. The sensor also records a heartbeat asset every few
+``tool: slack``), else to a default channel; an email to the owners' addresses when an SMTP
+server is configured. The sensor also records a heartbeat asset every few
 minutes; its freshness policy turns it stale when the sensor stops, so silence is visible.
 """
 
 import dataclasses
 import datetime as dt
+import email.message
 import json
+import smtplib
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,13 @@ class AlertSink(dg.ConfigurableResource):
     slack_default_channel: str | None = None
     slack_api_url: str | None = None
     """Slack's Web API unless set (a proxy, or a stand-in in tests)."""
+    smtp_host: str | None = None
+    """Email the owners' addresses through this SMTP server (none: no email)."""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    email_from: str = "data-platform-alerts@marketplace.example"
 
     def send(self, alert: Alert) -> None:
         payload = alert.as_dict()
@@ -77,6 +87,24 @@ class AlertSink(dg.ConfigurableResource):
                 response.read()
         if self.slack_token:
             self._post_to_slack(alert)
+        if self.smtp_host:
+            self._email(alert)
+
+    def _email(self, alert: Alert) -> None:
+        recipients = [o for o in alert.owners if "@" in o]
+        if not recipients:
+            return
+        message = email.message.EmailMessage()
+        message["Subject"] = f"[{alert.severity}] {alert.title}" + (f" on {alert.asset}" if alert.asset else "")
+        message["From"] = self.email_from
+        message["To"] = ", ".join(recipients)
+        message.set_content(_slack_text(alert) + "\n\n" + json.dumps(alert.as_dict(), default=str, indent=2))
+        with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.timeout_seconds) as smtp:
+            if self.smtp_starttls:
+                smtp.starttls()
+            if self.smtp_user:
+                smtp.login(self.smtp_user, self.smtp_password or "")
+            smtp.send_message(message)
 
     def _post_to_slack(self, alert: Alert) -> None:
         client = SlackResource(token=self.slack_token).get_client()
