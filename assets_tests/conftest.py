@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -99,8 +100,6 @@ def prod_manifest():
 @pytest.fixture
 def platform(tmp_path, monkeypatch):
     """(settings, definitions, ephemeral instance) of a local platform in a temp data folder."""
-    import dagster as dg
-
     from data_platform.definitions import build_definitions
     from data_platform.environment import resolve_settings
 
@@ -119,28 +118,38 @@ def receiver():
     hook.close()
 
 
+def run_main_job(defs, instance, selection: dg.AssetSelection | None = None) -> dg.ExecuteInProcessResult:
+    """The main job over ``selection`` (default: everything but the simulated source systems,
+    which the test simulates itself) for the days START..T0, not raising on failure."""
+    from data_platform.automation.partitions import range_tags
+    from data_platform.definitions import MAIN_JOB
+
+    selection = selection or (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems"))
+    return defs.resolve_job_def(MAIN_JOB).execute_in_process(
+        instance=instance, raise_on_error=False, asset_selection=list(selection.resolve(defs.resolve_asset_graph())),
+        tags=range_tags(START.isoformat(), T0.date().isoformat()),
+    )
+
+
 class AlertingSensor:
     """Ticks the real ``check_failure_alert_sensor`` with a sink pointed at the receiver (as its
     webhook, and as Slack's Web API through dagster-slack) and at a local SMTP server, keeping
     the cursor between ticks."""
 
     def __init__(self, defs, instance, receiver, smtp, log_path: Path):
-        import dagster as dg
-
         from data_platform.quality.alerts import AlertSink
 
-        self.defs, self.instance, self.receiver, self.smtp = defs, instance, receiver, smtp
+        self.defs, self.instance, self.receiver, self.smtp, self.log_path = defs, instance, receiver, smtp, log_path
         self.sink = AlertSink(
             log_path=str(log_path), webhook_url=receiver.url, slack_token="xoxb-test-token", slack_api_url=receiver.base_url,
             smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False,
         )
         self.sensor = defs.get_sensor_def("check_failure_alert_sensor")
         self.cursor = None
-        self._dg = dg
         self.tick()  # the first tick starts from now
 
     def tick(self) -> None:
-        context = self._dg.build_sensor_context(
+        context = dg.build_sensor_context(
             instance=self.instance, cursor=self.cursor, repository_def=self.defs.get_repository_def(), resources={"alerts": self.sink}
         )
         self.cursor = self.sensor.evaluate_tick(context).cursor

@@ -9,25 +9,15 @@ import duckdb
 import pytest
 import yaml
 
-from data_platform.automation.partitions import range_tags
-from data_platform.definitions import MAIN_JOB, build_definitions
+from data_platform.definitions import build_definitions
 from data_platform.environment import resolve_settings
 from data_platform.governance.contracts import CONTRACTS_DIR, ContractError, load_contract
 from data_platform.ingestion.connections import load_connections
-from data_platform.quality.alerts import AlertSink
 from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
 
-from .conftest import START, T0
+from .conftest import START, T0, run_main_job
 
 DOWNSTREAM_OF_ORDERS = ("staging/stg_shop__orders", "trusted/fct_orders", "marts/mart_daily_gmv", "ml/customer_features")
-
-
-def run(defs, instance, selection: dg.AssetSelection | None = None) -> dg.ExecuteInProcessResult:
-    selection = selection or (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems"))
-    return defs.resolve_job_def(MAIN_JOB).execute_in_process(
-        instance=instance, raise_on_error=False, asset_selection=list(selection.resolve(defs.resolve_asset_graph())),
-        tags=range_tags(START.isoformat(), T0.date().isoformat()),
-    )
 
 
 def contract_evaluation(result: dg.ExecuteInProcessResult, asset: str) -> dg.AssetCheckEvaluation:
@@ -99,19 +89,11 @@ def test_mistakes_in_a_contract_are_named(tmp_path, mutate, message):
 
 # --- contracts enforced after each sync ---------------------------------------------------------
 
-def test_a_null_in_a_not_null_column_is_quarantined_blocks_dbt_and_python_consumers_and_alerts_the_owner(platform, receiver, tmp_path):
+def test_a_null_in_a_not_null_column_is_quarantined_blocks_dbt_and_python_consumers_and_alerts_the_owner(platform, alerting, receiver):
     settings, defs, instance = platform
-    slack = receiver
-    sink = AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url=receiver.url, slack_token="xoxb-test-token", slack_api_url=slack.base_url)
-    sensor = defs.get_sensor_def("check_failure_alert_sensor")
-
-    def tick(cursor):
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def(), resources={"alerts": sink})
-        return sensor.evaluate_tick(context).cursor
-
-    cursor = tick(None)
+    slack = receiver  # also stands in for Slack's Web API
     simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches(null_violation_rate=0.05)), settings.source_systems_dir, T0)
-    result = run(defs, instance)
+    result = run_main_job(defs, instance)
 
     check = contract_evaluation(result, "raw_shop/orders")
     figures = {k: v.value for k, v in check.metadata.items()}
@@ -136,21 +118,22 @@ def test_a_null_in_a_not_null_column_is_quarantined_blocks_dbt_and_python_consum
     assert contract_evaluation(result, "raw_shop/payments").passed, "streams that met their contract are not blamed"
 
     # exactly one alert per broken contract reaches the owner: webhook and the contract's Slack channel
-    tick(tick(cursor))
-    webhook = [b for b in receiver.bodies if b.get("check") == "data_contract" and b["asset"] == "raw_shop/orders"]
+    alerting.tick()
+    alerting.tick()
+    webhook = alerting.webhook_alerts("raw_shop/orders", "data_contract")
     assert len(webhook) == 1, receiver.bodies
     assert webhook[0]["owners"][0] == "team:commerce-platform" and webhook[0]["severity"] == "ERROR"
     assert webhook[0]["metadata"]["rows_quarantined"] == figures["rows_quarantined"]
-    posts = [(path, body) for (path, _), body in zip(slack.requests, slack.bodies) if path.endswith("chat.postMessage") and "data_contract failed on raw_shop/orders" in body["text"]]
-    assert len(posts) == 1 and posts[0][1]["channel"] == "#commerce-platform-alerts"
-    assert "data_contract" in posts[0][1]["text"] and "customer_id: required, got null" in posts[0][1]["text"]
+    posts = alerting.slack_posts("raw_shop/orders", "data_contract")
+    assert len(posts) == 1 and posts[0]["channel"] == "#commerce-platform-alerts"
+    assert "data_contract" in posts[0]["text"] and "customer_id: required, got null" in posts[0]["text"]
     assert all(headers.get("Authorization") == "Bearer xoxb-test-token" for path, headers in slack.requests if path.endswith("chat.postMessage"))
-    customer_alerts = [b for b in receiver.bodies if b.get("check") == "data_contract" and b["asset"] == "raw_shop/customers"]
+    customer_alerts = alerting.webhook_alerts("raw_shop/customers", "data_contract")
     assert len(customer_alerts) == 1 and "email: required, got null" in customer_alerts[0]["description"]
 
     # staging reads only rows that met the contract
     staging = dg.AssetSelection.assets(dg.AssetKey(["staging", "stg_shop__orders"]))
-    assert run(defs, instance, staging).success
+    assert run_main_job(defs, instance, staging).success
     ((staged, staged_nulls),) = query(settings, "select count(*), count(*) filter (where customer_id is null) from staging.stg_shop__orders")
     assert (staged, staged_nulls) == (passed, 0)
 
@@ -158,7 +141,7 @@ def test_a_null_in_a_not_null_column_is_quarantined_blocks_dbt_and_python_consum
 def test_a_dropped_column_is_reported_as_schema_drift_and_its_rows_quarantined(platform, alerting):
     settings, defs, instance = platform
     simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches(changed_column=True)), settings.source_systems_dir, T0)
-    result = run(defs, instance)
+    result = run_main_job(defs, instance)
     check = contract_evaluation(result, "raw_marketing/marketing_spend")
     figures = {k: v.value for k, v in check.metadata.items()}
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
@@ -191,7 +174,7 @@ def test_on_clean_data_every_contract_holds_and_no_sync_is_judged_twice(platform
     settings, defs, instance = platform
     simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches.clean()), settings.source_systems_dir, T0)
     streams = dg.AssetSelection.groups("ingestion")
-    first = run(defs, instance, streams)
+    first = run_main_job(defs, instance, streams)
     contracts = [e for e in first.get_asset_check_evaluations() if e.check_name == "data_contract"]
     assert len(contracts) == 8 and all(e.passed for e in contracts), [e.description for e in contracts if not e.passed]
     assert query(settings, "select count(*) from quarantine.raw_shop__orders") == [(0,)]
@@ -207,7 +190,7 @@ def test_on_clean_data_every_contract_holds_and_no_sync_is_judged_twice(platform
 def test_the_ml_features_are_built_from_the_trusted_models_on_clean_data(platform):
     settings, defs, instance = platform
     simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches.clean()), settings.source_systems_dir, T0)
-    result = run(defs, instance)
+    result = run_main_job(defs, instance)
     assert result.success
     features = next(e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["ml", "customer_features"]))
     ((customers,),) = query(settings, "select count(*) from trusted.dim_customers")

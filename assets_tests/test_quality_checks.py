@@ -10,24 +10,19 @@ from data_platform.automation.partitions import range_tags
 from data_platform.definitions import MAIN_JOB
 from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
 
-from .conftest import START, T0
+from .conftest import START, T0, run_main_job
 
 
 def evaluations(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
     return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
 
 
-def run_all(defs, instance) -> dg.ExecuteInProcessResult:
-    keys = (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems")).resolve(defs.resolve_asset_graph())
-    return defs.resolve_job_def(MAIN_JOB).execute_in_process(
-        instance=instance, raise_on_error=False, asset_selection=list(keys), tags=range_tags(START.isoformat(), T0.date().isoformat())
-    )
 
 
 def test_a_duplicate_primary_key_fails_the_check_and_blocks_downstream_models(platform):
     settings, defs, instance = platform
     simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches(duplicate_primary_key=True)), settings.source_systems_dir, T0)
-    result = run_all(defs, instance)
+    result = run_main_job(defs, instance)
     check = evaluations(result)[("raw_shop/merchants", "primary_key_unique")]
     assert not check.passed
     assert check.metadata["duplicate_keys"].value == 1 and check.metadata["duplicate_rows"].value == 1
@@ -61,36 +56,27 @@ def test_a_sync_that_moves_no_rows_fails_the_volume_check_blocks_staging_and_ale
     assert alerting.slack_posts("raw_web/web_events", "row_volume")[0]["channel"] == "#growth-data-alerts"
 
 
-def test_a_failed_check_alerts_its_owner_exactly_once_even_when_the_run_is_retried(platform, receiver, tmp_path):
-    from data_platform.quality.alerts import AlertSink
-
+def test_a_failed_check_alerts_its_owner_exactly_once_even_when_the_run_is_retried(platform, alerting):
     settings, defs, instance = platform
-    sink = AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url=receiver.url)
-    sensor = defs.get_sensor_def("check_failure_alert_sensor")
-
-    def tick(cursor):
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def(), resources={"alerts": sink})
-        return sensor.evaluate_tick(context).cursor
-
-    cursor = tick(None)
     simulate(SimulationConfig(seed=3, scale=0.3, start_date=START, dirt=DirtSwitches(duplicate_primary_key=True)), settings.source_systems_dir, T0)
-    failed = run_all(defs, instance)
-    cursor = tick(tick(cursor))  # two ticks: the second must not repeat the alert
+    failed = run_main_job(defs, instance)
+    alerting.tick()
+    alerting.tick()  # the second must not repeat the alert
     retry = defs.resolve_job_def("ingest_shop_db").execute_in_process(
         instance=instance, raise_on_error=False, asset_selection=[dg.AssetKey(["raw_shop", "merchants"])],
         tags={"dagster/root_run_id": failed.run_id, "dagster/parent_run_id": failed.run_id},
     )
     assert not evaluations(retry)[("raw_shop/merchants", "primary_key_unique")].passed
-    tick(cursor)
+    alerting.tick()
 
-    alerts = [b for b in receiver.bodies if b["check"] == "primary_key_unique"]
-    assert len(alerts) == 1, receiver.bodies
+    alerts = alerting.webhook_alerts("raw_shop/merchants", "primary_key_unique")
+    assert len(alerts) == 1, alerting.receiver.bodies
     alert = alerts[0]
     assert alert["asset"] == "raw_shop/merchants" and alert["severity"] == "ERROR" and alert["kind"] == "check_failed"
     assert "team:commerce-platform" in alert["owners"]
     assert alert["metadata"]["duplicate_keys"] == 1 and "appear more than once" in alert["description"]
     assert "primary_key_unique" in alert["text"], "Slack-compatible text"
-    logged = [line for line in (tmp_path / "alerts.jsonl").read_text().splitlines() if "primary_key_unique" in line]
+    logged = [line for line in alerting.log_path.read_text().splitlines() if "primary_key_unique" in line]
     assert len(logged) == 1
 
 

@@ -50,7 +50,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[main_job, freshness_checks_job(partition_freshness), daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
         schedules=[
             *ingestion_schedules(connections, settings),
-            daily_partition_schedule(settings, partitions),
+            daily_partition_schedule(settings),
             late_events_rerun_schedule(settings, partitions),
         ],
         sensors=[automation_sensor(dg.AssetSelection.assets(*dbt)), run_failure_sensor(), check_failure_alert_sensor(), freshness_sensor(partition_freshness)],

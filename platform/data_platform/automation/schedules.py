@@ -36,7 +36,7 @@ def ingestion_schedules(connections: Sequence[ConnectionSpec], settings: Setting
     ]
 
 
-def daily_partition_schedule(settings: Settings, partitions: dg.DailyPartitionsDefinition) -> dg.ScheduleDefinition:
+def daily_partition_schedule(settings: Settings) -> dg.ScheduleDefinition:
     @dg.schedule(
         name="daily_partition_schedule",
         job_name=DAILY_JOB,

@@ -160,7 +160,7 @@ class EmbeddedAirbyte:
             if spec.name not in discovered:
                 raise SyncFailed(f"connection {connection.name!r}: the source offers no stream {spec.name!r} (it offers {sorted(discovered)})")
             found_columns = columns_from_json_schema(discovered[spec.name].get("json_schema", {}))
-            drift[spec.name] = tuple(schema_changes(spec.columns, found_columns)) if spec.columns else ()
+            drift[spec.name] = tuple(schema_changes({c.name: c.type for c in spec.columns}, {c.name: c.type for c in found_columns})) if spec.columns else ()
             for difference in drift[spec.name]:
                 self.log.warning("%s.%s schema drift: %s", connection.name, spec.name, difference.message)
             targets[spec.name] = StreamTarget(connection.name, connection.destination_namespace, spec, spec.columns or tuple(found_columns))

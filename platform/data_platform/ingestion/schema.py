@@ -98,15 +98,11 @@ class SchemaChange:
         return {**dataclasses.asdict(self), "message": self.message}
 
 
-def schema_changes(declared: Sequence[Column], found: Sequence[Column]) -> list[SchemaChange]:
-    expected, actual = {c.name: c for c in declared}, {c.name: c for c in found}
-    changes = [SchemaChange(n, "removed", declared_type=c.type) for n, c in expected.items() if n not in actual]
-    changes += [SchemaChange(n, "added", found_type=c.type) for n, c in actual.items() if n not in expected]
-    changes += [
-        SchemaChange(n, "retyped", declared_type=c.type, found_type=actual[n].type)
-        for n, c in expected.items()
-        if n in actual and actual[n].type != c.type
-    ]
+def schema_changes(declared: Mapping[str, str], found: Mapping[str, str]) -> list[SchemaChange]:
+    """Columns (name -> type, in one type vocabulary) declared but not found, found but not declared, or retyped."""
+    changes = [SchemaChange(n, "removed", declared_type=t) for n, t in declared.items() if n not in found]
+    changes += [SchemaChange(n, "added", found_type=t) for n, t in found.items() if n not in declared]
+    changes += [SchemaChange(n, "retyped", declared_type=t, found_type=found[n]) for n, t in declared.items() if n in found and found[n] != t]
     return changes
 
 

@@ -29,7 +29,7 @@ from data_platform.governance.contracts import ContractColumn, StreamContract
 from data_platform.ingestion.assets import WAREHOUSE_POOL, warehouse_table_name
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
 from data_platform.ingestion.resources import SCHEMA_DRIFT, stream_key
-from data_platform.ingestion.schema import SchemaChange
+from data_platform.ingestion.schema import SchemaChange, schema_changes
 from data_platform.quality.warehouse_sql import (
     WarehouseDialect,
     execute,
@@ -48,7 +48,6 @@ CHECK_NAME = "data_contract"
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    column: str
     label: str
     """What was broken, without the value (values may be personal data)."""
     violated: str
@@ -72,38 +71,32 @@ def _column_rules(column: ContractColumn, dialect: WarehouseDialect) -> list[Rul
         # Airbyte nulls a value its column type cannot hold and lists it in _airbyte_meta.changes;
         # the JSON text is compact ('"field":"x"') in both warehouses
         changes = dialect.json_text("_airbyte_meta", "changes")
-        rules.append(Rule(column.name, f"{column.name}: not a valid {column.logical_type}", f"coalesce(contains({changes}, {literal(chr(34) + 'field' + chr(34) + ':' + chr(34) + column.name + chr(34))}), false)"))
+        listed = literal(f'"field":"{column.name}"')
+        rules.append(Rule(f"{column.name}: not a valid {column.logical_type}", f"coalesce(contains({changes}, {listed}), false)"))
     if column.required:
-        rules.append(Rule(column.name, f"{column.name}: required, got null", f"{c} is null"))
+        rules.append(Rule(f"{column.name}: required, got null", f"{c} is null"))
     if column.valid_values is not None:
         allowed = ", ".join(literal(str(v)) for v in column.valid_values)
-        rules.append(Rule(column.name, f"{column.name}: not an allowed value", f"{c} is not null and cast({c} as varchar) not in ({allowed})"))
+        rules.append(Rule(f"{column.name}: not an allowed value", f"{c} is not null and cast({c} as varchar) not in ({allowed})"))
     if column.minimum is not None:
-        rules.append(Rule(column.name, f"{column.name}: below the minimum {column.minimum}", f"{c} < {literal(column.minimum)}"))
+        rules.append(Rule(f"{column.name}: below the minimum {column.minimum}", f"{c} < {literal(column.minimum)}"))
     if column.maximum is not None:
-        rules.append(Rule(column.name, f"{column.name}: above the maximum {column.maximum}", f"{c} > {literal(column.maximum)}"))
+        rules.append(Rule(f"{column.name}: above the maximum {column.maximum}", f"{c} > {literal(column.maximum)}"))
     if column.pattern is not None:
-        rules.append(Rule(column.name, f"{column.name}: does not match {column.pattern}", f"{c} is not null and not {dialect.full_match(c, column.pattern)}"))
+        rules.append(Rule(f"{column.name}: does not match {column.pattern}", f"{c} is not null and not {dialect.full_match(c, column.pattern)}"))
     if column.min_length is not None:
-        rules.append(Rule(column.name, f"{column.name}: shorter than {column.min_length}", f"length({c}) < {column.min_length}"))
+        rules.append(Rule(f"{column.name}: shorter than {column.min_length}", f"length({c}) < {column.min_length}"))
     if column.max_length is not None:
-        rules.append(Rule(column.name, f"{column.name}: longer than {column.max_length}", f"length({c}) > {column.max_length}"))
+        rules.append(Rule(f"{column.name}: longer than {column.max_length}", f"length({c}) > {column.max_length}"))
     return rules
 
 
 def table_schema_changes(contract: StreamContract, found: dict[str, str]) -> list[SchemaChange]:
     """The warehouse table's columns (name -> warehouse type) against the contract."""
-    declared = {c.name: c for c in contract.columns}
-    changes = [SchemaChange(n, "removed", declared_type=c.logical_type) for n, c in declared.items() if n not in found]
-    changes += [
-        SchemaChange(n, "added", found_type=logical_type_of(t)) for n, t in found.items() if n not in declared and not n.startswith("_airbyte_")
-    ]
-    changes += [
-        SchemaChange(n, "retyped", declared_type=c.logical_type, found_type=logical_type_of(found[n]))
-        for n, c in declared.items()
-        if n in found and logical_type_of(found[n]) != c.logical_type
-    ]
-    return changes
+    return schema_changes(
+        {c.name: c.logical_type for c in contract.columns},
+        {n: logical_type_of(t) for n, t in found.items() if not n.startswith("_airbyte_")},
+    )
 
 
 class ContractEnforcer:
@@ -194,9 +187,11 @@ class ContractEnforcer:
         by_rule: dict[str, int] = {}
         sample: list[dict[str, Any]] = []
         if quarantined:
-            for (violations,) in fetch_all(warehouse, f"select violations from {self.quarantine} where run_id = {literal(judged_run)}"):
+            # grouped in the warehouse: one row per combination of broken rules, not per quarantined row
+            combinations = f"select violations, count(*) from {self.quarantine} where run_id = {literal(judged_run)} group by violations"
+            for violations, count in fetch_all(warehouse, combinations):
                 for label in json.loads(violations):
-                    by_rule[label] = by_rule.get(label, 0) + 1
+                    by_rule[label] = by_rule.get(label, 0) + int(count)
             for key, violations in fetch_all(
                 warehouse, f"select primary_key, violations from {self.quarantine} where run_id = {literal(judged_run)} order by primary_key limit {SAMPLE_ROWS}"
             ):

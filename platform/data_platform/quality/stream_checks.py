@@ -17,9 +17,8 @@ import dagster as dg
 from data_platform.environment import Settings
 from data_platform.ingestion.assets import warehouse_table_name
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, SyncMode
-from data_platform.ingestion.destination import quote
 from data_platform.ingestion.resources import stream_key
-from data_platform.quality.warehouse_sql import fetch_all
+from data_platform.quality.warehouse_sql import fetch_all, identifier
 
 BASELINE_SYNCS = 10
 MIN_BASELINE = 3
@@ -31,7 +30,7 @@ ROWS_SYNCED_KEYS = ("airbyte/rows_synced", "airbyte/rows_synced_connection")
 
 def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
     table = warehouse_table_name(connection, stream, settings)
-    keys = ", ".join(quote(k) for k in stream.primary_key)
+    keys = ", ".join(identifier(k) for k in stream.primary_key)
 
     @dg.asset_check(
         asset=stream_key(connection, stream.name),
@@ -130,7 +129,7 @@ def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, setting
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         ((newest, lag_minutes),) = fetch_all(
             context.resources.warehouse,
-            f"select cast(max({quote(column)}) as varchar), {_minutes_since(quote(column), settings)} from {table}",
+            f"select cast(max({identifier(column)}) as varchar), {_minutes_since(identifier(column), settings)} from {table}",
         )
         metadata = {"newest_" + column: newest, "lag_minutes": round(float(lag_minutes), 1) if lag_minutes is not None else None,
                     "warn_after_minutes": warn, "error_after_minutes": error}
