@@ -1,77 +1,43 @@
-"""Shared fixtures: a simulated marketplace at fixed instants and an embedded Airbyte into a temp DuckDB."""
+"""Shared set-up of the suite.
+
+Lanes: ``unit/`` (pure logic, milliseconds), ``integration/`` (real runs in-process, real
+connector subprocesses, local stand-ins), ``e2e/`` (real processes: the README command,
+``dagster dev`` with its daemon, ``dagster definitions validate``, a PyPI install). Each test is
+marked with its folder's lane, so ``pytest -m "not e2e"`` is the fast lane.
+
+What is costly is made once per session, whichever worker asks first, and shared: the
+production dbt manifest, the built warehouse (each test gets a copy), the simulated sources.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
-from data_platform.ingestion.connections import ConnectionSpec, load_connections
-from data_platform.ingestion.runner import EmbeddedAirbyte, SyncResult
-from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
-
-START = dt.date(2026, 10, 1)
-T0 = dt.datetime(2026, 10, 20, 12, 0, tzinfo=dt.timezone.utc)
-T1 = dt.datetime(2026, 10, 24, 18, 0, tzinfo=dt.timezone.utc)
-
-
-@dataclasses.dataclass
-class Marketplace:
-    """A simulated marketplace plus an embedded Airbyte syncing it into a DuckDB warehouse."""
-
-    root: Path
-    config: SimulationConfig
-    warehouse: Path
-
-    @property
-    def connections(self) -> dict[str, ConnectionSpec]:
-        return {c.name: c for c in load_connections()}
-
-    def simulate(self, as_of: dt.datetime, **dirt) -> None:
-        if dirt:
-            self.config = dataclasses.replace(self.config, dirt=dataclasses.replace(self.config.dirt, **dirt))
-        simulate(self.config, self.root / "source_systems", as_of)
-
-    def sync(self, connection: str, streams=None, *, config: dict | None = None, **kwargs) -> SyncResult:
-        spec = self.connections[connection]
-        resolved = spec.embedded_source.resolved_config({"source_systems": str(self.root / "source_systems")})
-        config = {**resolved, **(config or {})}
-        return EmbeddedAirbyte(self.warehouse, batch_size=kwargs.pop("batch_size", 5_000)).sync(spec, config, streams, **kwargs)
-
-    def query(self, sql: str, params=None):
-        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
-            return conn.execute(sql, params or []).fetchall()
-
-    def scalar(self, sql: str, params=None):
-        return self.query(sql, params)[0][0]
-
-    def source_db(self, sql: str):
-        import sqlite3
-
-        with sqlite3.connect(self.root / "source_systems" / "shop_db.sqlite") as db:
-            return db.execute(sql).fetchall()
-
-
-@pytest.fixture
-def marketplace(tmp_path: Path) -> Marketplace:
-    config = SimulationConfig(seed=7, scale=0.5, start_date=START, dirt=DirtSwitches())
-    market = Marketplace(tmp_path, config, tmp_path / "warehouse.duckdb")
-    market.simulate(T0)
-    return market
-
+from .support.platforms import (
+    SHARED_ROOT_VARIABLE,
+    START,
+    T0,
+    Platform,
+    build_platform,
+    shared_build,
+    shared_root,
+    using,
+)
 
 HERE = Path(__file__).parent
-
-
-def killed_after(lines: int, connection: ConnectionSpec) -> list[str]:
-    """The connection's connector command, SIGKILLed after it wrote ``lines`` lines of ``read`` output."""
-    return [sys.executable, str(HERE / "killing_wrapper.py"), str(lines), *connection.embedded_source.command]
-
+SUPPORT = HERE / "support"
+LANES = ("unit", "integration", "e2e")
+SHARED_ROOT = pytest.StashKey[Path]()
+BUILDER = pytest.StashKey[subprocess.Popen]()
 
 PROD_ENV = {
     "DATA_PLATFORM_ENV": "prod",
@@ -84,51 +50,196 @@ PROD_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def prod_manifest():
-    """The deploy step: `DATA_PLATFORM_ENV=prod data-platform prepare-dbt` (dbt parse, no connection)."""
-    import os
-    import subprocess
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controlling process: a folder the workers share, and the warehouse build started in
+    the background at once, so no worker sits waiting for it (unless only unit tests were asked for)."""
+    if hasattr(config, "workerinput") or os.environ.get(SHARED_ROOT_VARIABLE):
+        return
+    root = Path(tempfile.mkdtemp(prefix="data-platform-tests-"))
+    os.environ[SHARED_ROOT_VARIABLE] = str(root)
+    config.stash[SHARED_ROOT] = root
+    asked = [Path(a.split("::")[0]).resolve() for a in config.args] or [HERE]
+    if all(HERE / "unit" in (path, *path.parents) for path in asked):
+        return
+    with (root / "built_platform.log").open("w") as log:
+        config.stash[BUILDER] = subprocess.Popen(
+            [sys.executable, "-m", "assets_tests.support.platforms", str(root)], cwd=HERE.parent, stdout=log, stderr=subprocess.STDOUT
+        )
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "data_platform.cli", "prepare-dbt"], env={**os.environ, **PROD_ENV}, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    builder = config.stash.get(BUILDER, None)
+    if builder is not None and builder.poll() is None:
+        builder.kill()
+        builder.wait()
+    if SHARED_ROOT in config.stash:
+        shutil.rmtree(config.stash[SHARED_ROOT], ignore_errors=True)
+        os.environ.pop(SHARED_ROOT_VARIABLE, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its lane; run first the files that do not need the built warehouse
+    (while it is built in the background), then the longest one that does (the daemon backfill,
+    which mostly waits), then the rest. A file's tests stay together (``--dist loadfile``)."""
+    for item in items:
+        lane = next((p for p in Path(item.path).relative_to(HERE).parts if p in LANES), None)
+        if lane:
+            item.add_marker(getattr(pytest.mark, lane))
+    needs_build = {item.path for item in items if "built_platform" in getattr(item, "fixturenames", ())}
+    first_seen = {path: n for n, path in reversed(list(enumerate(item.path for item in items)))}
+    items.sort(key=lambda item: (item.path in needs_build, item.path.name != "test_backfill_with_daemon.py", first_seen[item.path]))
+
+
+# --- built once per session, shared by the workers -------------------------------------------
+# (the local dbt manifest needs nothing here: the platform parses it under a lock when stale)
+
+
+@pytest.fixture(scope="session")
+def prod_manifest(tmp_path_factory) -> Path:
+    """The production manifest, built as the deploy step builds it: ``DATA_PLATFORM_ENV=prod
+    data-platform prepare-dbt`` (dbt parse for Snowflake, placeholder credentials, no connection)."""
+    from data_platform.transformation.project import dbt_project
+
+    def prepare(_folder: Path) -> None:
+        proc = subprocess.run(
+            [sys.executable, "-m", "data_platform.cli", "prepare-dbt"],
+            env={**os.environ, **PROD_ENV},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    shared_build(shared_root(tmp_path_factory), "prod_manifest", prepare)
+    return dbt_project("snowflake").manifest_path
+
+
+# --- the warehouse, built once --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def built_platform(tmp_path_factory) -> Platform:
+    """Simulated to T0 and materialized over START..T0 (every stream, model, check): read-only; copy it to change it."""
+    return Platform(shared_build(shared_root(tmp_path_factory), "built_platform", build_platform))
 
 
 @pytest.fixture
-def platform(tmp_path, monkeypatch):
-    """(settings, definitions, ephemeral instance) of a local platform in a temp data folder."""
-    from data_platform.definitions import build_definitions
-    from data_platform.environment import resolve_settings
+def platform(built_platform, tmp_path) -> Platform:
+    """A private copy of the built platform, with the process environment pointed at it."""
+    with using(built_platform.copy(tmp_path / "data")) as copy:
+        yield copy
 
-    monkeypatch.setenv("DATA_PLATFORM_DATA_DIR", str(tmp_path))
-    settings = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
-    return settings, build_definitions(settings), dg.DagsterInstance.ephemeral()
+
+@pytest.fixture
+def instance(platform):
+    with platform.instance() as instance:
+        yield instance
+
+
+@pytest.fixture
+def empty_platform(tmp_path):
+    """A platform with nothing simulated or synced yet, for tests that need their own history."""
+    with using(Platform(tmp_path / "data")) as fresh:
+        yield fresh
+
+
+# --- a simulated marketplace and an embedded Airbyte, without Dagster ----------------------
+
+
+@dataclasses.dataclass
+class Marketplace:
+    """Simulated source systems plus an embedded Airbyte syncing them into a DuckDB file."""
+
+    root: Path
+    warehouse: Path
+
+    @property
+    def connections(self):
+        from data_platform.ingestion.connections import load_connections
+
+        return {c.name: c for c in load_connections()}
+
+    def simulate(self, as_of) -> None:
+        from data_platform.simulation import simulate
+
+        simulate(MARKETPLACE_CONFIG, self.root / "source_systems", as_of)
+
+    def sync(self, connection: str, streams=None, *, config: dict | None = None, **kwargs):
+        from data_platform.ingestion.runner import EmbeddedAirbyte
+
+        spec = self.connections[connection]
+        resolved = spec.embedded_source.resolved_config({"source_systems": str(self.root / "source_systems")})
+        runner = EmbeddedAirbyte(self.warehouse, batch_size=kwargs.pop("batch_size", 5_000))
+        return runner.sync(spec, {**resolved, **(config or {})}, streams, **kwargs)
+
+    def query(self, sql: str, params=None):
+        import duckdb
+
+        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def scalar(self, sql: str, params=None):
+        return self.query(sql, params)[0][0]
+
+    def source_db(self, sql: str):
+        import contextlib
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(self.root / "source_systems" / "shop_db.sqlite")) as db:
+            return db.execute(sql).fetchall()
+
+
+def _marketplace_config():
+    from data_platform.simulation import DirtSwitches, SimulationConfig
+
+    return SimulationConfig(seed=7, scale=0.5, start_date=START, dirt=DirtSwitches())
+
+
+MARKETPLACE_CONFIG = _marketplace_config()
+
+
+@pytest.fixture(scope="session")
+def simulated_sources(tmp_path_factory) -> Path:
+    """The marketplace's source systems at T0, simulated once per session."""
+    from data_platform.simulation import simulate
+
+    return shared_build(
+        shared_root(tmp_path_factory), "sources_t0", lambda folder: simulate(MARKETPLACE_CONFIG, folder / "source_systems", T0)
+    )
+
+
+@pytest.fixture
+def marketplace(simulated_sources, tmp_path) -> Marketplace:
+    shutil.copytree(simulated_sources, tmp_path, dirs_exist_ok=True)
+    return Marketplace(tmp_path, tmp_path / "warehouse.duckdb")
+
+
+def killed_after(lines: int, connection) -> list[str]:
+    """The connection's connector command, SIGKILLed after it wrote ``lines`` lines of ``read`` output."""
+    return [sys.executable, str(SUPPORT / "killing_wrapper.py"), str(lines), *connection.embedded_source.command]
+
+
+# --- alerting: real receivers on 127.0.0.1 and the real sensor -------------------------------
 
 
 @pytest.fixture
 def receiver():
     """A real HTTP endpoint on 127.0.0.1 recording what is POSTed to it (webhook, Slack API stand-in)."""
-    from .webhook_receiver import WebhookReceiver
+    from .support.webhook_receiver import WebhookReceiver
 
     hook = WebhookReceiver()
     yield hook
     hook.close()
 
 
-def run_main_job(defs, instance, selection: dg.AssetSelection | None = None) -> dg.ExecuteInProcessResult:
-    """The main job over ``selection`` (default: everything but the simulated source systems,
-    which the test simulates itself) for the days START..T0, not raising on failure."""
-    from data_platform.automation.partitions import range_tags
-    from data_platform.definitions import MAIN_JOB
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1 keeping the messages it receives."""
+    from .support.smtp_receiver import SmtpReceiver
 
-    selection = selection or (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems"))
-    return defs.resolve_job_def(MAIN_JOB).execute_in_process(
-        instance=instance, raise_on_error=False, asset_selection=list(selection.resolve(defs.resolve_asset_graph())),
-        tags=range_tags(START.isoformat(), T0.date().isoformat()),
-    )
+    server = SmtpReceiver()
+    yield server
+    server.close()
 
 
 class AlertingSensor:
@@ -141,8 +252,13 @@ class AlertingSensor:
 
         self.defs, self.instance, self.receiver, self.smtp, self.log_path = defs, instance, receiver, smtp, log_path
         self.sink = AlertSink(
-            log_path=str(log_path), webhook_url=receiver.url, slack_token="xoxb-test-token", slack_api_url=receiver.base_url,
-            smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False,
+            log_path=str(log_path),
+            webhook_url=receiver.url,
+            slack_token="xoxb-test-token",
+            slack_api_url=receiver.base_url,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            smtp_starttls=False,
         )
         self.sensor = defs.get_sensor_def("check_failure_alert_sensor")
         self.cursor = None
@@ -162,22 +278,12 @@ class AlertingSensor:
 
     def slack_posts(self, asset: str, check: str) -> list[dict]:
         return [
-            body for (path, _), body in zip(self.receiver.requests, self.receiver.bodies)
+            body
+            for (path, _), body in zip(self.receiver.requests, self.receiver.bodies, strict=True)
             if path.endswith("chat.postMessage") and f"{check} failed on {asset}" in body["text"]
         ]
 
 
 @pytest.fixture
-def smtp():
-    """A real SMTP server on 127.0.0.1 keeping the messages it receives."""
-    from .smtp_receiver import SmtpReceiver
-
-    server = SmtpReceiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def alerting(platform, receiver, smtp, tmp_path):
-    _, defs, instance = platform
-    return AlertingSensor(defs, instance, receiver, smtp, tmp_path / "alerts" / "alerts.jsonl")
+def alerting(platform, instance, receiver, smtp, tmp_path):
+    return AlertingSensor(platform.defs, instance, receiver, smtp, tmp_path / "alerts" / "alerts.jsonl")

@@ -87,24 +87,35 @@ def partitions_benchmark(days: int = 365, scale: float = 0.3) -> None:
     """A ``days``-partition single-run backfill against a full refresh and per-partition runs."""
     with tempfile.TemporaryDirectory(prefix="data-platform-partitions-") as tmp:
         root = Path(tmp)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         first = (now.date() - dt.timedelta(days=days - 1)).isoformat()
         last = now.date().isoformat()
-        env = {**_env(root), "DATA_PLATFORM_PARTITIONS_START": first, "DATA_PLATFORM_SIM_SCALE": str(scale), "DATA_PLATFORM_SIM_HISTORY_DAYS": str(days)}
+        env = {
+            **_env(root),
+            "DATA_PLATFORM_PARTITIONS_START": first,
+            "DATA_PLATFORM_SIM_SCALE": str(scale),
+            "DATA_PLATFORM_SIM_HISTORY_DAYS": str(days),
+        }
         t = time.perf_counter()
         summary = simulate(SimulationConfig(seed=2, scale=scale, history_days=days, dirt=DirtSwitches()), root / "source_systems", now)
-        print(f"\nsimulated {days} days ({sum(summary.rows_total.values()):,} source rows) in {time.perf_counter() - t:.1f}s; building and timing...")
+        print(
+            f"\nsimulated {days} days ({sum(summary.rows_total.values()):,} source rows) in {time.perf_counter() - t:.1f}s; building and timing..."
+        )
         sample = [(now.date() - dt.timedelta(days=d)).isoformat() for d in (days // 2, days // 3, 7, 2, 1)]
-        out = subprocess.run([sys.executable, "-c", PARTITION_BENCH, first, last, ",".join(sample)], env=env, check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", PARTITION_BENCH, first, last, ",".join(sample)], env=env, check=True, capture_output=True, text=True
+        ).stdout
         timings = json.loads(out.strip().splitlines()[-1])
     per_all = timings["per_partition"] * days
     print(f"{f'daily models, {days} partitions in one run (single-run backfill)':<66} {timings['range']:>8.2f}s")
-    print(f"{'daily models, full refresh of the same data':<66} {timings['full_refresh']:>8.2f}s   ratio {timings['range'] / timings['full_refresh']:.2f}x")
+    print(
+        f"{'daily models, full refresh of the same data':<66} {timings['full_refresh']:>8.2f}s   ratio {timings['range'] / timings['full_refresh']:.2f}x"
+    )
     print(f"{'daily models, one partition per run (mean of a sample of 5 days)':<66} {timings['per_partition']:>8.2f}s")
     print(f"{f'  -> {days} per-partition runs, projected':<66} {per_all:>8.1f}s   single run is {per_all / timings['range']:.0f}x faster")
 
 
-def main(rows: int = 1_000_000, partition_days: int = 365) -> int:
+def main(rows: int = 1_000_000, partition_days: int = 365, dbt: bool = True) -> int:
     with tempfile.TemporaryDirectory(prefix="data-platform-bench-") as tmp:
         root = Path(tmp)
         scale = max(0.05, rows / ROWS_PER_SCALE_UNIT)
@@ -120,13 +131,29 @@ def main(rows: int = 1_000_000, partition_days: int = 365) -> int:
             config = connection.embedded_source.resolved_config(variables)
             runner = EmbeddedAirbyte(root / "scratch.duckdb")
             discovered = runner.discover(connection.embedded_source, config)
-            catalog = {"streams": [{"stream": discovered[s.name], "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"} for s in connection.streams]}
+            catalog = {
+                "streams": [
+                    {"stream": discovered[s.name], "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+                    for s in connection.streams
+                ]
+            }
             (root / "config.json").write_bytes(orjson.dumps(config))
             (root / "catalog.json").write_bytes(orjson.dumps(catalog))
             out = root / f"{connection.name}.messages.jsonl"
             t = time.perf_counter()
             with out.open("wb") as f:
-                subprocess.run([*connection.embedded_source.command, "read", "--config", str(root / "config.json"), "--catalog", str(root / "catalog.json")], stdout=f, check=True)
+                subprocess.run(
+                    [
+                        *connection.embedded_source.command,
+                        "read",
+                        "--config",
+                        str(root / "config.json"),
+                        "--catalog",
+                        str(root / "catalog.json"),
+                    ],
+                    stdout=f,
+                    check=True,
+                )
             read_seconds += time.perf_counter() - t
             captured.append(out)
 
@@ -149,7 +176,9 @@ def main(rows: int = 1_000_000, partition_days: int = 365) -> int:
             for path in captured:
                 table = path.name.split(".")[0]
                 for (stream,) in conn.execute(f"select distinct stream from {table}").fetchall():
-                    structure = conn.execute(f"select json_structure(any_value(data)) from {table} where stream = ?", [stream]).fetchone()[0]
+                    structure = conn.execute(f"select json_structure(any_value(data)) from {table} where stream = ?", [stream]).fetchone()[
+                        0
+                    ]
                     conn.execute(
                         f"create or replace table {stream} as select unnest(json_transform(data, '{structure}')) from {table} where stream = ?",
                         [stream],
@@ -157,22 +186,28 @@ def main(rows: int = 1_000_000, partition_days: int = 365) -> int:
                     loaded += conn.execute(f"select count(*) from {stream}").fetchone()[0]
         ceiling_seconds = time.perf_counter() - t
 
-        cold_load = _cold_definitions_load(root)
-        dagster_seconds, dbt_seconds = _dagster_vs_plain_dbt(root)
+        if dbt:
+            cold_load = _cold_definitions_load(root)
+            dagster_seconds, dbt_seconds = _dagster_vs_plain_dbt(root)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print()
         print(f"{'measurement':<52} {'rows':>11} {'seconds':>8} {'rows/s':>10}")
         print("-" * 84)
         print(f"{'source connectors alone (read to a file)':<52} {total:>11,} {read_seconds:>8.1f} {total / read_seconds:>10,.0f}")
         print(f"{'embedded Airbyte sync, end to end, into DuckDB':<52} {synced:>11,} {sync_seconds:>8.1f} {synced / sync_seconds:>10,.0f}")
-        print(f"{'DuckDB bulk load of the same records (ceiling)':<52} {loaded:>11,} {ceiling_seconds:>8.1f} {loaded / ceiling_seconds:>10,.0f}")
+        print(
+            f"{'DuckDB bulk load of the same records (ceiling)':<52} {loaded:>11,} {ceiling_seconds:>8.1f} {loaded / ceiling_seconds:>10,.0f}"
+        )
         print("-" * 84)
-        print(f"embedded sync reaches {ceiling_seconds / sync_seconds:.0%} of DuckDB's bulk-load speed; peak RSS {peak_mb:,.0f} MiB; {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
-        print()
-        print(f"{'cold definitions load (fresh interpreter, import + Definitions)':<66} {cold_load:>8.2f}s")
-        print(f"{'dbt models materialized through Dagster (one run, dbt build)':<66} {dagster_seconds:>8.2f}s")
-        print(f"{'plain dbt build of the same models on the same data':<66} {dbt_seconds:>8.2f}s")
-        print(f"{'Dagster overhead over plain dbt':<66} {dagster_seconds / dbt_seconds:>8.2f}x")
+        print(
+            f"embedded sync reaches {ceiling_seconds / sync_seconds:.0%} of DuckDB's bulk-load speed; peak RSS {peak_mb:,.0f} MiB; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        )
+        if dbt:
+            print()
+            print(f"{'cold definitions load (fresh interpreter, import + Definitions)':<66} {cold_load:>8.2f}s")
+            print(f"{'dbt models materialized through Dagster (one run, dbt build)':<66} {dagster_seconds:>8.2f}s")
+            print(f"{'plain dbt build of the same models on the same data':<66} {dbt_seconds:>8.2f}s")
+            print(f"{'Dagster overhead over plain dbt':<66} {dagster_seconds / dbt_seconds:>8.2f}x")
     if partition_days:
         partitions_benchmark(partition_days)
     return 0
@@ -200,6 +235,20 @@ def _dagster_vs_plain_dbt(root: Path) -> tuple[float, float]:
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
     dagster_seconds = float(out.strip().splitlines()[-1])
     t = time.perf_counter()
-    subprocess.run([DBT_EXECUTABLE, "build", "--full-refresh", "--quiet", "--target-path", str(root / "dbt_target"), "--log-path", str(root / "dbt_logs")],
-                   cwd=REPO_ROOT / "dbt", env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            "build",
+            "--full-refresh",
+            "--quiet",
+            "--target-path",
+            str(root / "dbt_target"),
+            "--log-path",
+            str(root / "dbt_logs"),
+        ],
+        cwd=REPO_ROOT / "dbt",
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return dagster_seconds, time.perf_counter() - t

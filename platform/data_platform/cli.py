@@ -105,7 +105,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from data_platform.benchmark import main as benchmark
 
-    return benchmark(rows=args.rows, partition_days=args.partition_days)
+    return benchmark(rows=args.rows, partition_days=args.partition_days, dbt=not args.skip_dbt)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the main job end to end").set_defaults(func=cmd_run)
     commands.add_parser("simulate", help="move the simulated source systems forward to now").set_defaults(func=cmd_simulate)
-    commands.add_parser("prepare-dbt", help="build the dbt manifest for this environment's target (deploy/CI step)").set_defaults(func=cmd_prepare_dbt)
+    commands.add_parser("prepare-dbt", help="build the dbt manifest for this environment's target (deploy/CI step)").set_defaults(
+        func=cmd_prepare_dbt
+    )
     sql = commands.add_parser("sql", help="query the local DuckDB warehouse (read-only)")
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = commands.add_parser("benchmark", help="print embedded-sync throughput figures")
     bench.add_argument("--rows", type=int, default=1_000_000, help="approximate number of source rows (default 1M)")
     bench.add_argument("--partition-days", type=int, default=365, help="days of the partition backfill benchmark (0 to skip)")
+    bench.add_argument("--skip-dbt", action="store_true", help="skip the cold definitions load and the Dagster-vs-plain-dbt comparison")
     bench.set_defaults(func=cmd_benchmark)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -13,8 +13,8 @@ from data_platform.environment import Settings, resolve_settings
 from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.source_systems import build_source_system_assets
-from data_platform.quality.contract_checks import build_contract_checks
 from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_spec
+from data_platform.quality.contract_checks import build_contract_checks
 from data_platform.quality.freshness import freshness_checks_job, freshness_sensor, partition_freshness_checks
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
@@ -53,7 +53,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             daily_partition_schedule(settings),
             late_events_rerun_schedule(settings, partitions),
         ],
-        sensors=[automation_sensor(dg.AssetSelection.assets(*dbt)), run_failure_sensor(), check_failure_alert_sensor(), freshness_sensor(partition_freshness)],
+        sensors=[
+            automation_sensor(dg.AssetSelection.assets(*dbt)),
+            run_failure_sensor(),
+            check_failure_alert_sensor(),
+            freshness_sensor(partition_freshness),
+        ],
         resources=build_resources(settings),
     )
 

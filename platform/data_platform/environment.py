@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -81,9 +82,7 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         environment = Environment(raw_env)
     except ValueError:
-        raise SettingsError(
-            f"DATA_PLATFORM_ENV={raw_env!r} is not an environment; use one of {[e.value for e in Environment]}"
-        ) from None
+        raise SettingsError(f"DATA_PLATFORM_ENV={raw_env!r} is not an environment; use one of {[e.value for e in Environment]}") from None
     data_dir = Path(environ.get("DATA_PLATFORM_DATA_DIR") or REPO_ROOT / "data").expanduser().resolve()
     try:
         simulation = SimulationSettings(
@@ -94,6 +93,10 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
     except ValueError as error:
         raise SettingsError(f"a DATA_PLATFORM_SIM_* variable is not a number: {error}") from None
+    if not (math.isfinite(simulation.scale) and simulation.scale > 0):
+        raise SettingsError(f"DATA_PLATFORM_SIM_SCALE={simulation.scale!r} must be a positive finite number (1.0 ≈ 40 orders a day)")
+    if simulation.history_days < 1:
+        raise SettingsError(f"DATA_PLATFORM_SIM_HISTORY_DAYS={simulation.history_days!r} must be at least 1")
     if simulation.dirt not in ("default", "clean", "everything"):
         raise SettingsError(f"DATA_PLATFORM_SIM_DIRT={simulation.dirt!r}: use default, clean or everything")
     partitions_start = environ.get("DATA_PLATFORM_PARTITIONS_START", "2025-01-01")

@@ -40,7 +40,7 @@ def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, sec
         if evaluation.description:
             print(textwrap.indent(textwrap.fill(evaluation.description, 100), "      "))
     if settings.is_local:
-        print(f"warehouse: {settings.warehouse_path} (query it: data-platform sql \"select * from marts.mart_daily_gmv limit 5\")")
+        print(f'warehouse: {settings.warehouse_path} (query it: data-platform sql "select * from marts.mart_daily_gmv limit 5")')
         print(f"source systems: {settings.source_systems_dir}")
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
@@ -61,7 +61,12 @@ def _warehouse_row_counts(settings: Settings, keys: list[dg.AssetKey]) -> dict[d
 
     counts = {}
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        relations = {tuple(r) for r in conn.execute("select schema_name, table_name from duckdb_tables() union all select schema_name, view_name from duckdb_views()").fetchall()}
+        relations = {
+            tuple(r)
+            for r in conn.execute(
+                "select schema_name, table_name from duckdb_tables() union all select schema_name, view_name from duckdb_views()"
+            ).fetchall()
+        }
         for key in keys:
             if len(key.path) == 2 and tuple(key.path) in relations:
                 with contextlib.suppress(duckdb.Error):

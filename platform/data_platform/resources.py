@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from data_platform.environment import Settings
 from data_platform.ingestion.resources import CloudAirbyte, EmbeddedAirbyteResource, SelfManagedAirbyte
 from data_platform.ingestion.source_systems import MarketplaceSimulator
 from data_platform.quality.alerts import AlertSink
+from data_platform.transformation.dbt_cli import PlatformDbtCliResource
 from data_platform.transformation.project import DBT_EXECUTABLE, dbt_project, dbt_target
 
 
@@ -52,8 +52,8 @@ def alert_sink(settings: Settings) -> AlertSink:
     )
 
 
-def dbt_cli(settings: Settings) -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project(dbt_target(settings)), dbt_executable=DBT_EXECUTABLE)
+def dbt_cli(settings: Settings) -> PlatformDbtCliResource:
+    return PlatformDbtCliResource(project_dir=dbt_project(dbt_target(settings)), dbt_executable=DBT_EXECUTABLE)
 
 
 def _environment_resources(settings: Settings) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def production_airbyte(settings: Settings) -> SelfManagedAirbyte | CloudAirbyte:
     )
 
 
-def production_snowflake(settings: Settings) -> "SnowflakeResource":  # noqa: F821
+def production_snowflake(settings: Settings) -> SnowflakeResource:  # noqa: F821
     # imported here: dagster_snowflake pulls snowflake.core, ~5 s of imports the local environment never needs
     from dagster_snowflake import SnowflakeResource
 

@@ -30,7 +30,9 @@ final as (
         currency_code,
         reported_at
     from renamed
-    qualify row_number() over (partition by spend_date, channel, campaign_id order by reported_at desc, _airbyte_extracted_at desc, clicks desc) = 1
+    qualify row_number() over (
+        partition by spend_date, channel, campaign_id order by reported_at desc, _airbyte_extracted_at desc, clicks desc
+    ) = 1
 )
 
 select * from final

@@ -28,7 +28,7 @@ final as (
         onboarded_at,
         updated_at
     from renamed
-    qualify row_number() over (partition by merchant_id order by updated_at desc, _airbyte_extracted_at desc, merchant_name) = 1
+    qualify row_number() over (partition by merchant_id order by updated_at desc, _airbyte_extracted_at desc, merchant_name asc) = 1
 )
 
 select * from final

@@ -21,7 +21,9 @@ renamed as (
         cast({{ json_text_field('payload', 'product_id') }} as bigint) as product_id,
         cast({{ json_text_field('payload', 'quantity') }} as integer) as quantity,
         cast({{ json_text_field('payload', 'order_id') }} as bigint) as order_id,
-        cast(coalesce({{ json_text_field('payload', 'value_eur') }}, {{ json_text_field('payload', 'cart_value_eur') }}) as decimal(18, 2)) as value_eur
+        cast(
+            coalesce({{ json_text_field('payload', 'value_eur') }}, {{ json_text_field('payload', 'cart_value_eur') }}) as decimal(18, 2)
+        ) as value_eur
     from source
 ),
 

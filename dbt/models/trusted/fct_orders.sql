@@ -1,4 +1,12 @@
-{{ config(materialized='incremental', unique_key='order_id', incremental_strategy='delete+insert', on_schema_change='append_new_columns', tags=['daily']) }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        tags=['daily'],
+    )
+}}
 
 with orders as (
     select * from {{ ref('stg_shop__orders') }}
@@ -43,7 +51,9 @@ final as (
     left join payments on orders.order_id = payments.order_id
     left join merchants on orders.merchant_id = merchants.merchant_id
     left join customers on orders.customer_id = customers.customer_id
-    where {{ incremental_window('orders.order_date', 'greatest(orders.updated_at, coalesce(payments.updated_at, orders.updated_at))', 'changed_at') }}
+    where {{
+        incremental_window('orders.order_date', 'greatest(orders.updated_at, coalesce(payments.updated_at, orders.updated_at))', 'changed_at')
+    }}
 )
 
 select * from final

@@ -38,7 +38,7 @@ def range_tags(first: str, last: str) -> dict[str, str]:
 
 def recent_range_tags(partitions: dg.DailyPartitionsDefinition, days: int, now: dt.datetime | None = None) -> dict[str, str]:
     """The last ``days`` partitions up to today's (clipped to the first partition)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     keys = partitions.get_partition_keys(current_time=now)
     window = keys[-days:]
     return range_tags(window[0], window[-1])

@@ -46,7 +46,7 @@ def daily_partition_schedule(settings: Settings) -> dg.ScheduleDefinition:
         description="At 05:00 UTC, build yesterday's partition of the daily models.",
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
-        yesterday = (context.scheduled_execution_time.astimezone(dt.timezone.utc) - dt.timedelta(days=1)).strftime("%Y-%m-%d")
+        yesterday = (context.scheduled_execution_time.astimezone(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%d")
         return dg.RunRequest(run_key=yesterday, partition_key=yesterday)
 
     return _schedule

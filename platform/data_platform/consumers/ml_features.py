@@ -71,10 +71,13 @@ def customer_features_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def customer_features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse = context.resources.warehouse
-        execute(warehouse, [
-            f"create schema if not exists {analytics}ml",
-            f"create or replace table {table} as {FEATURES_SQL.format(analytics=analytics)}",
-        ])
+        execute(
+            warehouse,
+            [
+                f"create schema if not exists {analytics}ml",
+                f"create or replace table {table} as {FEATURES_SQL.format(analytics=analytics)}",
+            ],
+        )
         ((rows, repeaters),) = fetch_all(warehouse, f"select count(*), sum(case when is_repeat_customer then 1 else 0 end) from {table}")
         return dg.MaterializeResult(metadata={"dagster/row_count": int(rows), "repeat_customers": int(repeaters or 0)})
 

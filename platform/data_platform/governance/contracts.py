@@ -142,7 +142,9 @@ def _stream_contract(path: Path, odcs: OpenDataContractStandard) -> StreamContra
     stream = table.physicalName or table.name
     namespaces = {s.schema_ for s in odcs.servers or [] if s.schema_}
     if len(namespaces) != 1:
-        raise ContractError(f"{name}: servers must name the stream's schema (its Airbyte destination namespace) exactly once, found {sorted(namespaces)}")
+        raise ContractError(
+            f"{name}: servers must name the stream's schema (its Airbyte destination namespace) exactly once, found {sorted(namespaces)}"
+        )
     columns = tuple(_column(name, p) for p in table.properties or [])
     if not columns:
         raise ContractError(f"{name}: schema {stream!r} declares no properties")
@@ -235,7 +237,9 @@ def _latency(file: str, odcs: OpenDataContractStandard, stream: str, columns: se
     sla = latency[0]
     unit = (sla.unit or "").lower()
     if unit not in UNIT_MINUTES or not isinstance(sla.value, (int, float)) or sla.value <= 0:
-        raise ContractError(f"{file}: latency needs a positive number value and a unit among {sorted(set(UNIT_MINUTES))}, got {sla.value!r} {sla.unit!r}")
+        raise ContractError(
+            f"{file}: latency needs a positive number value and a unit among {sorted(set(UNIT_MINUTES))}, got {sla.value!r} {sla.unit!r}"
+        )
     error = int(sla.value * UNIT_MINUTES[unit])
     custom = {c.property: c.value for c in sla.customProperties or []}
     warn = int(custom.get("warnAfter", error // 2))
@@ -252,7 +256,9 @@ def contract_metadata(contract: StreamContract) -> Mapping[str, Any]:
     return {
         "contract/id": contract.id,
         "contract/version": contract.version,
-        "contract/file": str(contract.path.relative_to(CONTRACTS_DIR.parents[3])) if contract.path.is_relative_to(CONTRACTS_DIR.parents[3]) else str(contract.path),
+        "contract/file": str(contract.path.relative_to(CONTRACTS_DIR.parents[3]))
+        if contract.path.is_relative_to(CONTRACTS_DIR.parents[3])
+        else str(contract.path),
         "contract/pii_columns": [c.name for c in contract.columns if c.is_pii],
         "contract/latency_sla_minutes": contract.freshness_error_minutes,
         **({SLACK_CHANNEL_METADATA: contract.slack_channel} if contract.slack_channel else {}),

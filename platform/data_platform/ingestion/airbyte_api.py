@@ -19,6 +19,14 @@ from dagster_airbyte import AirbyteCloudWorkspace, AirbyteWorkspace
 from dagster_airbyte.resources import AirbyteClient
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_ERRORS = (requests.Timeout, requests.ConnectionError)
+"""Failures before an answer arrived: the request may succeed on a second try."""
+
+
+def is_retryable(status_code: int) -> bool:
+    """Whether an error answer can succeed on a second try: 429 (slow down) and the server's
+    transient 5xx. Every other 4xx (bad credentials, unknown connection, conflict) cannot."""
+    return status_code in RETRYABLE_STATUS
 
 
 class AirbyteApiError(Failure):
@@ -41,12 +49,12 @@ class RetryingAirbyteClient(AirbyteClient):
                 response = session.request(method=method, url=url, json=data, params=params, timeout=self.request_timeout)
                 if response.status_code < 400:
                     return response.json()
-                if response.status_code not in RETRYABLE_STATUS:
+                if not is_retryable(response.status_code):
                     raise AirbyteApiError(
                         f"Airbyte API {method} {url} answered {response.status_code}: {response.text[:500]} (not retried)"
                     )
                 problem = f"{response.status_code} {response.reason}"
-            except (requests.Timeout, requests.ConnectionError) as error:
+            except RETRYABLE_ERRORS as error:
                 problem = f"{type(error).__name__}: {error}"
             if attempt >= self.request_max_retries:
                 raise Failure(f"Airbyte API {method} {url} failed after {attempt + 1} attempts; last error: {problem}")

@@ -6,7 +6,6 @@ Building these definitions makes no network call: the stream list, columns and s
 modes come from the declaration, not from the Airbyte API.
 """
 
-
 import datetime as dt
 from collections.abc import Sequence
 

@@ -126,7 +126,12 @@ class DuckDBDestination:
         definitions = [f"{quote(c.name)} {c.duckdb_type}" for c in target.columns]
         definitions += [f"{name} {kind}" for name, kind, _ in AIRBYTE_META_COLUMNS]
         self.conn.execute(f"create table if not exists {target.final_table} ({', '.join(definitions)})")
-        existing = {r[0] for r in self.conn.execute(f"select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [target.namespace, target.name]).fetchall()}
+        existing = {
+            r[0]
+            for r in self.conn.execute(
+                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?", [target.namespace, target.name]
+            ).fetchall()
+        }
         for column in target.columns:
             if column.name not in existing:
                 self.conn.execute(f"alter table {target.final_table} add column {quote(column.name)} {column.duckdb_type}")
@@ -139,12 +144,14 @@ class DuckDBDestination:
     def load_buffer(self, target: StreamTarget, buffer: Path, sync_id: int, first_line: int) -> None:
         """Type the RECORD lines of ``buffer`` into the stage table (autocommit; invisible to readers)."""
         extracted = ", ".join(
-            f"json_extract_string(json, {_path(c.name)}) as {quote('_raw_' + c.name)}" if c.type != "json"
+            f"json_extract_string(json, {_path(c.name)}) as {quote('_raw_' + c.name)}"
+            if c.type != "json"
             else f"json_extract(json, {_path(c.name)}) as {quote('_raw_' + c.name)}"
             for c in target.columns
         )
         typed = ", ".join(
-            f"{quote('_raw_' + c.name)} as {quote(c.name)}" if c.type in ("string", "json")
+            f"{quote('_raw_' + c.name)} as {quote(c.name)}"
+            if c.type in ("string", "json")
             else f"try_cast({quote('_raw_' + c.name)} as {c.duckdb_type}) as {quote(c.name)}"
             for c in target.columns
         )
@@ -159,16 +166,16 @@ class DuckDBDestination:
         columns = ", ".join(quote(c.name) for c in target.columns)
         self.conn.execute(
             f"""
-            insert into {target.stage_table} ({columns + ', ' if columns else ''}_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, _airbyte_generation_id, _airbyte_line)
+            insert into {target.stage_table} ({columns + ", " if columns else ""}_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, _airbyte_generation_id, _airbyte_line)
             with lines as (
                 select json, row_number() over () as line from read_json_objects(?, format = 'newline_delimited')
             ), raw as (
-                select {extracted + ',' if extracted else ''} line,
+                select {extracted + "," if extracted else ""} line,
                        cast(json_extract(json, '$.record.emitted_at') as bigint) as emitted_at,
                        from_json(json_extract(json, '$.record.meta.changes'), '[{{"field":"VARCHAR","change":"VARCHAR","reason":"VARCHAR"}}]') as source_changes
                 from lines
             )
-            select {typed + ',' if typed else ''}
+            select {typed + "," if typed else ""}
                    cast(uuid() as varchar),
                    make_timestamptz(emitted_at * 1000),
                    json_object('sync_id', ?::bigint, 'changes',
@@ -218,7 +225,7 @@ class DuckDBDestination:
         cursor = quote(target.spec.cursor_field) if target.spec.cursor_field else "null"
         latest = f"""
             select * from {target.stage_table}
-            qualify row_number() over (partition by {', '.join(pk)} order by {cursor} desc nulls last, _airbyte_extracted_at desc, _airbyte_line desc) = 1
+            qualify row_number() over (partition by {", ".join(pk)} order by {cursor} desc nulls last, _airbyte_extracted_at desc, _airbyte_line desc) = 1
         """
         match = " and ".join(f"f.{k} = b.{k}" for k in pk)
         self.conn.execute(f"create or replace temp table _airbyte_batch as {latest}")

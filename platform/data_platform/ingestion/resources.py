@@ -57,7 +57,9 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
         config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
         result = runner.sync(connection, config, _selected_streams(context, connection))
         # judged per connection, as Airbyte's API reports it; an empty full refresh is always suspicious
-        connection_flag = _flag_zero_rows(context, f"connection {connection.name}", result.records_synced, connection.expect_rows_every_sync)
+        connection_flag = _flag_zero_rows(
+            context, f"connection {connection.name}", result.records_synced, connection.expect_rows_every_sync
+        )
         for stream in result.streams.values():
             context.log.info(
                 f"{stream.table}: {stream.records_synced:,} records synced, {stream.rows_in_table:,} rows in table "

@@ -149,7 +149,7 @@ class EmbeddedAirbyte:
     ) -> SyncResult:
         """Sync ``streams`` (default: all) of ``connection``. ``source_command`` overrides the connector command."""
         started = time.perf_counter()
-        started_at = dt.datetime.now(dt.timezone.utc)
+        started_at = dt.datetime.now(dt.UTC)
         source = dataclasses.replace(
             connection.embedded_source, command=tuple(source_command or connection.embedded_source.resolved_command()), pypi=None
         )
@@ -158,9 +158,15 @@ class EmbeddedAirbyte:
         targets, drift = {}, {}
         for spec in specs:
             if spec.name not in discovered:
-                raise SyncFailed(f"connection {connection.name!r}: the source offers no stream {spec.name!r} (it offers {sorted(discovered)})")
+                raise SyncFailed(
+                    f"connection {connection.name!r}: the source offers no stream {spec.name!r} (it offers {sorted(discovered)})"
+                )
             found_columns = columns_from_json_schema(discovered[spec.name].get("json_schema", {}))
-            drift[spec.name] = tuple(schema_changes({c.name: c.type for c in spec.columns}, {c.name: c.type for c in found_columns})) if spec.columns else ()
+            drift[spec.name] = (
+                tuple(schema_changes({c.name: c.type for c in spec.columns}, {c.name: c.type for c in found_columns}))
+                if spec.columns
+                else ()
+            )
             for difference in drift[spec.name]:
                 self.log.warning("%s.%s schema drift: %s", connection.name, spec.name, difference.message)
             targets[spec.name] = StreamTarget(connection.name, connection.destination_namespace, spec, spec.columns or tuple(found_columns))
@@ -175,7 +181,9 @@ class EmbeddedAirbyte:
             with tempfile.TemporaryDirectory(prefix=f"airbyte-{connection.name}-") as tmp:
                 folder = Path(tmp)
                 progress = {
-                    name: _StreamProgress(t, folder / f"{name}.jsonl", (folder / f"{name}.jsonl").open("wb"), state=destination.stream_state(t))
+                    name: _StreamProgress(
+                        t, folder / f"{name}.jsonl", (folder / f"{name}.jsonl").open("wb"), state=destination.stream_state(t)
+                    )
                     for name, t in targets.items()
                 }
                 try:
@@ -185,8 +193,15 @@ class EmbeddedAirbyte:
                         item.buffer.close()
                         destination.drop_stage(item.target)
                         destination.record_run(
-                            sync_id, item.target, started_at, "failed", item.read, item.committed,
-                            None, destination.stream_state(item.target), str(error)[:2000],
+                            sync_id,
+                            item.target,
+                            started_at,
+                            "failed",
+                            item.read,
+                            item.committed,
+                            None,
+                            destination.stream_state(item.target),
+                            str(error)[:2000],
                         )
                     raise
             results = {}
@@ -224,8 +239,10 @@ class EmbeddedAirbyte:
     ) -> None:
         args = [
             "read",
-            "--config", _write_private(folder / "config.json", config),
-            "--catalog", _write_private(folder / "catalog.json", catalog),
+            "--config",
+            _write_private(folder / "config.json", config),
+            "--catalog",
+            _write_private(folder / "catalog.json", catalog),
         ]
         if state:
             args += ["--state", _write_private(folder / "state.json", state)]
@@ -246,9 +263,7 @@ class EmbeddedAirbyte:
 
         trace_errors: list[str] = []
         with (folder / "stderr.log").open("w+b") as stderr:
-            proc = subprocess.Popen(
-                [*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20
-            )
+            proc = subprocess.Popen([*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
             assert proc.stdout is not None
             number = 0
             try:
@@ -308,12 +323,21 @@ class EmbeddedAirbyte:
             if item.target.spec.sync_mode is not SyncMode.FULL_REFRESH_OVERWRITE and item.buffered:
                 self.log.warning(
                     "%s.%s: %d records after the last STATE message are committed without a new checkpoint",
-                    connection.name, item.target.name, item.buffered,
+                    connection.name,
+                    item.target.name,
+                    item.buffered,
                 )
             checkpoint(item, item.state, final=True)
 
 
-_LOG_LEVELS = {"FATAL": logging.CRITICAL, "ERROR": logging.ERROR, "WARN": logging.WARNING, "INFO": logging.INFO, "DEBUG": logging.DEBUG, "TRACE": logging.DEBUG}
+_LOG_LEVELS = {
+    "FATAL": logging.CRITICAL,
+    "ERROR": logging.ERROR,
+    "WARN": logging.WARNING,
+    "INFO": logging.INFO,
+    "DEBUG": logging.DEBUG,
+    "TRACE": logging.DEBUG,
+}
 
 
 def _parse_line(line: bytes, number: int, where: str) -> dict[str, Any]:
@@ -338,7 +362,9 @@ def _state_by_stream(message: Mapping[str, Any], number: int, where: str, progre
             for s in (state.get("global") or {}).get("stream_states", [])
         ]
     else:
-        raise ProtocolError(f"{where}: line {number} is a {kind} state message; only STREAM and GLOBAL states are supported: {_snippet(orjson.dumps(message))}")
+        raise ProtocolError(
+            f"{where}: line {number} is a {kind} state message; only STREAM and GLOBAL states are supported: {_snippet(orjson.dumps(message))}"
+        )
     for stream, _ in pairs:
         if stream not in progress:
             raise ProtocolError(f"{where}: line {number} is a STATE for stream {stream!r}, which is not in the configured catalog")
@@ -387,5 +413,3 @@ def _name(source: EmbeddedSource) -> str:
     if len(command) >= 3 and command[1] == "-m":
         return command[2].rsplit(".", 1)[-1]
     return Path(command[0]).name if command else "source"
-
-

@@ -102,7 +102,9 @@ def schema_changes(declared: Mapping[str, str], found: Mapping[str, str]) -> lis
     """Columns (name -> type, in one type vocabulary) declared but not found, found but not declared, or retyped."""
     changes = [SchemaChange(n, "removed", declared_type=t) for n, t in declared.items() if n not in found]
     changes += [SchemaChange(n, "added", found_type=t) for n, t in found.items() if n not in declared]
-    changes += [SchemaChange(n, "retyped", declared_type=t, found_type=found[n]) for n, t in declared.items() if n in found and found[n] != t]
+    changes += [
+        SchemaChange(n, "retyped", declared_type=t, found_type=found[n]) for n, t in declared.items() if n in found and found[n] != t
+    ]
     return changes
 
 

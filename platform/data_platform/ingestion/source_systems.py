@@ -5,7 +5,6 @@ forward to now. In production they are external assets (the real systems), with 
 keys, so lineage reads the same: source system -> Airbyte stream -> dbt.
 """
 
-
 from collections.abc import Sequence
 from pathlib import Path
 

@@ -52,7 +52,7 @@ class Alert:
     """The owners' Slack channels (from the data contract); empty: the sink's default channel."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"at": dt.datetime.now(dt.timezone.utc).isoformat(), **dataclasses.asdict(self)}
+        return {"at": dt.datetime.now(dt.UTC).isoformat(), **dataclasses.asdict(self)}
 
 
 class AlertSink(dg.ConfigurableResource):
@@ -82,7 +82,9 @@ class AlertSink(dg.ConfigurableResource):
             out.write(json.dumps(payload, default=str) + "\n")
         if self.webhook_url:
             body = {**payload, "text": _slack_text(alert)}
-            request = urllib.request.Request(self.webhook_url, data=json.dumps(body, default=str).encode(), headers={"content-type": "application/json"})
+            request = urllib.request.Request(
+                self.webhook_url, data=json.dumps(body, default=str).encode(), headers={"content-type": "application/json"}
+            )
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 response.read()
         if self.slack_token:
@@ -130,6 +132,21 @@ def _metadata(evaluation: dg.AssetCheckEvaluation) -> dict[str, Any]:
     return {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
 
 
+def alert_identity(asset: str, check: str, partition: str | None, root_run_id: str) -> str:
+    """What makes two failures the same alert: the check, the partition, and the run they
+    descend from (a retried step or a re-executed run shares its root run)."""
+    return f"{asset}:{check}|{partition}|{root_run_id}"
+
+
+def remember(sent: list[str], identity: str, limit: int = REMEMBERED_ALERTS) -> bool:
+    """Record ``identity`` as alerted; False if it already was. Keeps the newest ``limit``."""
+    if identity in sent:
+        return False
+    sent.append(identity)
+    del sent[:-limit]
+    return True
+
+
 def check_failure_alert_sensor() -> dg.SensorDefinition:
     @dg.sensor(
         name="check_failure_alert_sensor",
@@ -152,9 +169,9 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
             partitioned = node is not None and node.partitions_def is not None
             # a run's partitions describe a check only on a partitioned asset
             partition = evaluation.partition or (partition_label(run.tags) if run and partitioned else None)
-            identity = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}|{partition}|{root}"
+            identity = alert_identity(evaluation.asset_key.to_user_string(), evaluation.check_name, partition, root)
             cursor["after"] = failure.record_id
-            if identity in sent:
+            if not remember(sent, identity):
                 continue
             alerts.send(
                 Alert(
@@ -171,11 +188,10 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
                     channels=_slack_channels(node),
                 )
             )
-            sent.append(identity)
             context.log.info(f"alert sent: {identity}")
-        cursor["sent"] = sent[-REMEMBERED_ALERTS:]
+        cursor["sent"] = sent
         events = []
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         if cursor["heartbeat"] is None or now - dt.datetime.fromisoformat(cursor["heartbeat"]) >= HEARTBEAT_EVERY:
             cursor["heartbeat"] = now.isoformat()
             events.append(dg.AssetMaterialization(HEARTBEAT_KEY, metadata={"alerts_remembered": len(cursor["sent"])}))

@@ -19,11 +19,15 @@ class FailedCheck:
     evaluation: dg.AssetCheckEvaluation
 
 
-def failed_checks_since(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey], after_id: int, limit: int = 25) -> Iterator[FailedCheck]:
+def failed_checks_since(
+    instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey], after_id: int, limit: int = 25
+) -> Iterator[FailedCheck]:
     """Failed executions of ``check_keys`` recorded after storage id ``after_id``, oldest first."""
     found = []
     for key in check_keys:
-        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=limit, status={AssetCheckExecutionRecordStatus.FAILED})
+        records = instance.event_log_storage.get_asset_check_execution_history(
+            key, limit=limit, status={AssetCheckExecutionRecordStatus.FAILED}
+        )
         for record in records:
             if record.id > after_id and record.event is not None and record.event.dagster_event is not None:
                 evaluation = record.event.dagster_event.event_specific_data

@@ -83,7 +83,9 @@ def _column_rules(column: ContractColumn, dialect: WarehouseDialect) -> list[Rul
     if column.maximum is not None:
         rules.append(Rule(f"{column.name}: above the maximum {column.maximum}", f"{c} > {literal(column.maximum)}"))
     if column.pattern is not None:
-        rules.append(Rule(f"{column.name}: does not match {column.pattern}", f"{c} is not null and not {dialect.full_match(c, column.pattern)}"))
+        rules.append(
+            Rule(f"{column.name}: does not match {column.pattern}", f"{c} is not null and not {dialect.full_match(c, column.pattern)}")
+        )
     if column.min_length is not None:
         rules.append(Rule(f"{column.name}: shorter than {column.min_length}", f"length({c}) < {column.min_length}"))
     if column.max_length is not None:
@@ -129,20 +131,27 @@ class ContractEnforcer:
 
     def ensure_tables(self, warehouse: Any) -> None:
         ts = self.dialect.timestamp_type
-        execute(warehouse, [
-            f"create schema if not exists {self.database}.{QUARANTINE_SCHEMA}",
-            f"create table if not exists {self.quarantine} (_airbyte_raw_id varchar, sync_id varchar, primary_key varchar, "
-            f"violations varchar, record varchar, contract_version varchar, quarantined_at {ts}, run_id varchar)",
-            f"create table if not exists {self.ledger} (stream varchar, sync_id varchar, rows_received bigint, rows_passed bigint, "
-            f"rows_quarantined bigint, contract_version varchar, checked_at {ts}, run_id varchar)",
-        ])
+        execute(
+            warehouse,
+            [
+                f"create schema if not exists {self.database}.{QUARANTINE_SCHEMA}",
+                f"create table if not exists {self.quarantine} (_airbyte_raw_id varchar, sync_id varchar, primary_key varchar, "
+                f"violations varchar, record varchar, contract_version varchar, quarantined_at {ts}, run_id varchar)",
+                f"create table if not exists {self.ledger} (stream varchar, sync_id varchar, rows_received bigint, rows_passed bigint, "
+                f"rows_quarantined bigint, contract_version varchar, checked_at {ts}, run_id varchar)",
+            ],
+        )
 
     def enforce(self, warehouse: Any, rules: Sequence[Rule], run_id: str) -> dict[str, Any]:
         """Judge the rows of syncs not judged yet; quarantine violators; record the ledger. Returns figures."""
         d = self.dialect
         sync_id = f"coalesce({d.json_text('_airbyte_meta', 'sync_id')}, 'unknown')"
         unjudged = f"{sync_id} not in (select sync_id from {self.ledger} where stream = {literal(self.stream_id)})"
-        pk = d.to_json_text(d.non_null_array(f"cast({identifier(k)} as varchar)" for k in self.stream.primary_key)) if self.stream.primary_key else "null"
+        pk = (
+            d.to_json_text(d.non_null_array(f"cast({identifier(k)} as varchar)" for k in self.stream.primary_key))
+            if self.stream.primary_key
+            else "null"
+        )
         version, run = literal(self.contract.version), literal(run_id)
         statements = []
         if rules:
@@ -179,7 +188,9 @@ class ContractEnforcer:
         rows = fetch_all(warehouse, ledger.format(run=literal(run_id)))
         judged_run = run_id
         if not rows:  # nothing new: the verdict of the run that judged the latest syncs stands
-            latest = fetch_all(warehouse, f"select run_id from {self.ledger} where stream = {literal(self.stream_id)} order by checked_at desc limit 1")
+            latest = fetch_all(
+                warehouse, f"select run_id from {self.ledger} where stream = {literal(self.stream_id)} order by checked_at desc limit 1"
+            )
             if latest:
                 judged_run = latest[0][0]
                 rows = fetch_all(warehouse, ledger.format(run=literal(judged_run)))
@@ -193,7 +204,8 @@ class ContractEnforcer:
                 for label in json.loads(violations):
                     by_rule[label] = by_rule.get(label, 0) + int(count)
             for key, violations in fetch_all(
-                warehouse, f"select primary_key, violations from {self.quarantine} where run_id = {literal(judged_run)} order by primary_key limit {SAMPLE_ROWS}"
+                warehouse,
+                f"select primary_key, violations from {self.quarantine} where run_id = {literal(judged_run)} order by primary_key limit {SAMPLE_ROWS}",
             ):
                 sample.append({"primary_key": json.loads(key) if key else None, "broken": json.loads(violations)})
         return {

@@ -23,10 +23,15 @@ def partition_freshness_checks(daily_dbt_assets: dg.AssetsDefinition) -> list[dg
 
 
 def freshness_checks_job(checks: list[dg.AssetChecksDefinition]):
-    return dg.define_asset_job(FRESHNESS_JOB, selection=dg.AssetSelection.checks(*checks), description="Evaluate the partition freshness checks.")
+    return dg.define_asset_job(
+        FRESHNESS_JOB, selection=dg.AssetSelection.checks(*checks), description="Evaluate the partition freshness checks."
+    )
 
 
 def freshness_sensor(checks: list[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
     return dg.build_sensor_for_freshness_checks(
-        freshness_checks=checks, minimum_interval_seconds=300, name="partition_freshness_sensor", default_status=dg.DefaultSensorStatus.RUNNING
+        freshness_checks=checks,
+        minimum_interval_seconds=300,
+        name="partition_freshness_sensor",
+        default_status=dg.DefaultSensorStatus.RUNNING,
     )

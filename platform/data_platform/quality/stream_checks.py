@@ -9,6 +9,7 @@
   (blocking downstream), one far outside the baseline warns. Full refreshes compare row counts directly.
 """
 
+import itertools
 import statistics
 from collections.abc import Sequence
 
@@ -41,16 +42,22 @@ def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, settings: S
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         duplicated = f"select {keys}, count(*) as n from {table} group by {keys} having count(*) > 1"
-        (keys_duplicated, extra_rows), = fetch_all(context.resources.warehouse, f"select count(*), coalesce(sum(n - 1), 0) from ({duplicated}) d")
+        ((keys_duplicated, extra_rows),) = fetch_all(
+            context.resources.warehouse, f"select count(*), coalesce(sum(n - 1), 0) from ({duplicated}) d"
+        )
         sample = fetch_all(context.resources.warehouse, f"{duplicated} order by n desc, {keys} limit 5") if keys_duplicated else []
         return dg.AssetCheckResult(
             passed=keys_duplicated == 0,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=None if keys_duplicated == 0 else f"{keys_duplicated} primary key value(s) of {table} appear more than once ({extra_rows} extra rows)",
+            description=None
+            if keys_duplicated == 0
+            else f"{keys_duplicated} primary key value(s) of {table} appear more than once ({extra_rows} extra rows)",
             metadata={
                 "duplicate_keys": int(keys_duplicated),
                 "duplicate_rows": int(extra_rows),
-                "sample_duplicate_keys": dg.MetadataValue.json([dict(zip([*stream.primary_key, "rows"], map(str, row))) for row in sample]),
+                "sample_duplicate_keys": dg.MetadataValue.json(
+                    [dict(zip([*stream.primary_key, "rows"], map(str, row), strict=True)) for row in sample]
+                ),
                 "table": table,
             },
         )
@@ -80,22 +87,36 @@ def volume_check(connection: ConnectionSpec, stream: StreamSpec) -> dg.AssetChec
             baseline = [rows for _, rows in history]
             metadata["baseline_median"] = statistics.median(baseline) if baseline else None
             if current == 0:
-                return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"the full refresh of {key.to_user_string()} succeeded but moved 0 rows")
-            if len(baseline) >= MIN_BASELINE and not LOW_FACTOR * metadata["baseline_median"] <= current <= HIGH_FACTOR * metadata["baseline_median"]:
-                return _failed(dg.AssetCheckSeverity.WARN, metadata, f"{current:,} rows, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the median full refresh ({metadata['baseline_median']:,.0f})")
+                return _failed(
+                    dg.AssetCheckSeverity.ERROR, metadata, f"the full refresh of {key.to_user_string()} succeeded but moved 0 rows"
+                )
+            if (
+                len(baseline) >= MIN_BASELINE
+                and not LOW_FACTOR * metadata["baseline_median"] <= current <= HIGH_FACTOR * metadata["baseline_median"]
+            ):
+                return _failed(
+                    dg.AssetCheckSeverity.WARN,
+                    metadata,
+                    f"{current:,} rows, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the median full refresh ({metadata['baseline_median']:,.0f})",
+                )
             return dg.AssetCheckResult(passed=True, metadata=metadata)
-        rates = [rows / max(later - earlier, 1.0) for (later, rows), (earlier, _) in zip(history, history[1:])]
+        rates = [rows / max(later - earlier, 1.0) for (later, rows), (earlier, _) in itertools.pairwise(history)]
         if not rates:
             return dg.AssetCheckResult(passed=True, description="not enough syncs for a baseline yet", metadata=metadata)
         expected = statistics.median(rates) * (now - history[0][0])
         metadata.update(expected_rows=round(expected, 1), baseline_syncs=len(rates))
         if current == 0 and connection.expect_rows_every_sync and expected >= MIN_EXPECTED_ROWS:
             return _failed(
-                dg.AssetCheckSeverity.ERROR, metadata,
+                dg.AssetCheckSeverity.ERROR,
+                metadata,
                 f"the last sync of {key.to_user_string()} succeeded but moved 0 rows; about {expected:,.0f} were expected from the recent rate",
             )
         if len(rates) >= MIN_BASELINE and expected >= MIN_EXPECTED_ROWS and not LOW_FACTOR * expected <= current <= HIGH_FACTOR * expected:
-            return _failed(dg.AssetCheckSeverity.WARN, metadata, f"{current:,} rows synced, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the {expected:,.0f} expected from the recent rate")
+            return _failed(
+                dg.AssetCheckSeverity.WARN,
+                metadata,
+                f"{current:,} rows synced, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the {expected:,.0f} expected from the recent rate",
+            )
         return dg.AssetCheckResult(passed=True, metadata=metadata)
 
     return _check
@@ -131,14 +152,24 @@ def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, setting
             context.resources.warehouse,
             f"select cast(max({identifier(column)}) as varchar), {_minutes_since(identifier(column), settings)} from {table}",
         )
-        metadata = {"newest_" + column: newest, "lag_minutes": round(float(lag_minutes), 1) if lag_minutes is not None else None,
-                    "warn_after_minutes": warn, "error_after_minutes": error}
+        metadata = {
+            "newest_" + column: newest,
+            "lag_minutes": round(float(lag_minutes), 1) if lag_minutes is not None else None,
+            "warn_after_minutes": warn,
+            "error_after_minutes": error,
+        }
         if newest is None:
             return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"{table} is empty: no {column} to judge freshness by")
         if lag_minutes > error:
-            return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"the newest {column} in {table} is {lag_minutes:,.0f} min old (SLA {error} min)")
+            return _failed(
+                dg.AssetCheckSeverity.ERROR, metadata, f"the newest {column} in {table} is {lag_minutes:,.0f} min old (SLA {error} min)"
+            )
         if lag_minutes > warn:
-            return _failed(dg.AssetCheckSeverity.WARN, metadata, f"the newest {column} in {table} is {lag_minutes:,.0f} min old (warning after {warn} min)")
+            return _failed(
+                dg.AssetCheckSeverity.WARN,
+                metadata,
+                f"the newest {column} in {table} is {lag_minutes:,.0f} min old (warning after {warn} min)",
+            )
         return dg.AssetCheckResult(passed=True, metadata=metadata)
 
     return _check

@@ -28,11 +28,11 @@ class DirtSwitches:
     """The ad platform report repeats rows for one key with different figures in the same file."""
 
     @classmethod
-    def clean(cls) -> "DirtSwitches":
+    def clean(cls) -> DirtSwitches:
         return cls(late_event_rate=0.0, duplicate_delivery_rate=0.0)
 
     @classmethod
-    def everything(cls) -> "DirtSwitches":
+    def everything(cls) -> DirtSwitches:
         return cls(
             late_event_rate=0.05,
             duplicate_delivery_rate=0.02,

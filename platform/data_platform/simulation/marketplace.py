@@ -74,7 +74,7 @@ def iso_ms(ms: int) -> str:
 
 
 def day_start_ms(day: dt.date) -> int:
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp() * 1000)
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def _rng(seed: int, kind: str, day: dt.date | int | str) -> random.Random:
@@ -114,7 +114,7 @@ class Marketplace:
         self.base_customers = max(20, round(config.orders_per_day * 5))
 
     # ---- counts and id offsets -------------------------------------------------------
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one instance per simulation run
+    @functools.cache  # noqa: B019 - one instance per simulation run
     def counts(self, day: dt.date) -> DayCounts:
         rng = _rng(self.seed, "counts", day)
         weekday_factor = (1.0, 0.95, 0.95, 1.0, 1.1, 1.35, 1.25)[day.weekday()]
@@ -290,7 +290,9 @@ class Marketplace:
                 order["customer_id"] = None
             batch.orders.append(order)
             batch.order_lines.extend(lines)
-            batch.payments.append(self._as_of(payment, as_of_ms))
+            payment = self._as_of(payment, as_of_ms)
+            if payment["status"] is not None:  # a payment exists once authorized, seconds after its order
+                batch.payments.append(payment)
 
         for _ in range(counts.browsing_sessions):
             start = day_ms + rng.randint(0, DAY_MS - 1)
@@ -404,14 +406,28 @@ class Marketplace:
         if channel in UTM:
             source, medium = UTM[channel]
             campaign = rng.choice(CAMPAIGNS[channel])[0]
-            landing = {"url": f"/c/{rng.choice(CATEGORIES)}", "referrer": source, "utm_source": source, "utm_medium": medium, "utm_campaign": campaign}
+            landing = {
+                "url": f"/c/{rng.choice(CATEGORIES)}",
+                "referrer": source,
+                "utm_source": source,
+                "utm_medium": medium,
+                "utm_campaign": campaign,
+            }
         else:
-            landing = {"url": "/", "referrer": "google" if channel == "organic" else None, "utm_source": None, "utm_medium": channel, "utm_campaign": None}
+            landing = {
+                "url": "/",
+                "referrer": "google" if channel == "organic" else None,
+                "utm_source": None,
+                "utm_medium": channel,
+                "utm_campaign": None,
+            }
         steps: list[tuple[str, dict]] = [("page_view", landing)]
         if lines:
             for line in lines:
                 steps.append(("product_view", {"product_id": line["product_id"], "price_eur": line["unit_price_eur"]}))
-                steps.append(("add_to_cart", {"product_id": line["product_id"], "quantity": line["quantity"], "price_eur": line["unit_price_eur"]}))
+                steps.append(
+                    ("add_to_cart", {"product_id": line["product_id"], "quantity": line["quantity"], "price_eur": line["unit_price_eur"]})
+                )
             steps.append(("begin_checkout", {"cart_value_eur": value, "items": len(lines)}))
             steps.append(("purchase", {"order_id": order_id, "value_eur": value}))
         else:

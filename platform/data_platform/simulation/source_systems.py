@@ -95,7 +95,7 @@ class SimulationMismatch(RuntimeError):
 
 def simulate(config: SimulationConfig, root: Path, as_of: dt.datetime | None = None) -> SimulationSummary:
     """Bring the source systems under ``root`` to their state at ``as_of`` (default: now)."""
-    as_of = (as_of or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    as_of = (as_of or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     as_of_ms = int(as_of.timestamp() * 1000)
     paths = SourceSystemPaths(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -159,16 +159,12 @@ def _create_shop_tables(db: sqlite3.Connection) -> None:
         db.execute(f"create index if not exists {table}_updated_at on {table} (updated_at)")
 
 
-def _read_simulation_meta(
-    db: sqlite3.Connection, config: SimulationConfig, as_of: dt.datetime
-) -> tuple[dt.date, dt.datetime | None]:
+def _read_simulation_meta(db: sqlite3.Connection, config: SimulationConfig, as_of: dt.datetime) -> tuple[dt.date, dt.datetime | None]:
     meta = dict(db.execute("select key, value from _simulation").fetchall())
     identity = json.dumps({"seed": config.seed, "scale": config.scale})
     if not meta:
         start = config.start_date or (as_of.date() - dt.timedelta(days=config.history_days))
-        db.executemany(
-            "insert into _simulation values (?, ?)", [("identity", identity), ("start_date", start.isoformat())]
-        )
+        db.executemany("insert into _simulation values (?, ?)", [("identity", identity), ("start_date", start.isoformat())])
         return start, None
     if meta["identity"] != identity:
         raise SimulationMismatch(
@@ -223,4 +219,3 @@ def _write_spend_reports(folder: Path, market: Marketplace, first: dt.date, as_o
 def _count_lines(path: Path) -> int:
     with path.open("rb") as f:
         return sum(1 for _ in f)
-

@@ -27,7 +27,7 @@ class DbtBuildConfig(dg.Config):
     this rebuilds every day, not only the selected partitions."""
 
 
-def _dbt_build_args(config: DbtBuildConfig, dbt_vars: dict[str, str] | None) -> list[str]:
+def dbt_build_args(config: DbtBuildConfig, dbt_vars: dict[str, str] | None) -> list[str]:
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
@@ -61,7 +61,7 @@ def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefini
         window = context.partition_time_window  # one partition or a whole range: [start, end)
         dbt_vars = {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
         context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
-        yield from dbt.cli(_dbt_build_args(config, dbt_vars), context=context).stream()
+        yield from dbt.cli(dbt_build_args(config, dbt_vars), context=context).stream()
 
     @dbt_assets(
         manifest=manifest,
@@ -73,7 +73,7 @@ def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefini
     )
     def marketplace_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
         ensure_warehouse_folder()
-        yield from dbt.cli(_dbt_build_args(config, None), context=context).stream()
+        yield from dbt.cli(dbt_build_args(config, None), context=context).stream()
 
     return [marketplace_dbt_daily, marketplace_dbt]
 

@@ -14,9 +14,11 @@ import functools
 import sys
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
+from filelock import FileLock
 
 from data_platform.environment import REPO_ROOT, Settings
+from data_platform.transformation.dbt_cli import PlatformDbtCliResource
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
@@ -56,8 +58,13 @@ def prepared_manifest(settings: Settings) -> Path:
     project = dbt_project(dbt_target(settings))
     manifest = project.manifest_path
     if settings.is_local:
-        if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
-            parse(project)
+        if _stale(manifest):
+            # processes loading definitions at once (dagster dev's webserver and daemon, test
+            # workers) must not parse into the same target folder together: one parses, the others wait
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(manifest.parent / "parse.lock"):
+                if _stale(manifest):
+                    parse(project)
     elif not manifest.exists():
         raise ManifestMissing(
             f"no dbt manifest at {manifest}: build it at deploy time with "
@@ -66,7 +73,13 @@ def prepared_manifest(settings: Settings) -> Path:
     return manifest
 
 
+def _stale(manifest: Path) -> bool:
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
+
+
 def parse(project: DbtProject) -> Path:
     """``dbt parse`` into the project's target path (what dagster-dbt's preparer does, with our dbt)."""
-    DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(["--quiet", "parse"], target_path=project.target_path).wait()
+    PlatformDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+        ["--quiet", "parse"], target_path=project.target_path
+    ).wait()
     return project.manifest_path

@@ -94,20 +94,23 @@ class Source:
             self._out.flush()
 
     def _read(self, config: Mapping[str, Any], catalog: Mapping[str, Any], state: list[Mapping[str, Any]]) -> None:
-        states = {
-            s["stream"]["stream_descriptor"]["name"]: s["stream"].get("stream_state")
-            for s in state
-            if s.get("type") == "STREAM"
-        }
+        states = {s["stream"]["stream_descriptor"]["name"]: s["stream"].get("stream_state") for s in state if s.get("type") == "STREAM"}
         for configured in catalog["streams"]:
             stream = configured["stream"]["name"]
             mode = configured["sync_mode"]
             emitted_at = int(time.time() * 1000)
-            prefix = b'{"type":"RECORD","record":{"stream":' + orjson.dumps(stream) + b',"emitted_at":' + str(emitted_at).encode() + b',"data":'
+            prefix = (
+                b'{"type":"RECORD","record":{"stream":' + orjson.dumps(stream) + b',"emitted_at":' + str(emitted_at).encode() + b',"data":'
+            )
             write = self._out.write
             for item in self.read(config, stream, mode, states.get(stream) if mode == "incremental" else None):
                 if isinstance(item, Checkpoint):
-                    self.emit({"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": dict(item)}}})
+                    self.emit(
+                        {
+                            "type": "STATE",
+                            "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": dict(item)}},
+                        }
+                    )
                 else:
                     write(prefix + orjson.dumps(item) + b"}}\n")
 

@@ -86,7 +86,8 @@ SPEC = {
     "required": ["reports_path"],
     "properties": {
         "checkpoint_interval": {"type": "integer", "description": "Emit a STATE message at least every N records."},
-        "reports_path": {"type": "string", "description": "Folder of report_date=YYYY-MM-DD.csv files."}},
+        "reports_path": {"type": "string", "description": "Folder of report_date=YYYY-MM-DD.csv files."},
+    },
 }
 source = Source(name="source-marketing-spend", spec=SPEC, check=check, discover=discover, read=read)
 

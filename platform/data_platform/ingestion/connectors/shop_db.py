@@ -46,7 +46,9 @@ def check(config: Mapping[str, Any]) -> str | None:
 
 def _tables(db: sqlite3.Connection) -> dict[str, list[tuple[str, str, bool]]]:
     """table -> [(column, declared type, is primary key)]"""
-    names = [r[0] for r in db.execute("select name from sqlite_master where type='table' and name not like '\\_%' escape '\\' order by name")]
+    names = [
+        r[0] for r in db.execute("select name from sqlite_master where type='table' and name not like '\\_%' escape '\\' order by name")
+    ]
     return {t: [(c[1], c[2].lower(), bool(c[5])) for c in db.execute(f"pragma table_info({t})")] for t in names}
 
 
@@ -77,14 +79,16 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
 
         def rows() -> Iterator[Record]:
             for values in cursor:
-                row = dict(zip(names, values))
+                row = dict(zip(names, values, strict=True))
                 for name in booleans:
                     if row[name] is not None:
                         row[name] = bool(row[name])
                 yield row
 
         if mode == "incremental":
-            yield from checkpoints(rows(), "updated_at", int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), (state or {}).get("cursor"))
+            yield from checkpoints(
+                rows(), "updated_at", int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), (state or {}).get("cursor")
+            )
         else:
             yield from rows()
 
@@ -94,7 +98,8 @@ SPEC = {
     "required": ["database_path"],
     "properties": {
         "checkpoint_interval": {"type": "integer", "description": "Emit a STATE message at least every N records."},
-        "database_path": {"type": "string", "description": "Path of the shop's SQLite database."}},
+        "database_path": {"type": "string", "description": "Path of the shop's SQLite database."},
+    },
 }
 source = Source(name="source-shop-db", spec=SPEC, check=check, discover=discover, read=read)
 

@@ -80,7 +80,8 @@ SPEC = {
     "required": ["events_path"],
     "properties": {
         "checkpoint_interval": {"type": "integer", "description": "Emit a STATE message at least every N records."},
-        "events_path": {"type": "string", "description": "Folder of received_date=YYYY-MM-DD.jsonl files."}},
+        "events_path": {"type": "string", "description": "Folder of received_date=YYYY-MM-DD.jsonl files."},
+    },
 }
 source = Source(name="source-web-events", spec=SPEC, check=check, discover=discover, read=read)
 

@@ -34,7 +34,9 @@ class SmtpReceiver:
                         data = []
                         while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
                             data.append(chunk[1:] if chunk.startswith(b"..") else chunk)
-                        receiver.messages.append((sender, recipients, email.message_from_bytes(b"".join(data), policy=email.policy.default)))
+                        receiver.messages.append(
+                            (sender, recipients, email.message_from_bytes(b"".join(data), policy=email.policy.default))
+                        )
                         self.reply("250 queued")
                     elif verb == "QUIT":
                         self.reply("221 bye")

@@ -12,7 +12,7 @@ import pytest
 
 from data_platform.simulation import DirtSwitches, SimulationConfig, SimulationMismatch, simulate
 
-from .conftest import START, T0, T1
+from ..support.platforms import START, T0, T1
 
 
 def fingerprint(root: Path) -> str:
@@ -120,7 +120,11 @@ def test_moving_forward_never_rewrites_what_had_already_happened(tmp_path):
     """What a sync read at T0 must still be there, unchanged, at T1: the past is immutable."""
 
     def events(root):
-        return {(e["event_id"], e["received_at"]) for p in root.glob("web_events/*.jsonl") for e in map(orjson.loads, p.read_bytes().splitlines())}
+        return {
+            (e["event_id"], e["received_at"])
+            for p in root.glob("web_events/*.jsonl")
+            for e in map(orjson.loads, p.read_bytes().splitlines())
+        }
 
     simulate(config(dirt=DirtSwitches.everything()), tmp_path / "t0", T0)
     simulate(config(dirt=DirtSwitches.everything()), tmp_path / "t1", T1)

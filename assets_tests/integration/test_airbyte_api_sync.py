@@ -16,7 +16,7 @@ from data_platform.ingestion.assets import build_connection_assets
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.resources import ZERO_ROWS_FLAG, SelfManagedAirbyte
 
-from .fake_airbyte_api import FakeAirbyteApi
+from ..support.fake_airbyte_api import FakeAirbyteApi
 
 CONNECTION_ID = "9f0c2a1e-0000-4000-8000-000000000001"
 
@@ -89,7 +89,7 @@ def test_a_sync_already_in_flight_is_attached_to_not_failed(api, shop_db_assets)
     assert result.success
     assert api.calls("POST", "/api/public/v1/jobs") == 0, "no second sync is started"
     assert running.polls >= 3
-    orders = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "orders"][0]
+    orders = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "orders")
     assert orders.materialization.metadata["airbyte/job_id"].value == running.job_id
 
 
@@ -159,7 +159,7 @@ def test_a_succeeded_sync_that_moved_no_rows_is_flagged(api, shop_db_assets):
     api.rows_synced = 0
     result = materialize(shop_db_assets, workspace(api))
     assert result.success
-    orders = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "orders"][0]
+    orders = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "orders")
     assert orders.materialization.metadata[ZERO_ROWS_FLAG].value is True
     warnings = [e.user_message for e in INSTANCE.all_logs(result.run_id) if "moved 0 rows" in e.user_message]
     assert warnings, "the zero-row sync is also reported in the run's logs"

@@ -5,9 +5,10 @@ config: {"streams": [AirbyteStream, ...], "lines": ["raw stdout line", ...], "ex
 
 import json
 import sys
+from pathlib import Path
 
 command = sys.argv[1]
-config = json.load(open(sys.argv[sys.argv.index("--config") + 1])) if "--config" in sys.argv else {}
+config = json.loads(Path(sys.argv[sys.argv.index("--config") + 1]).read_text()) if "--config" in sys.argv else {}
 if command == "spec":
     print(json.dumps({"type": "SPEC", "spec": {"connectionSpecification": {"type": "object"}}}))
 elif command == "check":

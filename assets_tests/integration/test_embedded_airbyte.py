@@ -11,7 +11,8 @@ from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, 
 from data_platform.ingestion.runner import EmbeddedAirbyte, ProtocolError, SyncFailed
 from data_platform.ingestion.schema import Column
 
-from .conftest import HERE, T1, killed_after
+from ..conftest import SUPPORT, killed_after
+from ..support.platforms import T1
 
 AIRBYTE_COLUMNS = {"_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta", "_airbyte_generation_id"}
 
@@ -38,7 +39,10 @@ def test_every_stream_lands_typed_with_airbyte_technical_columns(marketplace):
 def test_resync_without_new_source_data_adds_no_rows(marketplace):
     for connection in marketplace.connections:
         marketplace.sync(connection)
-    before = {t: marketplace.scalar(f"select count(*) from {t}") for t in ("raw_shop.orders", "raw_web.web_events", "raw_shop.merchants", "raw_marketing.marketing_spend")}
+    before = {
+        t: marketplace.scalar(f"select count(*) from {t}")
+        for t in ("raw_shop.orders", "raw_web.web_events", "raw_shop.merchants", "raw_marketing.marketing_spend")
+    }
     generation = marketplace.scalar("select max(_airbyte_generation_id) from raw_shop.merchants")
     results = {c: marketplace.sync(c) for c in marketplace.connections}
     after = {t: marketplace.scalar(f"select count(*) from {t}") for t in before}
@@ -136,8 +140,12 @@ def scripted(tmp_path, lines: list[str], exit_code: int = 0) -> tuple[EmbeddedAi
         owners=("team:test",),
         group="ingestion",
         source_system="scripted",
-        streams=(StreamSpec("payments", SyncMode.INCREMENTAL_APPEND, cursor_field="id", columns=(Column("id", "integer"), Column("amount", "number"))),),
-        embedded_source=EmbeddedSource(command=(sys.executable, str(HERE / "scripted_source.py")), config={}),
+        streams=(
+            StreamSpec(
+                "payments", SyncMode.INCREMENTAL_APPEND, cursor_field="id", columns=(Column("id", "integer"), Column("amount", "number"))
+            ),
+        ),
+        embedded_source=EmbeddedSource(command=(sys.executable, str(SUPPORT / "scripted_source.py")), config={}),
     )
     config = {"streams": [STREAM], "lines": lines, "exit_code": exit_code}
     return EmbeddedAirbyte(tmp_path / "scripted.duckdb"), connection, config
@@ -148,7 +156,12 @@ def record(data, stream="payments") -> str:
 
 
 def state(cursor) -> str:
-    return orjson.dumps({"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "payments"}, "stream_state": {"cursor": cursor}}}}).decode()
+    return orjson.dumps(
+        {
+            "type": "STATE",
+            "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "payments"}, "stream_state": {"cursor": cursor}}},
+        }
+    ).decode()
 
 
 def test_a_line_that_is_not_json_fails_naming_the_line(tmp_path):
@@ -172,9 +185,11 @@ def test_a_record_for_a_stream_outside_the_catalog_fails_naming_it(tmp_path):
 
 
 def test_a_source_reporting_an_error_fails_the_sync_with_its_message(tmp_path):
-    trace = orjson.dumps({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 0, "error": {"message": "password authentication failed"}}}).decode()
+    trace = orjson.dumps(
+        {"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 0, "error": {"message": "password authentication failed"}}}
+    ).decode()
     runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 1}), trace], exit_code=1)
-    with pytest.raises(SyncFailed, match="exited with code 1.*password authentication failed"):
+    with pytest.raises(SyncFailed, match=r"exited with code 1.*password authentication failed"):
         runner.sync(connection, config)
 
 

@@ -55,7 +55,7 @@ class FakeAirbyteApi:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # ---- test controls -------------------------------------------------------------------
-    def __enter__(self) -> "FakeAirbyteApi":
+    def __enter__(self) -> FakeAirbyteApi:
         self.thread.start()
         return self
 
@@ -121,7 +121,9 @@ class FakeAirbyteApi:
                 if path == f"/api/public/v1/workspaces/{api.workspace_id}":
                     return self._send(200, {"workspaceId": api.workspace_id, "name": "marketplace"})
                 if path == "/api/v1/connections/get":
-                    return self._send(200, {"connectionId": body.get("connectionId"), "name": "shop_db", "prefix": "", "syncCatalog": {"streams": []}})
+                    return self._send(
+                        200, {"connectionId": body.get("connectionId"), "name": "shop_db", "prefix": "", "syncCatalog": {"streams": []}}
+                    )
                 if path == "/api/public/v1/jobs" and method == "GET":
                     connection_id = query.get("connectionId", [None])[0]
                     jobs = [j.payload() for j in api.jobs.values() if j.connection_id == connection_id]

@@ -25,13 +25,26 @@ def test_declared_streams_match_what_each_embedded_source_discovers(marketplace)
 
 def minimal_contract(namespace: str = "raw", stream: str = "s1", primary_key: bool = True) -> dict:
     return {
-        "apiVersion": "v3.1.0", "kind": "DataContract", "id": f"test.{namespace}.{stream}", "version": "1.0.0",
+        "apiVersion": "v3.1.0",
+        "kind": "DataContract",
+        "id": f"test.{namespace}.{stream}",
+        "version": "1.0.0",
         "team": {"name": "x", "members": [{"username": "x@example.com", "role": "owner"}]},
         "servers": [{"server": "local", "type": "duckdb", "database": "warehouse", "schema": namespace}],
-        "schema": [{"name": stream, "properties": [
-            {"name": "id", "logicalType": "integer", "required": True, **({"primaryKey": True, "primaryKeyPosition": 1} if primary_key else {})},
-            {"name": "updated_at", "logicalType": "timestamp"},
-        ]}],
+        "schema": [
+            {
+                "name": stream,
+                "properties": [
+                    {
+                        "name": "id",
+                        "logicalType": "integer",
+                        "required": True,
+                        **({"primaryKey": True, "primaryKeyPosition": 1} if primary_key else {}),
+                    },
+                    {"name": "updated_at", "logicalType": "timestamp"},
+                ],
+            }
+        ],
         "slaProperties": [{"property": "latency", "value": 6, "unit": "h", "element": f"{stream}.updated_at"}],
     }
 
@@ -39,19 +52,37 @@ def minimal_contract(namespace: str = "raw", stream: str = "s1", primary_key: bo
 @pytest.mark.parametrize(
     ("body", "primary_key", "message"),
     [
-        ("connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: incremental_append_dedup, cursor_field: id}}}}",
-         False, "connection 'c', stream 's1': incremental_append_dedup needs a primary_key"),
-        ("connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: upsert}}}}",
-         True, "sync_mode 'upsert' is not one of"),
+        (
+            "connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: incremental_append_dedup, cursor_field: id}}}}",
+            False,
+            "connection 'c', stream 's1': incremental_append_dedup needs a primary_key",
+        ),
+        (
+            "connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: upsert}}}}",
+            True,
+            "sync_mode 'upsert' is not one of",
+        ),
         ("connections: {c: {owners: [team:x]}}", True, "connection 'c': missing destination_namespace"),
-        ("connections: {c: {destination_namespace: raw, owners: [team:x], source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: full_refresh_overwrite}}}}",
-         True, "connection 'c': owners belong in the stream's data contract"),
-        ("connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: incremental_append, cursor_field: ts, columns: {id: integer}}}}}",
-         True, "stream 's1': columns belong in the stream's data contract"),
-        ("connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: incremental_append, cursor_field: ts}}}}",
-         True, "'ts' is used as cursor or primary key but is not a declared column"),
-        ("connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s2: {sync_mode: full_refresh_overwrite}}}}",
-         True, "stream 's2': stream raw.s2 has no data contract: expected"),
+        (
+            "connections: {c: {destination_namespace: raw, owners: [team:x], source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: full_refresh_overwrite}}}}",
+            True,
+            "connection 'c': owners belong in the stream's data contract",
+        ),
+        (
+            "connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: incremental_append, cursor_field: ts, columns: {id: integer}}}}}",
+            True,
+            "stream 's1': columns belong in the stream's data contract",
+        ),
+        (
+            "connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s1: {sync_mode: incremental_append, cursor_field: ts}}}}",
+            True,
+            "'ts' is used as cursor or primary key but is not a declared column",
+        ),
+        (
+            "connections: {c: {destination_namespace: raw, source_system: s, embedded_source: {module: m}, streams: {s2: {sync_mode: full_refresh_overwrite}}}}",
+            True,
+            "stream 's2': stream raw.s2 has no data contract: expected",
+        ),
     ],
 )
 def test_mistakes_in_the_file_are_named(tmp_path, body, primary_key, message):

@@ -12,7 +12,7 @@ from data_platform.environment import resolve_settings
 from data_platform.ingestion.connections import load_connections
 from data_platform.quality.contract_checks import ContractEnforcer, contract_result, contract_rules, table_schema_changes
 
-from .conftest import PROD_ENV
+from ..conftest import PROD_ENV
 
 
 class EmulatedSnowflake:
@@ -53,8 +53,8 @@ def test_the_snowflake_dialect_quarantines_reconciles_and_reports_drift(snowflak
     )
     rows = [
         (1, 10, "paid", "web", meta(1)),
-        (2, None, "paid", "web", meta(1)),           # required customer_id is null
-        (3, 12, "lost", "web", meta(1)),             # not an allowed status
+        (2, None, "paid", "web", meta(1)),  # required customer_id is null
+        (3, 12, "lost", "web", meta(1)),  # not an allowed status
         (4, 13, "paid", "web", meta(2)),
     ]
     for order_id, customer_id, status, platform, airbyte_meta in rows:

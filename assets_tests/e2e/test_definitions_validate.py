@@ -1,0 +1,23 @@
+"""``dagster definitions validate`` accepts the production code location with no credentials and
+no network, after the ``prepare-dbt`` deploy step. (The local code location is loaded from
+``workspace.yaml`` by ``dagster dev`` in ``test_backfill_with_daemon.py``.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from data_platform.environment import REPO_ROOT
+
+from ..conftest import PROD_ENV
+
+
+def test_dagster_definitions_validate_passes_in_production_without_credentials(tmp_path, prod_manifest):
+    env = {**os.environ, **PROD_ENV, "DATA_PLATFORM_DATA_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    proc = subprocess.run(
+        [dagster, "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Validation successful" in proc.stderr + proc.stdout

@@ -1,0 +1,38 @@
+"""DuckDB is single-writer: with the multiprocess executor the three connection syncs would open
+the warehouse file at once; the local instance's pool limit makes them take turns instead of
+failing on the lock."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+
+from data_platform.environment import REPO_ROOT
+
+STREAMS = {"raw_shop/orders", "raw_shop/payments", "raw_web/web_events", "raw_marketing/marketing_spend"}
+
+
+def test_parallel_steps_writing_duckdb_queue_on_the_warehouse_pool(built_platform, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(built_platform.settings.source_systems_dir, data / "source_systems")  # sources at T0, an empty warehouse
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "platform" / "data_platform" / "instance" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DATA_PLATFORM_DATA_DIR", str(data))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    from data_platform import definitions
+
+    syncs = ["airbyte_shop_db", "airbyte_web_events", "airbyte_marketing_spend"]  # the three steps, without their checks
+    with dg.DagsterInstance.get() as instance:
+        result = dg.execute_job(
+            dg.reconstructable(definitions.main_job),
+            instance=instance,
+            op_selection=syncs,
+            run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 3}}}},
+        )
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        steps = {e.step_key for e in result.all_events if e.is_step_success}
+        materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert steps == set(syncs)
+    assert materialized >= STREAMS

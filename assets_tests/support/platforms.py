@@ -1,0 +1,177 @@
+"""Local platforms for tests: a data folder (simulated sources, DuckDB warehouse) with its own
+Dagster instance on SQLite, so a platform built once can be copied for each test in well under
+a second instead of being built again.
+
+The instants are pinned: the sources are simulated up to ``T0`` (or ``T1``), never "now".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import fcntl
+import functools
+import os
+import shutil
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from data_platform.automation.partitions import range_tags
+from data_platform.environment import Settings, resolve_settings
+from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
+
+START = dt.date(2026, 10, 1)
+T0 = dt.datetime(2026, 10, 20, 12, 0, tzinfo=dt.UTC)
+T1 = dt.datetime(2026, 10, 24, 18, 0, tzinfo=dt.UTC)
+LAST_DAY = T0.date()
+SCALE = 0.3
+BUILT_CONFIG = SimulationConfig(seed=9, scale=SCALE, start_date=START, dirt=DirtSwitches(late_event_rate=0.08))
+"""The shared build: default dirt (duplicated deliveries) with more late events, so the rolling re-run has work."""
+
+
+@dataclasses.dataclass
+class Platform:
+    """A local platform in ``data_dir``; its Dagster instance lives in ``data_dir/dagster_home``."""
+
+    data_dir: Path
+    config: SimulationConfig = BUILT_CONFIG
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        return resolve_settings({"DATA_PLATFORM_DATA_DIR": str(self.data_dir), "DATA_PLATFORM_SIM_SCALE": str(self.config.scale)})
+
+    @functools.cached_property
+    def defs(self) -> dg.Definitions:
+        from data_platform.definitions import build_definitions
+
+        return build_definitions(self.settings)
+
+    @property
+    def home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    def instance(self) -> dg.DagsterInstance:
+        """The platform's instance (SQLite storage: copyable with the folder). Close it after use."""
+        from dagster._core.instance.ref import InstanceRef  # only way to open an instance on a folder without a dagster.yaml
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(self.home)))
+
+    def copy(self, destination: Path) -> Platform:
+        """A pristine copy (warehouse, sources, run history), independent of this one."""
+        shutil.copytree(self.data_dir, destination, dirs_exist_ok=True)
+        return Platform(destination, self.config)
+
+    def simulate(self, as_of: dt.datetime) -> None:
+        simulate(self.config, self.settings.source_systems_dir, as_of)
+
+    def run_main_job(self, instance, selection: dg.AssetSelection | None = None, last_day: dt.date = LAST_DAY) -> dg.ExecuteInProcessResult:
+        """The main job over ``selection`` (default: everything but the simulated source systems,
+        which tests simulate at pinned instants) for the days START..last_day, not raising on failure."""
+        from data_platform.definitions import MAIN_JOB
+
+        selection = selection or (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems"))
+        return self.defs.resolve_job_def(MAIN_JOB).execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=list(selection.resolve(self.defs.resolve_asset_graph())),
+            tags=range_tags(START.isoformat(), last_day.isoformat()),
+        )
+
+    def run_job(self, instance, job: str, **kwargs) -> dg.ExecuteInProcessResult:
+        return self.defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+
+    def query(self, sql: str, params=None) -> list[tuple]:
+        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def scalar(self, sql: str, params=None):
+        return self.query(sql, params)[0][0]
+
+    def source_db(self, sql: str) -> list[tuple]:
+        with contextlib.closing(sqlite3.connect(self.settings.source_systems_dir / "shop_db.sqlite")) as db:
+            return db.execute(sql).fetchall()
+
+
+@contextlib.contextmanager
+def using(platform: Platform) -> Iterator[Platform]:
+    """The process environment pointed at ``platform`` (dbt's profile reads the data folder from it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATA_PLATFORM_DATA_DIR", str(platform.data_dir))
+        patch.delenv("DAGSTER_HOME", raising=False)
+        yield platform
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """One process at a time (pytest-xdist workers share the builds)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_build(root: Path, name: str, build) -> Path:
+    """``build(folder)`` once for the whole test session, whichever worker asks first."""
+    folder, done = root / name, root / f"{name}.complete"
+    with exclusive(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
+def build_platform(folder: Path) -> None:
+    """Simulate to T0 and run the main job over START..T0: every stream synced, every model built."""
+    platform = Platform(folder)
+    with using(platform):
+        platform.simulate(T0)
+        with platform.instance() as instance:
+            result = platform.run_main_job(instance)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+
+SHARED_ROOT_VARIABLE = "DATA_PLATFORM_TESTS_SHARED"
+"""Set by the test session (conftest) to a folder every pytest-xdist worker sees."""
+
+
+def shared_root(tmp_path_factory) -> Path:
+    """A folder all pytest-xdist workers of this session see."""
+    if os.environ.get(SHARED_ROOT_VARIABLE):
+        return Path(os.environ[SHARED_ROOT_VARIABLE])
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if base.name.startswith("popen-gw") else base
+
+
+if __name__ == "__main__":  # the session's background build: python -m assets_tests.support.platforms <shared root>
+    shared_build(Path(sys.argv[1]), "built_platform", build_platform)
+
+
+def check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetCheckEvaluation]:
+    return [
+        e.asset_check_evaluation_data
+        for e in (r.dagster_event for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION))
+    ]
+
+
+def materializations(instance: dg.DagsterInstance, run_id: str) -> dict[str, dg.AssetMaterialization]:
+    return {
+        m.asset_key.to_user_string(): m
+        for m in (r.asset_materialization for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION))
+    }
+
+
+def only_run_id(instance: dg.DagsterInstance) -> str:
+    (record,) = instance.get_run_records()
+    return record.dagster_run.run_id
