@@ -36,6 +36,7 @@ from .support.platforms import (
 HERE = Path(__file__).parent
 SUPPORT = HERE / "support"
 LANES = ("unit", "integration", "e2e")
+LONGEST_FIRST = ("test_backfill_with_daemon.py", "test_readme_command.py")
 SHARED_ROOT = pytest.StashKey[Path]()
 BUILDER = pytest.StashKey[subprocess.Popen]()
 
@@ -78,16 +79,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its lane; run first the files that do not need the built warehouse
-    (while it is built in the background), then the longest one that does (the daemon backfill,
-    which mostly waits), then the rest. A file's tests stay together (``--dist loadfile``)."""
+    """Mark each test with its lane. Order the files for two workers: the longest first (the
+    daemon backfill starts dagster dev while the warehouse is built), then those that do not need
+    the built warehouse, then those that do. A file's tests stay together (``--dist loadfile``)."""
     for item in items:
         lane = next((p for p in Path(item.path).relative_to(HERE).parts if p in LANES), None)
         if lane:
             item.add_marker(getattr(pytest.mark, lane))
     needs_build = {item.path for item in items if "built_platform" in getattr(item, "fixturenames", ())}
     first_seen = {path: n for n, path in reversed(list(enumerate(item.path for item in items)))}
-    items.sort(key=lambda item: (item.path in needs_build, item.path.name != "test_backfill_with_daemon.py", first_seen[item.path]))
+    items.sort(
+        key=lambda item: (
+            LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST else len(LONGEST_FIRST),
+            item.path in needs_build,
+            first_seen[item.path],
+        )
+    )
 
 
 # --- built once per session, shared by the workers -------------------------------------------

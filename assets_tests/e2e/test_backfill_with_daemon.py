@@ -1,5 +1,6 @@
-"""End to end with a real Dagster instance: ``dagster dev`` (webserver + daemon) runs a 7-day
-backfill of the daily models, launched through the webserver's GraphQL API as the UI does."""
+"""End to end with a real Dagster instance: ``dagster dev`` (webserver + daemon) loads the local
+code location from ``workspace.yaml`` and runs a 7-day backfill of the daily models, launched
+through the webserver's GraphQL API as the UI does."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 
 from data_platform.environment import REPO_ROOT
+
+from ..support.platforms import Platform, build_platform, shared_build, shared_root
 
 DAILY_ASSETS = [
     ["trusted", "fct_orders"], ["trusted", "fct_order_lines"], ["trusted", "fct_web_events"],
@@ -41,21 +45,24 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
     return answer["data"]
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 0.5):
+def wait_for(condition, timeout: float, what: str, server: subprocess.Popen, log: Path, interval: float = 0.5):
+    """Poll ``condition`` until it is truthy; fail at once, with the log's tail, if dagster dev exits."""
     deadline = time.monotonic() + timeout
     while True:
+        if server.poll() is not None:
+            raise AssertionError(f"dagster dev exited with {server.returncode}:\n{log.read_text()[-3000:]}")
         try:
             if value := condition():
                 return value
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} after {timeout:.0f} s")
+            raise AssertionError(f"{what} after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
         time.sleep(interval)
 
 
-def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_once(built_platform, tmp_path):
-    data = built_platform.copy(tmp_path / "data").data_dir  # raw data and the unpartitioned models the daily ones read
+def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_once(tmp_path_factory, tmp_path):
+    data = tmp_path / "data"
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO_ROOT / "platform" / "data_platform" / "instance" / "dagster.yaml", home / "dagster.yaml")
@@ -69,7 +76,10 @@ def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_
             env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        wait_for(lambda: server.poll() is None and graphql(port, "{ version }")["version"], 180, f"dagster dev did not answer:\n{log}")
+        # while dagster dev starts: the raw data and the unpartitioned models the daily ones read
+        built = Platform(shared_build(shared_root(tmp_path_factory), "built_platform", build_platform))
+        built.copy(data)
+        wait_for(lambda: graphql(port, "{ version }")["version"], 180, "dagster dev did not answer", server, log)
         launched = graphql(
             port,
             """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
@@ -84,7 +94,7 @@ def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_
             status = graphql(port, query, {"id": backfill_id})["partitionBackfillOrError"]["status"]
             return None if status in ("REQUESTED", "CANCELING") else status
 
-        assert wait_for(finished, 600, "the backfill did not finish", interval=1) in ("COMPLETED", "COMPLETED_SUCCESS")
+        assert wait_for(finished, 600, "the backfill did not finish", server, log, interval=1) in ("COMPLETED", "COMPLETED_SUCCESS")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)

@@ -10,7 +10,10 @@ import dagster as dg
 
 from data_platform.environment import REPO_ROOT
 
-STREAMS = {"raw_shop/orders", "raw_shop/payments", "raw_web/web_events", "raw_marketing/marketing_spend"}
+STREAMS = {
+    "raw_shop/merchants", "raw_shop/products", "raw_shop/customers", "raw_shop/orders",
+    "raw_shop/order_lines", "raw_shop/payments", "raw_web/web_events", "raw_marketing/marketing_spend",
+}  # fmt: skip
 
 
 def test_parallel_steps_writing_duckdb_queue_on_the_warehouse_pool(built_platform, tmp_path, monkeypatch):

@@ -12,8 +12,8 @@ ORDERS_CONTRACT = dg.AssetCheckKey(dg.AssetKey(["raw_shop", "orders"]), "data_co
 
 
 @pytest.fixture(scope="module")
-def build(built_platform):
-    with built_platform.instance() as instance:
+def build(built_platform, tmp_path_factory):
+    with built_platform.copy(tmp_path_factory.mktemp("history")).instance() as instance:  # a copy: opening may write
         run_id = only_run_id(instance)
         return check_evaluations(instance, run_id), materializations(instance, run_id)
 

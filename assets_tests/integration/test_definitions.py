@@ -67,7 +67,8 @@ def no_network(monkeypatch):
 # --- environments ---------------------------------------------------------------------------
 
 
-def test_local_and_prod_have_the_same_assets_and_lineage_and_load_without_network(local, no_network):
+def test_local_and_prod_have_the_same_assets_and_lineage_and_load_without_network(tmp_path, no_network):
+    local = build_definitions(resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)}))
     prod = build_definitions(resolve_settings(PROD_ENV))
     assert lineage(local) == lineage(prod)
     assert lineage(local)["raw_shop/orders"] == {"source_system/shop_db"}

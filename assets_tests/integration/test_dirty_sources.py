@@ -120,10 +120,12 @@ def test_a_null_in_a_not_null_column_fails_the_contract_naming_rule_and_quaranti
 def test_quarantined_rows_are_kept_whole_and_the_ledger_reconciles_with_raw(dirty):
     figures = dirty.figures("raw_shop/orders")
     quarantined = dirty.platform.query(
-        "select json_extract_string(record, '$.customer_id'), json_extract_string(record, '$.order_id') from quarantine.raw_shop__orders"
+        "select primary_key, violations, json_extract_string(record, '$.customer_id'), json_extract_string(record, '$.order_id')"
+        " from quarantine.raw_shop__orders"
     )
     assert len(quarantined) == figures["rows_quarantined"]
-    assert all(customer is None and order is not None for customer, order in quarantined)
+    assert all(customer is None and order is not None for _, _, customer, order in quarantined)
+    assert all(order in key and "customer_id: required, got null" in broken for key, broken, _, order in quarantined)
     ((received, passed, in_quarantine),) = dirty.platform.query(
         "select rows_received, rows_passed, rows_quarantined from quarantine.contract_ledger where stream = 'raw_shop.orders'"
     )
@@ -162,7 +164,10 @@ def test_a_broken_contract_alerts_its_owner_once_by_webhook_and_slack(dirty):
 
 def test_alerts_name_rules_and_keys_never_row_values(dirty):
     emails = {e for (e,) in dirty.platform.query("select email from raw_shop.customers where email is not null")}
-    assert emails and not any(email in body for body in map(str, dirty.alerting.receiver.bodies) for email in emails)
+    sent = [str(body) for body in dirty.alerting.receiver.bodies] + [
+        message.get_content() for _, _, message in dirty.alerting.smtp.messages
+    ]
+    assert emails and sent and not any(email in text for text in sent for email in emails)
 
 
 def test_staging_then_reads_only_the_rows_that_met_the_contract(dirty):

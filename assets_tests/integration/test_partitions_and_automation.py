@@ -39,27 +39,31 @@ def rows_of(platform, table: str, where: str) -> list[tuple]:
     return platform.query(f"select {columns} from {table} where {where} order by all")
 
 
+MARK = {"trusted.fct_orders": "order_status", "trusted.fct_web_events": "page_url"}
+"""A column per fact table that a rebuilt row gets back from staging, overwritten with a mark."""
+
+
 @pytest.fixture(scope="module")
 def day_rerun(built_platform, tmp_path_factory):
-    """A copy of the built platform where DAY's rows are deleted from every daily table and every
-    other day's orders are marked, then DAY's partition runs again: (platform, DAY's rows before)."""
+    """A copy of the built platform where every fact row is marked, then DAY's partition runs
+    again: (platform, DAY's rows in every daily table before)."""
     with using(built_platform.copy(tmp_path_factory.mktemp("rerun") / "data")) as platform, platform.instance() as instance:
         before = {t: rows_of(platform, t, f"{c} = '{DAY}'") for t, c in DAY_COLUMN.items()}
         with duckdb.connect(str(platform.settings.warehouse_path)) as conn:
-            for table, column in DAY_COLUMN.items():
-                conn.execute(f"delete from {table} where {column} = '{DAY}'")
-            conn.execute(f"update trusted.fct_orders set order_status = 'untouched' where order_date <> '{DAY}'")
+            for table, column in MARK.items():
+                conn.execute(f"update {table} set {column} = 'marked'")
         run_daily(platform, instance, partition_key=DAY)
         yield platform, before
 
 
 def test_one_partition_processes_only_that_day(day_rerun):
     platform, _ = day_rerun
-    statuses = platform.query(
-        "select order_date = ?, bool_and(order_status = 'untouched') from trusted.fct_orders group by 1 order by 1",
-        [dt.date.fromisoformat(DAY)],
-    )
-    assert statuses == [(False, True), (True, False)], "the other days were not rewritten; the day was"
+    for table, column in MARK.items():
+        marked = platform.query(
+            f"select {DAY_COLUMN[table]} = ?, bool_and({column} = 'marked') from {table} group by 1 order by 1",
+            [dt.date.fromisoformat(DAY)],
+        )
+        assert marked == [(False, True), (True, False)], f"{table}: the other days were not rewritten; the day was"
     ((expected,),) = platform.source_db(f"select count(*) from orders where substr(created_at, 1, 10) = '{DAY}'")
     assert platform.scalar(f"select count(*) from trusted.fct_orders where order_date = '{DAY}'") == expected
 
@@ -68,7 +72,17 @@ def test_rerunning_a_partition_gives_identical_results(day_rerun):
     platform, before = day_rerun
     after = {t: rows_of(platform, t, f"{c} = '{DAY}'") for t, c in DAY_COLUMN.items()}
     assert all(before.values()), "the day had rows in every daily table"
-    assert after == before, "re-running a partition replaces it: nothing duplicated, nothing lost"
+    assert after == before, "re-running a partition replaces its rows: nothing duplicated, nothing lost"
+
+
+def test_a_full_refresh_rebuilds_every_day_whatever_the_partition(platform, instance):
+    with duckdb.connect(str(platform.settings.warehouse_path)) as conn:
+        conn.execute("delete from trusted.fct_orders where order_date in ('2026-10-02', '2026-10-15')")
+    full_refresh = {"ops": {"marketplace_dbt_daily": {"config": {"full_refresh": True}}}}
+    run_daily(platform, instance, partition_key=DAY, run_config=full_refresh)
+    ((expected,),) = platform.source_db("select count(*) from orders")
+    assert platform.scalar("select count(*) from trusted.fct_orders") == expected
+    assert platform.scalar("select count(*) from trusted.fct_orders where order_date in ('2026-10-02', '2026-10-15')") > 0
 
 
 def test_a_three_partition_range_executes_as_one_run_with_one_dbt_invocation(platform, instance):
@@ -137,5 +151,6 @@ def test_the_rolling_rerun_picks_up_an_event_that_arrived_late(platform, instanc
 
 
 def test_the_main_run_covers_every_simulated_day(built_platform):
-    days = built_platform.query("select distinct order_date from marts.mart_daily_gmv order by 1")
-    assert days[0][0] == START and days[-1][0] == T0.date(), "the day-partitioned marts are built for every simulated day in one run"
+    days = [day for (day,) in built_platform.query("select distinct order_date from marts.mart_daily_gmv order by 1")]
+    expected = [START + dt.timedelta(days=n) for n in range((T0.date() - START).days + 1)]
+    assert days == expected, "the day-partitioned marts are built for every simulated day in one run"

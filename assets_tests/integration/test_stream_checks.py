@@ -1,5 +1,7 @@
 """Stream checks that need their own history: a sync that moves nothing, a stale stream, and
-latest-partition freshness. Instants are pinned (time-machine), so rates and lags are exact."""
+latest-partition freshness. Where a check reads Python's clock (sync rates, partition deadlines)
+the instant is pinned with time-machine; the stale stream's lag is measured by the warehouse's
+clock, which only moves further from the sources' pinned instant T0."""
 
 from __future__ import annotations
 

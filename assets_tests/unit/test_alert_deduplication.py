@@ -16,13 +16,6 @@ def test_the_same_failure_seen_again_is_not():
     assert sent == [identity]
 
 
-def test_a_retried_run_shares_its_root_run_and_is_not_alerted_again():
-    sent: list[str] = []
-    remember(sent, alert_identity("raw_shop/merchants", "primary_key_unique", None, "root-run"))
-    retry = alert_identity("raw_shop/merchants", "primary_key_unique", None, "root-run")  # the retry's root_run_id tag
-    assert not remember(sent, retry)
-
-
 def test_another_partition_or_a_new_run_is_a_new_alert():
     sent: list[str] = []
     remember(sent, alert_identity("marts/mart_daily_gmv", "freshness_check", "2026-11-20", "run-1"))
