@@ -1,9 +1,10 @@
-"""End to end with a real Dagster instance: ``dagster dev`` (webserver + daemon) loads the local
-code location from ``workspace.yaml`` and runs a 7-day backfill of the daily models, launched
-through the webserver's GraphQL API as the UI does."""
+"""End to end with a real Dagster instance: the webserver and the daemon load the local code
+location from ``workspace.yaml`` and run a 7-day backfill of the daily models, launched through
+the webserver's GraphQL API as the UI does."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,8 +20,6 @@ from pathlib import Path
 import dagster as dg
 
 from data_platform.environment import REPO_ROOT
-
-from ..support.platforms import Platform, build_platform, shared_build, shared_root
 
 DAILY_ASSETS = [
     ["trusted", "fct_orders"], ["trusted", "fct_order_lines"], ["trusted", "fct_web_events"],
@@ -45,41 +44,49 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
     return answer["data"]
 
 
-def wait_for(condition, timeout: float, what: str, server: subprocess.Popen, log: Path, interval: float = 0.5):
-    """Poll ``condition`` until it is truthy; fail at once, with the log's tail, if dagster dev exits."""
+def wait_for(condition, timeout: float, what: str, servers: list[subprocess.Popen], log: Path, interval: float = 0.5):
+    """Poll ``condition`` until it is truthy; fail at once, with the log's tail, if a server exits."""
     deadline = time.monotonic() + timeout
     while True:
-        if server.poll() is not None:
-            raise AssertionError(f"dagster dev exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
+        if any(server.poll() is not None for server in servers):
+            raise AssertionError(f"a Dagster process exited:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError):
             if value := condition():
                 return value
-        except OSError:
-            pass
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
         time.sleep(interval)
 
 
-def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_once(tmp_path_factory, tmp_path):
-    data = tmp_path / "data"
+def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_once(built_platform, tmp_path):
+    """The webserver and the daemon as deployed: two processes on one instance, both loading
+    ``workspace.yaml``. The backfill is requested from the webserver before the daemon starts, so
+    the daemon's first iteration (it wakes every 30 s) picks it up."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO_ROOT / "platform" / "data_platform" / "instance" / "dagster.yaml", home / "dagster.yaml")
+    data = tmp_path / "data"
     env = {**os.environ, "DAGSTER_HOME": str(home), "DATA_PLATFORM_DATA_DIR": str(data), "DATA_PLATFORM_SIM_SCALE": "0.3"}
     port = free_port()
-    log = tmp_path / "dagster_dev.log"
-    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)],
-            env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    workspace = str(REPO_ROOT / "workspace.yaml")
+    log = tmp_path / "dagster.log"
+    bin_dir = Path(sys.executable).parent
+    servers: list[subprocess.Popen] = []
+
+    def start(*command: str) -> None:
+        with log.open("a") as out:
+            servers.append(subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+
     try:
-        # while dagster dev starts: the raw data and the unpartitioned models the daily ones read
-        built = Platform(shared_build(shared_root(tmp_path_factory), "built_platform", build_platform))
-        built.copy(data)
-        wait_for(lambda: graphql(port, "{ version }")["version"], 180, "dagster dev did not answer", server, log)
+        start(str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(port))
+        built_platform.copy(data)  # raw data and the unpartitioned models the daily ones read
+        loaded = """{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { __typename } } } } }"""
+
+        def code_location_loaded() -> bool:
+            entries = graphql(port, loaded)["workspaceOrError"]["locationEntries"]
+            return bool(entries) and entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+
+        wait_for(code_location_loaded, 120, "the webserver did not load the code location", servers, log)
         launched = graphql(
             port,
             """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
@@ -88,22 +95,24 @@ def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_
         )["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         backfill_id = launched["backfillId"]
-        query = "query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
+        start(str(bin_dir / "dagster-daemon"), "run", "-w", workspace)
+        query = """query($id: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
+                     ... on Runs { results { runId status } } } }"""
 
-        def finished() -> str | None:
-            status = graphql(port, query, {"id": backfill_id})["partitionBackfillOrError"]["status"]
-            return None if status in ("REQUESTED", "CANCELING") else status
+        def finished_runs() -> list[dict]:
+            runs = graphql(port, query, {"id": backfill_id})["runsOrError"]["results"]
+            return runs if runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs) else []
 
-        assert wait_for(finished, 600, "the backfill did not finish", server, log, interval=1) in ("COMPLETED", "COMPLETED_SUCCESS")
+        runs = wait_for(finished_runs, 300, "the backfill's run did not finish", servers, log, interval=1)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
+            server.wait(timeout=60)
 
+    assert [r["status"] for r in runs] == ["SUCCESS"], "a range of partitions is one run (single-run backfill policy)"
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-        assert len(runs) == 1, "a range of partitions is one run (single-run backfill policy)"
-        assert runs[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
         for path in DAILY_ASSETS:
             records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=dg.AssetKey(path)), limit=1000).records
-            in_backfill = Counter(r.partition_key for r in records if r.run_id == runs[0].dagster_run.run_id)
+            in_backfill = Counter(r.partition_key for r in records if r.run_id == runs[0]["runId"])
             assert in_backfill == Counter(PARTITIONS), f"{'/'.join(path)}: {in_backfill}"

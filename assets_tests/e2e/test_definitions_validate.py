@@ -1,6 +1,6 @@
 """``dagster definitions validate`` accepts the production code location with no credentials and
 no network, after the ``prepare-dbt`` deploy step. (The local code location is loaded from
-``workspace.yaml`` by ``dagster dev`` in ``test_backfill_with_daemon.py``.)"""
+``workspace.yaml`` by the webserver and the daemon in ``test_backfill_with_daemon.py``.)"""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ against copies of the built platform (simulated to T0 with late events, built ov
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -11,9 +12,8 @@ import orjson
 import pytest
 
 from data_platform.automation.jobs import DAILY_JOB
-from data_platform.automation.partitions import range_tags
 
-from ..support.platforms import START, T0, using
+from ..support.platforms import START, T0, Platform, using
 
 DAY = "2026-10-08"
 UTC = dt.UTC
@@ -85,16 +85,6 @@ def test_a_full_refresh_rebuilds_every_day_whatever_the_partition(platform, inst
     assert platform.scalar("select count(*) from trusted.fct_orders where order_date in ('2026-10-02', '2026-10-15')") > 0
 
 
-def test_a_three_partition_range_executes_as_one_run_with_one_dbt_invocation(platform, instance):
-    runs_before = len(instance.get_run_records())
-    result = run_daily(platform, instance, tags=range_tags("2026-10-10", "2026-10-12"))
-    assert len(instance.get_run_records()) == runs_before + 1
-    partitions = {(e.asset_key.to_user_string(), e.partition) for e in result.get_asset_materialization_events()}
-    assert {p for k, p in partitions if k == "trusted/fct_orders"} == {"2026-10-10", "2026-10-11", "2026-10-12"}
-    windows = [e.user_message for e in instance.all_logs(result.run_id) if e.user_message.startswith("dbt build for")]
-    assert windows == ["dbt build for 2026-10-10 <= day < 2026-10-13"]
-
-
 def test_schedules_request_the_expected_partitions(built_platform):
     defs = built_platform.defs
     daily = defs.get_schedule_def("daily_partition_schedule")
@@ -128,26 +118,51 @@ def requested(result, defs) -> set[dg.AssetKey]:
     return {k for k in defs.resolve_asset_graph().get_all_asset_keys() if result.get_num_requested(k) > 0}
 
 
-def test_the_rolling_rerun_picks_up_an_event_that_arrived_late(platform, instance):
-    later = T0 + dt.timedelta(hours=20)  # the next rolling re-runs after T0
-    platform.simulate(later)
-    assert platform.run_job(instance, "ingest_web_events", asset_selection=[dg.AssetKey(["raw_web", "web_events"])]).success
-    window_start = (later.date() - dt.timedelta(days=3)).isoformat()
-    late = [
-        e
-        for path in (platform.settings.source_systems_dir / "web_events").glob("*.jsonl")
-        for e in map(orjson.loads, path.read_bytes().splitlines())
-        if e["received_at"] > T0.strftime("%Y-%m-%dT%H:%M:%S") and window_start <= e["event_timestamp"][:10] <= T0.date().isoformat()
-    ]
-    assert late, "the simulation has events that happened before T0 and arrived after it"
-    event_id = late[0]["event_id"]
-    assert platform.scalar(f"select count(*) from trusted.fct_web_events where event_id = '{event_id}'") == 0
-    schedule = platform.defs.get_schedule_def("late_events_rerun_schedule")
-    request = schedule.evaluate_tick(
-        dg.build_schedule_context(scheduled_execution_time=later, repository_def=platform.defs.get_repository_def())
-    ).run_requests[0]
-    run_daily(platform, instance, tags=request.tags)
+@dataclasses.dataclass
+class RollingRerun:
+    platform: Platform
+    instance: dg.DagsterInstance
+    late_event_id: str
+    runs_before: int
+    result: dg.ExecuteInProcessResult
+
+
+@pytest.fixture(scope="module")
+def rolling_rerun(built_platform, tmp_path_factory):
+    """20 hours after T0: the web events sync, then the rolling re-run the schedule requests (the
+    last 3 days and today, as one range run)."""
+    later = T0 + dt.timedelta(hours=20)
+    with using(built_platform.copy(tmp_path_factory.mktemp("rolling") / "data")) as platform, platform.instance() as instance:
+        platform.simulate(later)
+        assert platform.run_job(instance, "ingest_web_events", asset_selection=[dg.AssetKey(["raw_web", "web_events"])]).success
+        window_start = (later.date() - dt.timedelta(days=3)).isoformat()
+        late = [
+            e
+            for path in (platform.settings.source_systems_dir / "web_events").glob("*.jsonl")
+            for e in map(orjson.loads, path.read_bytes().splitlines())
+            if e["received_at"] > T0.strftime("%Y-%m-%dT%H:%M:%S") and window_start <= e["event_timestamp"][:10] <= T0.date().isoformat()
+        ]
+        assert late, "the simulation has events that happened before T0 and arrived after it"
+        assert platform.scalar(f"select count(*) from trusted.fct_web_events where event_id = '{late[0]['event_id']}'") == 0
+        schedule = platform.defs.get_schedule_def("late_events_rerun_schedule")
+        context = dg.build_schedule_context(scheduled_execution_time=later, repository_def=platform.defs.get_repository_def())
+        runs_before = len(instance.get_run_records())
+        result = run_daily(platform, instance, tags=schedule.evaluate_tick(context).run_requests[0].tags)
+        yield RollingRerun(platform, instance, late[0]["event_id"], runs_before, result)
+
+
+def test_the_rolling_rerun_picks_up_an_event_that_arrived_late(rolling_rerun):
+    platform, event_id = rolling_rerun.platform, rolling_rerun.late_event_id
     assert platform.scalar(f"select count(*) from trusted.fct_web_events where event_id = '{event_id}'") == 1
+
+
+def test_a_range_of_partitions_executes_as_one_run_with_one_dbt_invocation(rolling_rerun):
+    result, instance = rolling_rerun.result, rolling_rerun.instance
+    assert len(instance.get_run_records()) == rolling_rerun.runs_before + 1
+    partitions = {e.partition for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "trusted/fct_orders"}
+    assert partitions == {"2026-10-18", "2026-10-19", "2026-10-20", "2026-10-21"}
+    windows = [e.user_message for e in instance.all_logs(result.run_id) if e.user_message.startswith("dbt build for")]
+    assert windows == ["dbt build for 2026-10-18 <= day < 2026-10-22"]
 
 
 def test_the_main_run_covers_every_simulated_day(built_platform):

@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from data_platform.automation.partitions import daily_partitions
 from data_platform.environment import Settings
 from data_platform.ingestion.assets import WAREHOUSE_POOL
-from data_platform.transformation.project import dbt_project, dbt_target
+from data_platform.transformation.project import dbt_project, dbt_target, share_partial_parse
 from data_platform.transformation.translator import PlatformDbtTranslator
 
 EXPOSURE_KINDS = {"dashboard": "metabase", "application": "googlesheets", "ml": "sagemaker", "analysis": "notebook"}
@@ -73,7 +73,9 @@ def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefini
     )
     def marketplace_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
         ensure_warehouse_folder()
-        yield from dbt.cli(dbt_build_args(config, None), context=context).stream()
+        invocation = dbt.cli(dbt_build_args(config, None), context=context)
+        yield from invocation.stream()
+        share_partial_parse(invocation.target_path)
 
     return [marketplace_dbt_daily, marketplace_dbt]
 

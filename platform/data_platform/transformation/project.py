@@ -11,6 +11,8 @@ The manifest (``dbt/target/<target>/manifest.json``) is built by ``dbt parse``:
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -24,6 +26,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 """The dbt next to this interpreter: PATH may not include the virtual environment."""
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 class ManifestMissing(RuntimeError):
@@ -65,12 +68,32 @@ def prepared_manifest(settings: Settings) -> Path:
             with FileLock(manifest.parent / "parse.lock"):
                 if _stale(manifest):
                     parse(project)
+                    share_partial_parse(manifest.parent)
     elif not manifest.exists():
         raise ManifestMissing(
             f"no dbt manifest at {manifest}: build it at deploy time with "
             "`DATA_PLATFORM_ENV=prod data-platform prepare-dbt` (dbt parse for the snowflake target)"
         )
     return manifest
+
+
+def share_partial_parse(target_path: Path) -> None:
+    """Offer the partial-parse state dbt left in ``target_path`` to the next dbt invocation.
+
+    dagster-dbt gives each invocation a fresh target folder and seeds it with
+    ``dbt/target/partial_parse.msgpack`` when that file exists; without it every invocation
+    parses the whole project (about 5 s here). dbt itself checks that the state matches its
+    project, profile and vars and parses fully when it does not, so a stale file costs nothing
+    but the parse it would have done anyway. Replaced atomically: another process may be reading it.
+    """
+    state = Path(target_path) / PARTIAL_PARSE_FILE
+    if not state.exists():
+        return
+    shared = DBT_PROJECT_DIR / "target" / PARTIAL_PARSE_FILE
+    shared.parent.mkdir(parents=True, exist_ok=True)
+    temporary = shared.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
+    shutil.copyfile(state, temporary)
+    os.replace(temporary, shared)
 
 
 def _stale(manifest: Path) -> bool:
