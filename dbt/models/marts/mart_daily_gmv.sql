@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        tags=['daily'],
-    )
-}}
+{{ config(materialized='incremental', unique_key='order_date', tags=['daily']) }}
 
 -- GMV and orders per day, merchant and category. GMV = value of items sold (after line
 -- discounts, before shipping) on orders that were not cancelled; refunds stay in GMV.

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='spend_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        tags=['daily'],
-    )
-}}
+{{ config(materialized='incremental', unique_key='spend_date', tags=['daily']) }}
 
 -- Spend against revenue attributed to each campaign, per day. Attribution is last-click on
 -- the visit: an order belongs to the campaign of the landing page of the visit that placed

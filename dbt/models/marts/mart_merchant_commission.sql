@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        tags=['daily'],
-    )
-}}
+{{ config(materialized='incremental', unique_key='order_date', tags=['daily']) }}
 
 -- What the marketplace earns per merchant and day. Take rate = commission / GMV.
 with lines as (

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='session_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        tags=['daily'],
-    )
-}}
+{{ config(materialized='incremental', unique_key='session_date', tags=['daily']) }}
 
 -- Visits per day and platform and how far they went: view -> cart -> checkout -> order.
 with sessions as (

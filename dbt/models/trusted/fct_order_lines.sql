@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_line_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        tags=['daily'],
-    )
-}}
+{{ config(materialized='incremental', unique_key='order_line_id', tags=['daily']) }}
 
 with enriched as (
     select * from {{ ref('int_order_lines_enriched') }}

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        tags=['daily'],
-    )
-}}
+{{ config(materialized='incremental', unique_key='order_id', tags=['daily']) }}
 
 with orders as (
     select * from {{ ref('stg_shop__orders') }}

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='event_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        tags=['daily'],
-    )
-}}
+{{ config(materialized='incremental', unique_key='event_id', tags=['daily']) }}
 
 with events as (
     select * from {{ ref('stg_web__events') }}
