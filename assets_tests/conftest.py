@@ -11,7 +11,6 @@ production dbt manifest, the built warehouse (each test gets a copy), the simula
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -24,10 +23,13 @@ import pytest
 
 from .support.platforms import (
     SHARED_ROOT_VARIABLE,
-    START,
     T0,
+    Marketplace,
     Platform,
     build_platform,
+    check_evaluations,
+    materializations,
+    only_run_id,
     shared_build,
     shared_root,
     using,
@@ -135,6 +137,14 @@ def built_platform(tmp_path_factory) -> Platform:
     return Platform(shared_build(shared_root(tmp_path_factory), "built_platform", build_platform))
 
 
+@pytest.fixture(scope="session")
+def build_history(built_platform, tmp_path_factory) -> tuple[list[dg.AssetCheckEvaluation], dict[str, dg.AssetMaterialization]]:
+    """The build run's check evaluations and materializations (read from a copy: opening an instance may write to it)."""
+    with built_platform.copy(tmp_path_factory.mktemp("history")).instance() as instance:
+        run_id = only_run_id(instance)
+        return check_evaluations(instance, run_id), materializations(instance, run_id)
+
+
 @pytest.fixture
 def platform(built_platform, tmp_path) -> Platform:
     """A private copy of the built platform, with the process environment pointed at it."""
@@ -158,65 +168,11 @@ def empty_platform(tmp_path):
 # --- a simulated marketplace and an embedded Airbyte, without Dagster ----------------------
 
 
-@dataclasses.dataclass
-class Marketplace:
-    """Simulated source systems plus an embedded Airbyte syncing them into a DuckDB file."""
-
-    root: Path
-    warehouse: Path
-
-    @property
-    def connections(self):
-        from data_platform.ingestion.connections import load_connections
-
-        return {c.name: c for c in load_connections()}
-
-    def simulate(self, as_of) -> None:
-        from data_platform.simulation import simulate
-
-        simulate(MARKETPLACE_CONFIG, self.root / "source_systems", as_of)
-
-    def sync(self, connection: str, streams=None, *, config: dict | None = None, **kwargs):
-        from data_platform.ingestion.runner import EmbeddedAirbyte
-
-        spec = self.connections[connection]
-        resolved = spec.embedded_source.resolved_config({"source_systems": str(self.root / "source_systems")})
-        runner = EmbeddedAirbyte(self.warehouse, batch_size=kwargs.pop("batch_size", 5_000))
-        return runner.sync(spec, {**resolved, **(config or {})}, streams, **kwargs)
-
-    def query(self, sql: str, params=None):
-        import duckdb
-
-        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
-            return conn.execute(sql, params or []).fetchall()
-
-    def scalar(self, sql: str, params=None):
-        return self.query(sql, params)[0][0]
-
-    def source_db(self, sql: str):
-        import contextlib
-        import sqlite3
-
-        with contextlib.closing(sqlite3.connect(self.root / "source_systems" / "shop_db.sqlite")) as db:
-            return db.execute(sql).fetchall()
-
-
-def _marketplace_config():
-    from data_platform.simulation import DirtSwitches, SimulationConfig
-
-    return SimulationConfig(seed=7, scale=0.5, start_date=START, dirt=DirtSwitches())
-
-
-MARKETPLACE_CONFIG = _marketplace_config()
-
-
 @pytest.fixture(scope="session")
 def simulated_sources(tmp_path_factory) -> Path:
     """The marketplace's source systems at T0, simulated once per session."""
-    from data_platform.simulation import simulate
-
     return shared_build(
-        shared_root(tmp_path_factory), "sources_t0", lambda folder: simulate(MARKETPLACE_CONFIG, folder / "source_systems", T0)
+        shared_root(tmp_path_factory), "sources_t0", lambda folder: Marketplace(folder, folder / "warehouse.duckdb").simulate(T0)
     )
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
-from ..support.platforms import T1, check_evaluations, only_run_id
+from ..support.platforms import T1
 
 STALE_BY_DESIGN = {"data_freshness", "freshness_check"}
 """The sources are pinned to October instants, so freshness checks rightly call them stale."""
@@ -28,13 +26,8 @@ def assert_gmv_reconciles(platform) -> None:
     assert platform.scalar("select count(distinct order_id) from trusted.fct_orders where counts_toward_gmv") == orders
 
 
-@pytest.fixture(scope="module")
-def build_evaluations(built_platform, tmp_path_factory):
-    with built_platform.copy(tmp_path_factory.mktemp("history")).instance() as instance:  # a copy: opening may write
-        return check_evaluations(instance, only_run_id(instance))
-
-
-def test_from_scratch_every_dbt_test_and_stream_check_passes(build_evaluations):
+def test_from_scratch_every_dbt_test_and_stream_check_passes(build_history):
+    build_evaluations, _ = build_history
     assert len(build_evaluations) >= 90, "dbt tests, contracts, keys, volumes and freshness were all evaluated"
     assert failed_checks(build_evaluations) == []
 

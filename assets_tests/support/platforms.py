@@ -25,6 +25,8 @@ import pytest
 
 from data_platform.automation.partitions import range_tags
 from data_platform.environment import Settings, resolve_settings
+from data_platform.ingestion.connections import ConnectionSpec, load_connections
+from data_platform.ingestion.runner import EmbeddedAirbyte, SyncResult
 from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
 
 START = dt.date(2026, 10, 1)
@@ -34,10 +36,61 @@ LAST_DAY = T0.date()
 SCALE = 0.3
 BUILT_CONFIG = SimulationConfig(seed=9, scale=SCALE, start_date=START, dirt=DirtSwitches(late_event_rate=0.08))
 """The shared build: default dirt (duplicated deliveries) with more late events, so the rolling re-run has work."""
+MARKETPLACE_CONFIG = SimulationConfig(seed=7, scale=0.5, start_date=START, dirt=DirtSwitches())
+"""The marketplace the embedded-Airbyte tests sync (no Dagster), simulated once per session."""
+
+
+class Readable:
+    """Read access to a DuckDB warehouse and the simulated shop database, for assertions."""
+
+    warehouse_path: Path
+    source_systems_dir: Path
+
+    def query(self, sql: str, params=None) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse_path), read_only=True) as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def scalar(self, sql: str, params=None):
+        return self.query(sql, params)[0][0]
+
+    def source_db(self, sql: str) -> list[tuple]:
+        with contextlib.closing(sqlite3.connect(self.source_systems_dir / "shop_db.sqlite")) as db:
+            return db.execute(sql).fetchall()
 
 
 @dataclasses.dataclass
-class Platform:
+class Marketplace(Readable):
+    """Simulated source systems under ``root`` plus an embedded Airbyte syncing them into a DuckDB
+    file, without Dagster."""
+
+    root: Path
+    warehouse: Path
+    config: SimulationConfig = MARKETPLACE_CONFIG
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.warehouse
+
+    @property
+    def source_systems_dir(self) -> Path:
+        return self.root / "source_systems"
+
+    @functools.cached_property
+    def connections(self) -> dict[str, ConnectionSpec]:
+        return {c.name: c for c in load_connections()}
+
+    def simulate(self, as_of: dt.datetime) -> None:
+        simulate(self.config, self.source_systems_dir, as_of)
+
+    def sync(self, connection: str, streams=None, *, config: dict | None = None, **kwargs) -> SyncResult:
+        spec = self.connections[connection]
+        resolved = spec.embedded_source.resolved_config({"source_systems": str(self.source_systems_dir)})
+        runner = EmbeddedAirbyte(self.warehouse, batch_size=kwargs.pop("batch_size", 5_000))
+        return runner.sync(spec, {**resolved, **(config or {})}, streams, **kwargs)
+
+
+@dataclasses.dataclass
+class Platform(Readable):
     """A local platform in ``data_dir``; its Dagster instance lives in ``data_dir/dagster_home``."""
 
     data_dir: Path
@@ -52,6 +105,14 @@ class Platform:
         from data_platform.definitions import build_definitions
 
         return build_definitions(self.settings)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.settings.warehouse_path
+
+    @property
+    def source_systems_dir(self) -> Path:
+        return self.settings.source_systems_dir
 
     @property
     def home(self) -> Path:
@@ -87,17 +148,6 @@ class Platform:
 
     def run_job(self, instance, job: str, **kwargs) -> dg.ExecuteInProcessResult:
         return self.defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
-
-    def query(self, sql: str, params=None) -> list[tuple]:
-        with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as conn:
-            return conn.execute(sql, params or []).fetchall()
-
-    def scalar(self, sql: str, params=None):
-        return self.query(sql, params)[0][0]
-
-    def source_db(self, sql: str) -> list[tuple]:
-        with contextlib.closing(sqlite3.connect(self.settings.source_systems_dir / "shop_db.sqlite")) as db:
-            return db.execute(sql).fetchall()
 
 
 @contextlib.contextmanager
