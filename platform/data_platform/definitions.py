@@ -14,6 +14,7 @@ from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.source_systems import build_source_system_assets
 from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_spec
+from data_platform.quality.blast_radius import gates_of
 from data_platform.quality.contract_checks import build_contract_checks
 from data_platform.quality.freshness import freshness_checks_job, freshness_sensor, partition_freshness_checks
 from data_platform.quality.stream_checks import build_stream_checks
@@ -28,7 +29,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or resolve_settings()
     connections = load_connections()
     manifest = prepared_manifest(settings)
-    dbt = build_dbt_assets(manifest, settings)
+    stream_checks = [check for c in connections for check in (*build_contract_checks(c, settings), *build_stream_checks(c, settings))]
+    dbt = build_dbt_assets(manifest, settings, gates_of(stream_checks))
     daily_dbt = dbt[0]
     partitions = daily_partitions(settings)
     partition_freshness = partition_freshness_checks(daily_dbt)
@@ -40,13 +42,13 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             *build_source_system_assets(connections, settings),
-            *build_ingestion_assets(connections, settings),
+            *build_ingestion_assets(connections, settings, stream_checks),
             *dbt,
             *build_exposure_specs(manifest, dbt),
             customer_features_asset(settings),
             heartbeat_spec(),
         ],
-        asset_checks=[*build_contract_checks(connections, settings), *build_stream_checks(connections, settings), *partition_freshness],
+        asset_checks=partition_freshness,
         jobs=[main_job, freshness_checks_job(partition_freshness), daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
         schedules=[
             *ingestion_schedules(connections, settings),

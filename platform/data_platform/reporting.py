@@ -9,6 +9,7 @@ from collections import Counter
 import dagster as dg
 
 from data_platform.environment import Settings
+from data_platform.quality.blast_radius import BLOCKED_BY
 from data_platform.transformation.translator import LAYERS
 
 
@@ -39,6 +40,9 @@ def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, sec
         print(f"  FAILED check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} ({evaluation.severity.value})")
         if evaluation.description:
             print(textwrap.indent(textwrap.fill(evaluation.description, 100), "      "))
+    blocked = blocked_assets(result)
+    for key, checks in blocked.items():
+        print(f"  NOT MATERIALIZED {key}: blocked by {', '.join(checks)}")
     if settings.is_local:
         print(f'warehouse: {settings.warehouse_path} (query it: data-platform sql "select * from marts.mart_daily_gmv limit 5")')
         print(f"source systems: {settings.source_systems_dir}")
@@ -49,8 +53,23 @@ def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, sec
     if not result.success:
         print("run FAILED")
         return 1
+    if blocked:
+        print(f"run succeeded, but {len(blocked)} asset(s) were not materialized: their upstream is blocked by a failed check")
+        return 1
     print("run succeeded")
     return 0
+
+
+def blocked_assets(result: dg.ExecuteInProcessResult) -> dict[str, list[str]]:
+    """Assets left out of the run, and the failed checks that blocked each (from the dbt steps' observations)."""
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    blocked: dict[str, list[str]] = {}
+    for event in result.get_asset_observation_events():
+        observation = event.asset_observation_data.asset_observation
+        value = observation.metadata.get(BLOCKED_BY)
+        if value is not None and observation.asset_key not in materialized:
+            blocked[observation.asset_key.to_user_string()] = sorted(set(value.value))
+    return dict(sorted(blocked.items()))
 
 
 def _warehouse_row_counts(settings: Settings, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:

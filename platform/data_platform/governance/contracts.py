@@ -41,6 +41,9 @@ LOGICAL_TO_COLUMN_TYPE = {
 UNIT_MINUTES = {"m": 1, "min": 1, "minute": 1, "minutes": 1, "h": 60, "hour": 60, "hours": 60, "d": 1440, "day": 1440, "days": 1440}
 SUPPORTED_OPTIONS = {"minimum", "maximum", "pattern", "minLength", "maxLength", "timezone"}
 PII = "pii"
+DEFAULT_QUARANTINE_TOLERANCE_PERCENT = 5.0
+"""Share of a sync's rows that may break row rules before the stream blocks its descendants,
+when the contract states none (a schema-level ``invalidValues`` rule with ``unit: percent``)."""
 SLACK_CHANNEL_METADATA = "contract/slack_channel"
 
 
@@ -90,6 +93,8 @@ class StreamContract:
     freshness_warn_minutes: int
     freshness_column: str | None
     """The column whose newest value the latency SLA is about; None: judged on syncs only."""
+    quarantine_tolerance_percent: float = DEFAULT_QUARANTINE_TOLERANCE_PERCENT
+    """Up to this share of a sync's rows quarantined, the good rows flow on (a warning); above it the stream blocks."""
 
     def column(self, name: str) -> ContractColumn:
         return next(c for c in self.columns if c.name == name)
@@ -151,6 +156,7 @@ def _stream_contract(path: Path, odcs: OpenDataContractStandard) -> StreamContra
     keyed = sorted((p.primaryKeyPosition or 0, p.name) for p in table.properties or [] if p.primaryKey)
     team, owners, slack, email = _team(name, odcs)
     error_minutes, warn_minutes, freshness_column = _latency(name, odcs, stream, {c.name for c in columns})
+    tolerance = _quarantine_tolerance(name, table.quality or [])
     return StreamContract(
         path=path,
         id=odcs.id or "",
@@ -167,7 +173,29 @@ def _stream_contract(path: Path, odcs: OpenDataContractStandard) -> StreamContra
         freshness_error_minutes=error_minutes,
         freshness_warn_minutes=warn_minutes,
         freshness_column=freshness_column,
+        quarantine_tolerance_percent=tolerance,
     )
+
+
+def _quarantine_tolerance(file: str, rules: list) -> float:
+    """The schema-level ``invalidValues`` threshold in percent: how many bad rows the consumers accept."""
+    tolerance = DEFAULT_QUARANTINE_TOLERANCE_PERCENT
+    for rule in rules:
+        metric = rule.metric or rule.rule
+        bound = rule.mustBeLessOrEqualTo if rule.mustBeLessOrEqualTo is not None else rule.mustBeLessThan
+        if (
+            metric != "invalidValues"
+            or (rule.unit or "").lower() != "percent"
+            or not isinstance(bound, int | float)
+            or not 0 <= bound <= 100
+        ):
+            raise ContractError(
+                f"{file}: schema-level quality rule {metric!r} is not enforced by this platform "
+                "(supported: invalidValues with unit: percent and mustBeLessOrEqualTo between 0 and 100, the share of a sync's rows "
+                "that may be quarantined before the stream blocks)"
+            )
+        tolerance = float(bound)
+    return tolerance
 
 
 def _column(file: str, prop: SchemaProperty) -> ContractColumn:
@@ -261,6 +289,7 @@ def contract_metadata(contract: StreamContract) -> Mapping[str, Any]:
         else str(contract.path),
         "contract/pii_columns": [c.name for c in contract.columns if c.is_pii],
         "contract/latency_sla_minutes": contract.freshness_error_minutes,
+        "contract/quarantine_tolerance_percent": contract.quarantine_tolerance_percent,
         **({SLACK_CHANNEL_METADATA: contract.slack_channel} if contract.slack_channel else {}),
         **({"contract/email": contract.email} if contract.email else {}),
     }

@@ -15,6 +15,7 @@ from data_platform.environment import Settings
 from data_platform.governance.contracts import contract_metadata
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
 from data_platform.ingestion.resources import stream_key
+from data_platform.quality.stream_check import StreamCheck
 
 WAREHOUSE_POOL = "warehouse"
 """Steps that write the warehouse share this pool; the local instance limits it to 1 (DuckDB is single-writer)."""
@@ -80,21 +81,43 @@ def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settin
     )
 
 
-def build_connection_assets(connection: ConnectionSpec, settings: Settings) -> dg.AssetsDefinition:
+def build_connection_assets(connection: ConnectionSpec, settings: Settings, checks: Sequence[StreamCheck] = ()) -> dg.AssetsDefinition:
+    """The connection's sync, then the selected checks of its streams, in one step: the checks
+    are judged before any step downstream starts (see ``quality/stream_check.py``)."""
+
     @dg.multi_asset(
         name=f"airbyte_{connection.name}",
         specs=[stream_spec(connection, s, settings) for s in connection.streams],
+        check_specs=[c.spec for c in checks],
         can_subset=True,
-        required_resource_keys={"airbyte"},
+        required_resource_keys={"airbyte", "warehouse"} if checks else {"airbyte"},
         pool=WAREHOUSE_POOL,
         description=f"Airbyte connection {connection.name}: {connection.description.strip()}",
         op_tags={"airbyte/connection": connection.name},
     )
     def _sync(context: dg.AssetExecutionContext):
-        yield from context.resources.airbyte.sync_connection(context, connection)
+        synced: dict[dg.AssetKey, dict] = {}
+        if context.selected_asset_keys:
+            for event in context.resources.airbyte.sync_connection(context, connection):
+                if event.asset_key in context.selected_asset_keys:
+                    synced[event.asset_key] = {k: getattr(v, "value", v) for k, v in (event.metadata or {}).items()}
+                yield event
+        selected_checks = context.selected_asset_check_keys
+        for check in checks:
+            if check.key in selected_checks:
+                yield check.run(context, synced.get(check.spec.asset_key))
 
     return _sync
 
 
-def build_ingestion_assets(connections: Sequence[ConnectionSpec], settings: Settings) -> list[dg.AssetsDefinition]:
-    return [build_connection_assets(c, settings) for c in connections]
+def build_ingestion_assets(
+    connections: Sequence[ConnectionSpec], settings: Settings, checks: Sequence[StreamCheck] = ()
+) -> list[dg.AssetsDefinition]:
+    """One multi-asset per connection, carrying the checks on its streams."""
+    by_key: dict[dg.AssetKey, list[StreamCheck]] = {}
+    for check in checks:
+        by_key.setdefault(check.spec.asset_key, []).append(check)
+    return [
+        build_connection_assets(c, settings, [check for s in c.streams for check in by_key.get(stream_key(c, s.name), [])])
+        for c in connections
+    ]

@@ -64,7 +64,9 @@ class StreamTarget:
 class DuckDBDestination:
     def __init__(self, database: Path | str):
         self.database = str(database)
-        self.conn = duckdb.connect(self.database)
+        # the same configuration as dagster-duckdb's resource: DuckDB refuses a second connection
+        # to a file with another configuration while one is open in the process
+        self.conn = duckdb.connect(self.database, config={"custom_user_agent": "dagster"})
         self.conn.execute(f"create schema if not exists {INTERNAL_SCHEMA}")
         self.conn.execute(
             f"""create table if not exists {INTERNAL_SCHEMA}.sync_state (
@@ -187,24 +189,26 @@ class DuckDBDestination:
             [str(buffer), sync_id, first_line],
         )
 
-    def commit(self, target: StreamTarget, state: Mapping[str, Any] | None, *, final: bool) -> int:
-        """Apply the stage to the final table and store ``state``, atomically. Returns rows applied.
+    def commit(self, target: StreamTarget, state: Mapping[str, Any] | None, *, final: bool) -> CommitFigures:
+        """Apply the stage to the final table and store ``state``, atomically.
 
         Incremental streams are applied at every checkpoint; a full-refresh stream only with
         ``final=True`` (the source finished), as one swap of the table's contents.
         """
         mode = target.spec.sync_mode
         if mode is SyncMode.FULL_REFRESH_OVERWRITE and not final:
-            return 0
+            return CommitFigures(0, 0, 0, ())
         self.conn.execute("begin transaction")
         try:
             staged = int(self.conn.execute(f"select count(*) from {target.stage_table}").fetchone()[0])
             generation = self._generation(target)
+            superseded, conflicts, sample = 0, 0, ()
             if mode is SyncMode.FULL_REFRESH_OVERWRITE:
                 generation += 1
                 self.conn.execute(f"delete from {target.final_table}")
             if mode is SyncMode.INCREMENTAL_APPEND_DEDUP:
-                self._apply_dedup(target, generation)
+                conflicts, sample = self._conflicting_versions(target)
+                superseded = staged - self._apply_dedup(target, generation)
             else:
                 self.conn.execute(
                     f"insert into {target.final_table} ({_column_list(target)}) "
@@ -216,31 +220,61 @@ class DuckDBDestination:
         except BaseException:
             self.conn.execute("rollback")
             raise
-        return staged
+        return CommitFigures(staged, superseded, conflicts, sample)
 
-    def _apply_dedup(self, target: StreamTarget, generation: int) -> None:
+    def _conflicting_versions(self, target: StreamTarget) -> tuple[int, tuple[str, ...]]:
+        """Keys staged in two or more different versions with the same cursor value: deduplication
+        keeps one of them, and which one is right only the source's owner can say."""
+        pk = ", ".join(quote(k) for k in target.spec.primary_key)
+        cursor = quote(target.spec.cursor_field) if target.spec.cursor_field else "null"
+        values = ", ".join(quote(c.name) for c in target.columns)
+        rows = self.conn.execute(
+            f"""select cast(json_array({pk}) as varchar) from {target.stage_table}
+                where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
+                group by {pk}, {cursor} having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
+                order by 1"""
+        ).fetchall()
+        return len(rows), tuple(r[0] for r in rows[:5])
+
+    def _apply_dedup(self, target: StreamTarget, generation: int) -> int:
         """Append + deduped: the final table keeps the latest version of each primary key
-        (highest cursor, then latest extracted), as Airbyte's typing-and-deduping does."""
+        (highest cursor, then latest extracted), as Airbyte's typing-and-deduping does. Returns
+        the rows of this sync that stay (inserted, minus versions an earlier checkpoint of the
+        same sync landed and this one replaced); the others were superseded (by a later version
+        of the same sync, or by a newer one already in the table).
+
+        A row whose key is null is never deduplicated against another: null is not a key, and
+        collapsing such rows would lose them silently. They are all kept, for the contract check
+        to quarantine (a primary key column is required)."""
         pk = [quote(k) for k in target.spec.primary_key]
         cursor = quote(target.spec.cursor_field) if target.spec.cursor_field else "null"
+        keyless = " or ".join(f"{k} is null" for k in pk)
         latest = f"""
             select * from {target.stage_table}
-            qualify row_number() over (partition by {", ".join(pk)} order by {cursor} desc nulls last, _airbyte_extracted_at desc, _airbyte_line desc) = 1
+            qualify ({keyless}) or row_number() over (
+                partition by {", ".join(pk)} order by {cursor} desc nulls last, _airbyte_extracted_at desc, _airbyte_line desc) = 1
         """
         match = " and ".join(f"f.{k} = b.{k}" for k in pk)
         self.conn.execute(f"create or replace temp table _airbyte_batch as {latest}")
-        self.conn.execute(
-            f"""delete from {target.final_table} f using _airbyte_batch b
-                where {match} and (f.{cursor} is null or b.{cursor} is not null and f.{cursor} <= b.{cursor})"""
+        replaced = (
+            f"{match} and (f.{cursor} is null or b.{cursor} is not null and f.{cursor} <= b.{cursor})"
             if target.spec.cursor_field
-            else f"delete from {target.final_table} f using _airbyte_batch b where {match}"
+            else match
         )
-        self.conn.execute(
+        # a version landed by an earlier checkpoint of this same sync and replaced now was superseded, not lost
+        same_sync = "json_extract_string(f._airbyte_meta, '$.sync_id') = json_extract_string(b._airbyte_meta, '$.sync_id')"
+        replaced_from_this_sync = self.conn.execute(
+            f"select count(distinct f._airbyte_raw_id) from {target.final_table} f, _airbyte_batch b where {replaced} and {same_sync}"
+        ).fetchone()[0]
+        self.conn.execute(f"delete from {target.final_table} f using _airbyte_batch b where {replaced}")
+        inserted = self.conn.execute(
             f"""insert into {target.final_table} ({_column_list(target)})
                 select {_select_list(target, generation)}
-                from _airbyte_batch b where not exists (select 1 from {target.final_table} f where {match})"""
-        )
+                from _airbyte_batch b where ({_prefixed(pk, "b")})
+                   or not exists (select 1 from {target.final_table} f where {match})"""
+        ).fetchone()[0]
         self.conn.execute("drop table _airbyte_batch")
+        return int(inserted) - int(replaced_from_this_sync)
 
     def row_count(self, target: StreamTarget) -> int:
         return int(self.conn.execute(f"select count(*) from {target.final_table}").fetchone()[0])
@@ -274,6 +308,21 @@ class DuckDBDestination:
                 error,
             ],
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class CommitFigures:
+    staged: int
+    """Records the source sent in this checkpoint."""
+    superseded: int
+    """Of those, records not inserted: an older version of a key (deduplicated streams)."""
+    conflicting_keys: int
+    """Keys sent in two or more different versions with the same cursor value."""
+    conflict_sample: tuple[str, ...]
+
+
+def _prefixed(keys: Sequence[str], alias: str) -> str:
+    return " or ".join(f"{alias}.{k} is null" for k in keys)
 
 
 def _column_list(target: StreamTarget) -> str:

@@ -25,6 +25,10 @@ from data_platform.ingestion.runner import EmbeddedAirbyte
 ZERO_ROWS_FLAG = "airbyte/zero_rows_flagged"
 SCHEMA_DRIFT = "airbyte/schema_drift"
 """Columns the source sent that differ from the contract, as found by the sync (list of SchemaChange dicts)."""
+RECORDS_SUPERSEDED = "airbyte/records_superseded"
+"""Records the source sent that deduplication did not keep (an older version of a key): sent = landed + superseded."""
+CONFLICTS = "airbyte/conflicting_duplicates"
+"""Keys received in two or more different versions with the same cursor value ({"keys": n, "sample": [...]})."""
 SyncEvent = dg.MaterializeResult | dg.AssetMaterialization
 
 
@@ -73,6 +77,10 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
                 "airbyte/sync_mode": stream.sync_mode.value,
                 "airbyte/sync_id": result.sync_id,
                 "airbyte/cursor": dg.MetadataValue.json(dict(stream.cursor)) if stream.cursor else None,
+                RECORDS_SUPERSEDED: stream.records_superseded,
+                CONFLICTS: dg.MetadataValue.json({"keys": stream.conflicting_keys, "sample": list(stream.conflict_sample)})
+                if stream.conflicting_keys
+                else None,
                 **connection_flag,
                 **(_flag_zero_rows(context, stream.table, stream.records_synced, True) if full_refresh else {}),
             }

@@ -61,6 +61,10 @@ class StreamSyncResult:
     cursor: Mapping[str, Any] | None
     columns: tuple[Column, ...]
     schema_drift: tuple[SchemaChange, ...]
+    records_superseded: int = 0
+    """Records sent but not inserted: older versions of a key (deduplicated streams)."""
+    conflicting_keys: int = 0
+    conflict_sample: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -88,6 +92,9 @@ class _StreamProgress:
     loaded: int = 0
     read: int = 0
     committed: int = 0
+    superseded: int = 0
+    conflicting_keys: int = 0
+    conflict_sample: tuple[str, ...] = ()
     state: Mapping[str, Any] | None = None
 
 
@@ -220,6 +227,9 @@ class EmbeddedAirbyte:
                     cursor=item.state if item.target.spec.sync_mode is not SyncMode.FULL_REFRESH_OVERWRITE else None,
                     columns=item.target.columns,
                     schema_drift=drift[name],
+                    records_superseded=item.superseded,
+                    conflicting_keys=item.conflicting_keys,
+                    conflict_sample=item.conflict_sample,
                 )
             return SyncResult(connection.name, sync_id, results, time.perf_counter() - started)
         finally:
@@ -258,7 +268,11 @@ class EmbeddedAirbyte:
 
         def checkpoint(item: _StreamProgress, stream_state: Mapping[str, Any] | None, final: bool = False) -> None:
             load(item)
-            item.committed += destination.commit(item.target, stream_state, final=final)
+            figures = destination.commit(item.target, stream_state, final=final)
+            item.committed += figures.staged
+            item.superseded += figures.superseded
+            item.conflicting_keys += figures.conflicting_keys
+            item.conflict_sample = (*item.conflict_sample, *figures.conflict_sample)[:5]
             item.state = stream_state
 
         trace_errors: list[str] = []

@@ -43,3 +43,14 @@ def latest_record_id(instance: dg.DagsterInstance, check_keys: Sequence[dg.Asset
         if records:
             latest = max(latest, records[0].id)
     return latest
+
+
+def latest_evaluation(instance: dg.DagsterInstance, key: dg.AssetCheckKey) -> tuple[str, dg.AssetCheckEvaluation] | None:
+    """The latest completed evaluation of ``key`` (run id, evaluation); planned or running ones are passed over."""
+    done = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+    for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=10):
+        if record.status in done and record.event is not None and record.event.dagster_event is not None:
+            evaluation = record.event.dagster_event.event_specific_data
+            if isinstance(evaluation, dg.AssetCheckEvaluation):
+                return record.run_id, evaluation
+    return None

@@ -6,15 +6,20 @@
 - **Rows**: every row loaded by a sync the check has not judged yet is tested against the
   contract's rules: required, allowed values, minimum/maximum, pattern, lengths, and values
   Airbyte could not type (nulled and recorded in ``_airbyte_meta``).
-- **Quarantine**: violating rows are copied, with the rules they broke and the whole record as
-  JSON, to ``quarantine.<namespace>__<stream>``; the raw table keeps them too (Airbyte owns it),
-  and the dbt staging models leave them out. ``quarantine.contract_ledger`` records per sync
-  rows received = rows passed + rows quarantined, so nothing disappears unaccounted.
+- **Quarantine**: violating rows are copied, with the rules they broke and the record as JSON
+  (its PII columns, by the contract's classification, hashed as staging hashes them), to
+  ``quarantine.<namespace>__<stream>``; the raw table keeps them (Airbyte owns it), and the dbt
+  staging models leave them out. ``quarantine.contract_ledger`` records per sync: rows the
+  source sent = rows that landed (passed + quarantined) + rows superseded in deduplication,
+  so nothing disappears unaccounted.
 
-The check is blocking: ERROR when a row was quarantined or a column removed or retyped (dbt
-models and Python consumers downstream wait for the owner's fix), WARN when the source only
-added a column. Everything runs in the warehouse; only counts and a 5-row sample come back,
-and alerts carry rule names and primary keys, never the rows' values (they may be PII).
+Severity, in the sync's step (``quality/stream_check.py``): rows quarantined up to the
+contract's tolerance (a schema-level ``invalidValues`` rule in percent, 5 % when none is
+stated) are a WARN: the good rows flow on, the owner is alerted. ERROR, which blocks the
+stream's descendants (only them), when the damage is too much: more rows quarantined than
+the tolerance, a column removed or retyped, or rows that do not reconcile. Everything runs in
+the warehouse; only counts and a 5-row sample come back, and alerts carry rule names and
+primary keys, never the rows' values.
 """
 
 import dataclasses
@@ -26,10 +31,11 @@ import dagster as dg
 
 from data_platform.environment import Settings
 from data_platform.governance.contracts import ContractColumn, StreamContract
-from data_platform.ingestion.assets import WAREHOUSE_POOL, warehouse_table_name
+from data_platform.ingestion.assets import warehouse_table_name
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
-from data_platform.ingestion.resources import SCHEMA_DRIFT, stream_key
+from data_platform.ingestion.resources import RECORDS_SUPERSEDED, SCHEMA_DRIFT, stream_key
 from data_platform.ingestion.schema import SchemaChange, schema_changes
+from data_platform.quality.stream_check import StreamCheck, Synced, stream_check_spec
 from data_platform.quality.warehouse_sql import (
     WarehouseDialect,
     execute,
@@ -115,6 +121,11 @@ class ContractEnforcer:
         self.ledger = f"{self.database}.{QUARANTINE_SCHEMA}.{LEDGER}"
         self.stream_id = f"{self.namespace}.{self.name}"
 
+    @property
+    def masked(self) -> dict[str, str]:
+        """PII columns (the contract's classification) -> their pseudonym, as staging computes it."""
+        return {c.name: self.dialect.hash_pii(identifier(c.name)) for c in self.contract.columns if c.is_pii}
+
     def table_columns(self, warehouse: Any) -> dict[str, str]:
         if self.dialect.name == "duckdb":
             sql = (
@@ -139,11 +150,17 @@ class ContractEnforcer:
                 f"violations varchar, record varchar, contract_version varchar, quarantined_at {ts}, run_id varchar)",
                 f"create table if not exists {self.ledger} (stream varchar, sync_id varchar, rows_received bigint, rows_passed bigint, "
                 f"rows_quarantined bigint, contract_version varchar, checked_at {ts}, run_id varchar)",
+                # added later: what the source sent, and what deduplication collapsed (known for the sync in this step)
+                f"alter table {self.ledger} add column if not exists rows_sent bigint",
+                f"alter table {self.ledger} add column if not exists rows_superseded bigint",
             ],
         )
 
-    def enforce(self, warehouse: Any, rules: Sequence[Rule], run_id: str) -> dict[str, Any]:
-        """Judge the rows of syncs not judged yet; quarantine violators; record the ledger. Returns figures."""
+    def enforce(self, warehouse: Any, rules: Sequence[Rule], run_id: str, synced: Synced | None = None) -> dict[str, Any]:
+        """Judge the rows of syncs not judged yet; quarantine violators; record the ledger. Returns figures.
+
+        ``synced``: the metadata of the sync made in this step, whose rows sent and superseded
+        complete the ledger row of that sync."""
         d = self.dialect
         sync_id = f"coalesce({d.json_text('_airbyte_meta', 'sync_id')}, 'unknown')"
         unjudged = f"{sync_id} not in (select sync_id from {self.ledger} where stream = {literal(self.stream_id)})"
@@ -161,7 +178,7 @@ class ContractEnforcer:
                 f"insert into {self.quarantine} "
                 f"select _airbyte_raw_id, sync_id, primary_key, {d.to_json_text('violations')}, record, {version}, {d.now}, {run} from ("
                 f"  select _airbyte_raw_id, {sync_id} as sync_id, {pk} as primary_key, {violations} as violations, "
-                f"         case when {any_violated} then {d.row_as_json('r')} end as record "
+                f"         case when {any_violated} then {d.row_as_json('r', self.masked)} end as record "
                 f"  from {self.table} r where {unjudged}"
                 f") v where record is not null"
             )
@@ -169,20 +186,26 @@ class ContractEnforcer:
         # passed is counted on its own (rows of the sync not in quarantine), so the ledger's
         # received = passed + quarantined is a real reconciliation, not arithmetic
         statements.append(
-            f"insert into {self.ledger} "
+            f"insert into {self.ledger} (stream, sync_id, rows_received, rows_passed, rows_quarantined, contract_version, checked_at, run_id) "
             f"select {literal(self.stream_id)}, p.sync_id, count(*), "
             f"sum(case when p._airbyte_raw_id in ({quarantined_here}) then 0 else 1 end), coalesce(max(q.n), 0), {version}, {d.now}, {run} "
             f"from (select _airbyte_raw_id, {sync_id} as sync_id from {self.table} where {unjudged}) p "
             f"left join (select sync_id, count(*) as n from {self.quarantine} where run_id = {run} group by sync_id) q on q.sync_id = p.sync_id "
             f"group by p.sync_id"
         )
+        if synced and synced.get("airbyte/sync_id") is not None and synced.get("airbyte/rows_synced") is not None:
+            statements.append(
+                f"update {self.ledger} set rows_sent = {int(synced['airbyte/rows_synced'])}, "
+                f"rows_superseded = {int(synced.get(RECORDS_SUPERSEDED) or 0)} "
+                f"where stream = {literal(self.stream_id)} and run_id = {run} and sync_id = {literal(str(synced['airbyte/sync_id']))}"
+            )
         execute_in_transaction(warehouse, statements)
         return self.figures(warehouse, rules, run_id)
 
     def figures(self, warehouse: Any, rules: Sequence[Rule], run_id: str) -> dict[str, Any]:
         """This run's ledger rows; when this run judged no new sync, the latest judged sync's."""
         ledger = (
-            f"select sync_id, rows_received, rows_passed, rows_quarantined from {self.ledger} "
+            f"select sync_id, rows_received, rows_passed, rows_quarantined, rows_sent, rows_superseded from {self.ledger} "
             f"where stream = {literal(self.stream_id)} and run_id = {{run}} order by sync_id"
         )
         rows = fetch_all(warehouse, ledger.format(run=literal(run_id)))
@@ -195,6 +218,12 @@ class ContractEnforcer:
                 judged_run = latest[0][0]
                 rows = fetch_all(warehouse, ledger.format(run=literal(judged_run)))
         received, passed, quarantined = (sum(int(r[i] or 0) for r in rows) for i in (1, 2, 3))
+        # a sync whose source-side figures are known: sent = landed + superseded
+        unreconciled = [
+            {"sync_id": str(r[0]), "rows_sent": int(r[4]), "rows_landed": int(r[1]), "rows_superseded": int(r[5] or 0)}
+            for r in rows
+            if r[4] is not None and int(r[4]) != int(r[1] or 0) + int(r[5] or 0)
+        ]
         by_rule: dict[str, int] = {}
         sample: list[dict[str, Any]] = []
         if quarantined:
@@ -213,67 +242,91 @@ class ContractEnforcer:
             "rows_received": received,
             "rows_passed": passed,
             "rows_quarantined": quarantined,
+            "rows_sent": sum(int(r[4]) for r in rows if r[4] is not None) if any(r[4] is not None for r in rows) else None,
+            "rows_superseded": sum(int(r[5] or 0) for r in rows),
+            "unreconciled_syncs": unreconciled,
             "violations_by_rule": dict(sorted(by_rule.items(), key=lambda kv: -kv[1])),
             "sample": sample,
             "judged_in_run": judged_run,
         }
 
 
-def _sync_drift(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> list[SchemaChange]:
-    """What the latest sync reported between the contract and the source's schema."""
-    records = context.instance.fetch_materializations(key, limit=1).records
-    if not records or not records[0].asset_materialization:
-        return []
-    value = records[0].asset_materialization.metadata.get(SCHEMA_DRIFT)
+def _sync_drift(context: dg.AssetExecutionContext, key: dg.AssetKey, synced: Synced | None) -> list[SchemaChange]:
+    """What the sync reported between the contract and the source's schema (this step's, else the latest)."""
+    if synced is not None:
+        found = synced.get(SCHEMA_DRIFT) or []
+    else:
+        records = context.instance.fetch_materializations(key, limit=1).records
+        if not records or not records[0].asset_materialization:
+            return []
+        value = records[0].asset_materialization.metadata.get(SCHEMA_DRIFT)
+        found = value.value if value else []
     fields = ("column", "change", "declared_type", "found_type")
-    return [SchemaChange(**{f: d.get(f) for f in fields}) for d in (value.value if value else [])]
+    return [SchemaChange(**{f: d.get(f) for f in fields}) for d in found]
 
 
-def contract_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
+def contract_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> StreamCheck:
     enforcer = ContractEnforcer(connection, stream, settings)
     key = stream_key(connection, stream.name)
     contract = enforcer.contract
 
-    @dg.asset_check(
-        asset=key,
-        name=CHECK_NAME,
-        blocking=True,
-        required_resource_keys={"warehouse"},
-        pool=WAREHOUSE_POOL,
-        description=(
-            f"Rows and columns of {enforcer.table} against the data contract {contract.id} v{contract.version} "
-            f"({contract.path.name}, owner {contract.team}). Violating rows go to {enforcer.quarantine}. Blocks downstream when it fails."
-        ),
-        metadata={"contract/id": contract.id, "quarantine_table": enforcer.quarantine},
-    )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
         warehouse = context.resources.warehouse
         found = enforcer.table_columns(warehouse)
         if not found:
             return dg.AssetCheckResult(passed=True, description=f"{enforcer.table} does not exist yet: nothing synced to judge")
-        drift = list({(c.column, c.change): c for c in [*_sync_drift(context, key), *table_schema_changes(contract, found)]}.values())
+        drift = list(
+            {(c.column, c.change): c for c in [*_sync_drift(context, key, synced), *table_schema_changes(contract, found)]}.values()
+        )
         enforcer.ensure_tables(warehouse)
-        figures = enforcer.enforce(warehouse, contract_rules(contract, set(found), enforcer.dialect), context.op_execution_context.run_id)
+        figures = enforcer.enforce(warehouse, contract_rules(contract, set(found), enforcer.dialect), context.run_id, synced)
         return contract_result(enforcer, figures, drift)
 
-    return _check
+    spec = stream_check_spec(
+        key,
+        CHECK_NAME,
+        f"Rows and columns of {enforcer.table} against the data contract {contract.id} v{contract.version} "
+        f"({contract.path.name}, owner {contract.team}). Violating rows go to {enforcer.quarantine} (PII hashed) and the rest "
+        f"flow on (a warning); more than {contract.quarantine_tolerance_percent:g} % of a sync quarantined, a column removed or "
+        "retyped, or rows that do not reconcile block the stream's descendants.",
+        blocks=True,
+        metadata={"contract/id": contract.id, "quarantine_table": enforcer.quarantine},
+    )
+    return StreamCheck(spec, evaluate)
 
 
 def contract_result(enforcer: ContractEnforcer, figures: dict[str, Any], drift: Sequence[SchemaChange]) -> dg.AssetCheckResult:
     received, passed, quarantined = figures["rows_received"], figures["rows_passed"], figures["rows_quarantined"]
-    problems = []
+    tolerance = enforcer.contract.quarantine_tolerance_percent
+    share = 100.0 * quarantined / received if received else 0.0
+    problems, blocking = [], []
     if quarantined:
         rules = "; ".join(f"{label} ({n})" for label, n in figures["violations_by_rule"].items())
-        problems.append(f"{quarantined:,} of {received:,} rows broke the contract and were quarantined in {enforcer.quarantine}: {rules}")
+        problems.append(
+            f"{quarantined:,} of {received:,} rows ({share:.2f} %) broke the contract and were quarantined in {enforcer.quarantine}: {rules}"
+        )
+        if share > tolerance:
+            blocking.append(f"the quarantined share {share:.2f} % is above the contract's tolerance of {tolerance:g} %")
     if received != passed + quarantined:
-        problems.append(f"rows do not reconcile: {received:,} received != {passed:,} passed + {quarantined:,} quarantined")
+        blocking.append(f"rows do not reconcile: {received:,} received != {passed:,} passed + {quarantined:,} quarantined")
+    for sync in figures["unreconciled_syncs"]:
+        blocking.append(
+            f"sync {sync['sync_id']} does not reconcile: the source sent {sync['rows_sent']:,} rows, {sync['rows_landed']:,} landed "
+            f"and {sync['rows_superseded']:,} were superseded in deduplication"
+        )
     if drift:
         problems.append("schema drift: " + "; ".join(c.message for c in drift))
-    breaking = bool(quarantined) or received != passed + quarantined or any(c.breaking for c in drift)
+        breaking = [c.message for c in drift if c.breaking]
+        if breaking:
+            blocking.append("a column was removed or retyped (" + "; ".join(breaking) + ")")
     metadata: dict[str, Any] = {
         "rows_received": received,
         "rows_passed": passed,
         "rows_quarantined": quarantined,
+        "quarantined_percent": round(share, 3),
+        "tolerance_percent": tolerance,
+        "rows_sent_by_source": figures["rows_sent"],
+        "rows_superseded": figures["rows_superseded"],
         "syncs_judged": dg.MetadataValue.json(figures["syncs"]),
         "violations_by_rule": dg.MetadataValue.json(figures["violations_by_rule"]),
         "sample_quarantined": dg.MetadataValue.json(figures["sample"]),
@@ -282,13 +335,19 @@ def contract_result(enforcer: ContractEnforcer, figures: dict[str, Any], drift: 
         "contract": f"{enforcer.contract.id} v{enforcer.contract.version}",
         "contract_owner": enforcer.contract.team,
     }
+    if blocking:
+        description = "BLOCKS descendants: " + "; ".join(blocking) + ". " + ". ".join(problems)
+    elif problems:
+        description = ". ".join(problems) + ". Within tolerance: the other rows flow on"
+    else:
+        description = f"{received:,} rows of {len(figures['syncs'])} sync(s) met the contract"
     return dg.AssetCheckResult(
-        passed=not problems,
-        severity=dg.AssetCheckSeverity.WARN if problems and not breaking else dg.AssetCheckSeverity.ERROR,
-        description=". ".join(problems) or f"{received:,} rows of {len(figures['syncs'])} sync(s) met the contract",
-        metadata=metadata,
+        passed=not problems and not blocking,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        description=description.strip(". ") if blocking or problems else description,
+        metadata={k: v for k, v in metadata.items() if v is not None},
     )
 
 
-def build_contract_checks(connections: Sequence[ConnectionSpec], settings: Settings) -> list[dg.AssetChecksDefinition]:
-    return [contract_check(c, s, settings) for c in connections for s in c.streams if s.contract is not None]
+def build_contract_checks(connection: ConnectionSpec, settings: Settings) -> list[StreamCheck]:
+    return [contract_check(connection, s, settings) for s in connection.streams if s.contract is not None]

@@ -1,7 +1,9 @@
-"""Checks on the Airbyte streams, computed in the warehouse.
+"""Checks on the Airbyte streams, computed in the warehouse, in the step that syncs the stream.
 
-- ``primary_key_unique`` (blocking): a deduplicated or fully refreshed table must hold one row
-  per primary key; reports the duplicated keys, the extra rows and a sample of keys.
+- ``primary_key_unique`` (blocks descendants): a deduplicated or fully refreshed table must hold
+  one row per primary key; reports the duplicated keys, the extra rows and a sample of keys.
+  It also fails on a sync that sent two different versions of one key with the same cursor
+  value (a conflicting duplicate: which one is right is the source owner's call, not ours).
 - ``data_freshness``: the newest record's age against the contract's latency SLA.
 - ``row_volume``: rows synced against the stream's recent rate (rows per minute over the
   asset's own materialization history, so it works against Airbyte Cloud as well, times the
@@ -11,14 +13,15 @@
 
 import itertools
 import statistics
-from collections.abc import Sequence
+import time
 
 import dagster as dg
 
 from data_platform.environment import Settings
 from data_platform.ingestion.assets import warehouse_table_name
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, SyncMode
-from data_platform.ingestion.resources import stream_key
+from data_platform.ingestion.resources import CONFLICTS, stream_key
+from data_platform.quality.stream_check import StreamCheck, Synced, stream_check_spec
 from data_platform.quality.warehouse_sql import fetch_all, identifier
 
 BASELINE_SYNCS = 10
@@ -29,97 +32,112 @@ LOW_FACTOR, HIGH_FACTOR = 0.1, 10.0
 ROWS_SYNCED_KEYS = ("airbyte/rows_synced", "airbyte/rows_synced_connection")
 
 
-def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
+def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> StreamCheck:
     table = warehouse_table_name(connection, stream, settings)
     keys = ", ".join(identifier(k) for k in stream.primary_key)
 
-    @dg.asset_check(
-        asset=stream_key(connection, stream.name),
-        name="primary_key_unique",
-        blocking=True,
-        required_resource_keys={"warehouse"},
-        description=f"One row per ({', '.join(stream.primary_key)}) in {table}. Blocks downstream models when it fails.",
-    )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
         duplicated = f"select {keys}, count(*) as n from {table} group by {keys} having count(*) > 1"
         ((keys_duplicated, extra_rows),) = fetch_all(
             context.resources.warehouse, f"select count(*), coalesce(sum(n - 1), 0) from ({duplicated}) d"
         )
         sample = fetch_all(context.resources.warehouse, f"{duplicated} order by n desc, {keys} limit 5") if keys_duplicated else []
+        conflicts = (synced or {}).get(CONFLICTS) or {}
+        problems = []
+        if keys_duplicated:
+            problems.append(f"{keys_duplicated} primary key value(s) of {table} appear more than once ({extra_rows} extra rows)")
+        if conflicts.get("keys"):
+            problems.append(
+                f"the sync received {conflicts['keys']} primary key value(s) in two or more different versions with the same "
+                f"{stream.cursor_field or 'cursor'}; one version of each was kept, the others are counted as superseded "
+                f"(sample: {conflicts.get('sample')})"
+            )
         return dg.AssetCheckResult(
-            passed=keys_duplicated == 0,
+            passed=not problems,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=None
-            if keys_duplicated == 0
-            else f"{keys_duplicated} primary key value(s) of {table} appear more than once ({extra_rows} extra rows)",
+            description=". ".join(problems) or None,
             metadata={
                 "duplicate_keys": int(keys_duplicated),
                 "duplicate_rows": int(extra_rows),
                 "sample_duplicate_keys": dg.MetadataValue.json(
                     [dict(zip([*stream.primary_key, "rows"], map(str, row), strict=True)) for row in sample]
                 ),
+                "conflicting_duplicate_keys": int(conflicts.get("keys") or 0),
                 "table": table,
             },
         )
 
-    return _check
+    spec = stream_check_spec(
+        stream_key(connection, stream.name),
+        "primary_key_unique",
+        f"One row per ({', '.join(stream.primary_key)}) in {table}, and no key received in two different versions with the "
+        "same cursor value. Blocks the stream's descendants when it fails.",
+        blocks=True,
+    )
+    return StreamCheck(spec, evaluate)
 
 
-def volume_check(connection: ConnectionSpec, stream: StreamSpec) -> dg.AssetChecksDefinition:
+def volume_check(connection: ConnectionSpec, stream: StreamSpec) -> StreamCheck:
     key = stream_key(connection, stream.name)
     full_refresh = stream.sync_mode is SyncMode.FULL_REFRESH_OVERWRITE
 
-    @dg.asset_check(
-        asset=key,
-        name="row_volume",
-        blocking=True,  # an error (rows lost) blocks downstream; a warning (unusual volume) does not
-        description="Rows synced against the rate of the stream's recent syncs (rows per minute x minutes since the last sync). "
-        "A sync that moves nothing when rows are expected fails; one far outside the baseline warns.",
-    )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
         records = context.instance.fetch_materializations(key, limit=BASELINE_SYNCS + 2).records
-        points = [(r.timestamp, rows) for r in records if (rows := _rows_synced(r)) is not None]  # newest first
+        # this step's own sync comes from the step, not the event log (which may not hold it yet)
+        points = [(r.timestamp, rows) for r in records if r.run_id != context.run_id and (rows := _rows_synced(r)) is not None]
+        current_rows = _first_rows(synced or {})
+        if current_rows is not None:
+            points.insert(0, (time.time(), current_rows))
         if not points:
             return dg.AssetCheckResult(passed=True, description="no sync recorded yet")
-        (now, current), history = points[0], points[1:]
-        metadata: dict = {"rows_synced": current}
-        if full_refresh:
-            baseline = [rows for _, rows in history]
-            metadata["baseline_median"] = statistics.median(baseline) if baseline else None
-            if current == 0:
-                return _failed(
-                    dg.AssetCheckSeverity.ERROR, metadata, f"the full refresh of {key.to_user_string()} succeeded but moved 0 rows"
-                )
-            if (
-                len(baseline) >= MIN_BASELINE
-                and not LOW_FACTOR * metadata["baseline_median"] <= current <= HIGH_FACTOR * metadata["baseline_median"]
-            ):
-                return _failed(
-                    dg.AssetCheckSeverity.WARN,
-                    metadata,
-                    f"{current:,} rows, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the median full refresh ({metadata['baseline_median']:,.0f})",
-                )
-            return dg.AssetCheckResult(passed=True, metadata=metadata)
-        rates = [rows / max(later - earlier, 1.0) for (later, rows), (earlier, _) in itertools.pairwise(history)]
-        if not rates:
-            return dg.AssetCheckResult(passed=True, description="not enough syncs for a baseline yet", metadata=metadata)
-        expected = statistics.median(rates) * (now - history[0][0])
-        metadata.update(expected_rows=round(expected, 1), baseline_syncs=len(rates))
-        if current == 0 and connection.expect_rows_every_sync and expected >= MIN_EXPECTED_ROWS:
-            return _failed(
-                dg.AssetCheckSeverity.ERROR,
-                metadata,
-                f"the last sync of {key.to_user_string()} succeeded but moved 0 rows; about {expected:,.0f} were expected from the recent rate",
-            )
-        if len(rates) >= MIN_BASELINE and expected >= MIN_EXPECTED_ROWS and not LOW_FACTOR * expected <= current <= HIGH_FACTOR * expected:
+        return _judge_volume(key, connection, full_refresh, points)
+
+    spec = stream_check_spec(
+        key,
+        "row_volume",
+        "Rows synced against the rate of the stream's recent syncs (rows per minute x minutes since the last sync). "
+        "A sync that moves nothing when rows are expected fails (blocking the stream's descendants); one far outside the baseline warns.",
+        blocks=True,
+    )
+    return StreamCheck(spec, evaluate)
+
+
+def _judge_volume(key: dg.AssetKey, connection: ConnectionSpec, full_refresh: bool, points: list[tuple[float, int]]) -> dg.AssetCheckResult:
+    (now, current), history = points[0], points[1:]
+    metadata: dict = {"rows_synced": current}
+    if full_refresh:
+        baseline = [rows for _, rows in history]
+        metadata["baseline_median"] = statistics.median(baseline) if baseline else None
+        if current == 0:
+            return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"the full refresh of {key.to_user_string()} succeeded but moved 0 rows")
+        if (
+            len(baseline) >= MIN_BASELINE
+            and not LOW_FACTOR * metadata["baseline_median"] <= current <= HIGH_FACTOR * metadata["baseline_median"]
+        ):
             return _failed(
                 dg.AssetCheckSeverity.WARN,
                 metadata,
-                f"{current:,} rows synced, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the {expected:,.0f} expected from the recent rate",
+                f"{current:,} rows, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the median full refresh ({metadata['baseline_median']:,.0f})",
             )
         return dg.AssetCheckResult(passed=True, metadata=metadata)
-
-    return _check
+    rates = [rows / max(later - earlier, 1.0) for (later, rows), (earlier, _) in itertools.pairwise(history)]
+    if not rates:
+        return dg.AssetCheckResult(passed=True, description="not enough syncs for a baseline yet", metadata=metadata)
+    expected = statistics.median(rates) * (now - history[0][0])
+    metadata.update(expected_rows=round(expected, 1), baseline_syncs=len(rates))
+    if current == 0 and connection.expect_rows_every_sync and expected >= MIN_EXPECTED_ROWS:
+        return _failed(
+            dg.AssetCheckSeverity.ERROR,
+            metadata,
+            f"the last sync of {key.to_user_string()} succeeded but moved 0 rows; about {expected:,.0f} were expected from the recent rate",
+        )
+    if len(rates) >= MIN_BASELINE and expected >= MIN_EXPECTED_ROWS and not LOW_FACTOR * expected <= current <= HIGH_FACTOR * expected:
+        return _failed(
+            dg.AssetCheckSeverity.WARN,
+            metadata,
+            f"{current:,} rows synced, outside {LOW_FACTOR:g}x-{HIGH_FACTOR:g}x of the {expected:,.0f} expected from the recent rate",
+        )
+    return dg.AssetCheckResult(passed=True, metadata=metadata)
 
 
 def _failed(severity: dg.AssetCheckSeverity, metadata: dict, description: str) -> dg.AssetCheckResult:
@@ -128,51 +146,65 @@ def _failed(severity: dg.AssetCheckSeverity, metadata: dict, description: str) -
 
 def _rows_synced(record) -> int | None:
     metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+    return _first_rows({k: getattr(v, "value", v) for k, v in metadata.items()})
+
+
+def _first_rows(metadata: Synced) -> int | None:
     for name in ROWS_SYNCED_KEYS:
-        if name in metadata:
-            return int(metadata[name].value)
+        if metadata.get(name) is not None:
+            return int(metadata[name])
     return None
 
 
-def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetChecksDefinition:
+def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> StreamCheck:
     """How old the newest record is, by the column the contract's latency SLA names: a source
-    that stopped producing is stale even while its syncs keep succeeding."""
+    that stopped producing is stale even while its syncs keep succeeding. A value later than the
+    warehouse's clock (a source that wrote year 2999) is not the newest record: it is counted
+    and reported, and freshness is judged on the values that can be true."""
     table = warehouse_table_name(connection, stream, settings)
-    column = stream.freshness_column
+    column = identifier(stream.freshness_column or "")
     warn, error = stream.freshness_warn_minutes, stream.freshness_error_minutes
+    now = "now()" if settings.is_local else "current_timestamp()"
 
-    @dg.asset_check(
-        asset=stream_key(connection, stream.name),
-        name="data_freshness",
-        required_resource_keys={"warehouse"},
-        description=f"Newest {column} in {table} is at most {warn} min old (warning) / {error} min (error).",
-    )
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        ((newest, lag_minutes),) = fetch_all(
+    def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
+        ((newest, lag_minutes, future),) = fetch_all(
             context.resources.warehouse,
-            f"select cast(max({identifier(column)}) as varchar), {_minutes_since(identifier(column), settings)} from {table}",
+            f"select cast(max(case when {column} <= {now} then {column} end) as varchar), "
+            f"{_minutes_since(f'case when {column} <= {now} then {column} end', settings)}, "
+            f"count(case when {column} > {now} then 1 end) from {table}",
         )
         metadata = {
-            "newest_" + column: newest,
+            "newest_" + str(stream.freshness_column): newest,
             "lag_minutes": round(float(lag_minutes), 1) if lag_minutes is not None else None,
             "warn_after_minutes": warn,
             "error_after_minutes": error,
+            "rows_in_the_future": int(future),
         }
+        ahead = f"; {future:,} row(s) carry a {stream.freshness_column} later than now and were not counted as fresh" if future else ""
         if newest is None:
-            return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"{table} is empty: no {column} to judge freshness by")
+            return _failed(dg.AssetCheckSeverity.ERROR, metadata, f"{table} has no {stream.freshness_column} to judge freshness by{ahead}")
         if lag_minutes > error:
             return _failed(
-                dg.AssetCheckSeverity.ERROR, metadata, f"the newest {column} in {table} is {lag_minutes:,.0f} min old (SLA {error} min)"
+                dg.AssetCheckSeverity.ERROR,
+                metadata,
+                f"the newest {stream.freshness_column} in {table} is {lag_minutes:,.0f} min old (SLA {error} min){ahead}",
             )
-        if lag_minutes > warn:
+        if lag_minutes > warn or future:
             return _failed(
                 dg.AssetCheckSeverity.WARN,
                 metadata,
-                f"the newest {column} in {table} is {lag_minutes:,.0f} min old (warning after {warn} min)",
+                f"the newest {stream.freshness_column} in {table} is {lag_minutes:,.0f} min old (warning after {warn} min){ahead}",
             )
         return dg.AssetCheckResult(passed=True, metadata=metadata)
 
-    return _check
+    spec = stream_check_spec(
+        stream_key(connection, stream.name),
+        "data_freshness",
+        f"Newest {stream.freshness_column} in {table} is at most {warn} min old (warning) / {error} min (error); "
+        "values later than now are reported, never counted as fresh.",
+        blocks=False,
+    )
+    return StreamCheck(spec, evaluate)
 
 
 def _minutes_since(column: str, settings: Settings) -> str:
@@ -181,13 +213,12 @@ def _minutes_since(column: str, settings: Settings) -> str:
     return f"datediff('second', max({column}), current_timestamp()) / 60.0"
 
 
-def build_stream_checks(connections: Sequence[ConnectionSpec], settings: Settings) -> list[dg.AssetChecksDefinition]:
+def build_stream_checks(connection: ConnectionSpec, settings: Settings) -> list[StreamCheck]:
     checks = []
-    for connection in connections:
-        for stream in connection.streams:
-            if stream.freshness_column:
-                checks.append(data_freshness_check(connection, stream, settings))
-            if stream.primary_key and stream.sync_mode is not SyncMode.INCREMENTAL_APPEND:
-                checks.append(uniqueness_check(connection, stream, settings))
-            checks.append(volume_check(connection, stream))
+    for stream in connection.streams:
+        if stream.freshness_column:
+            checks.append(data_freshness_check(connection, stream, settings))
+        if stream.primary_key and stream.sync_mode is not SyncMode.INCREMENTAL_APPEND:
+            checks.append(uniqueness_check(connection, stream, settings))
+        checks.append(volume_check(connection, stream))
     return checks

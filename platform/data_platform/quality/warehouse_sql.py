@@ -92,10 +92,23 @@ class WarehouseDialect:
     def to_json_text(self, value: str) -> str:
         return f"cast(to_json({value}) as varchar)" if self.name == "duckdb" else f"to_json({value})"
 
-    def row_as_json(self, alias: str) -> str:
+    def row_as_json(self, alias: str, replaced: dict[str, str] | None = None) -> str:
+        """The row as JSON text, with the columns in ``replaced`` given other values (PII pseudonyms)."""
         if self.name == "duckdb":
-            return f"cast(to_json({alias}) as varchar)"
-        return f"to_json(object_construct({alias}.*))"
+            row = f"to_json({alias})"
+            if replaced:
+                pairs = ", ".join(f"{literal(k)}, {v}" for k, v in replaced.items())
+                row = f"json_merge_patch({row}, json_object({pairs}))"
+            return f"cast({row} as varchar)"
+        row = f"object_construct({alias}.*)"
+        for column, value in (replaced or {}).items():
+            row = f"object_insert({row}, {literal(column.upper())}, {value}, true)"  # Snowflake's column names are upper case
+        return f"to_json({row})"
+
+    def hash_pii(self, expression: str) -> str:
+        """The same pseudonym as the dbt macro ``hash_pii``: sha256 hex of the trimmed, lowercased text."""
+        text = f"lower(trim(cast({expression} as varchar)))"
+        return f"sha256({text})" if self.name == "duckdb" else f"sha2({text}, 256)"
 
 
 def logical_type_of(data_type: str) -> str:

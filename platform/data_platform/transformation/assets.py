@@ -1,6 +1,7 @@
 """dbt models as one Dagster multi-asset, dbt tests as asset checks, exposures as downstream assets."""
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +10,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from data_platform.automation.partitions import daily_partitions
 from data_platform.environment import Settings
 from data_platform.ingestion.assets import WAREHOUSE_POOL
+from data_platform.quality.blast_radius import blocked_descendants, failed_blocking_checks, full_graph, observation
 from data_platform.transformation.project import dbt_project, dbt_target, share_partial_parse
 from data_platform.transformation.translator import PlatformDbtTranslator
 
@@ -27,19 +29,67 @@ class DbtBuildConfig(dg.Config):
     this rebuilds every day, not only the selected partitions."""
 
 
-def dbt_build_args(config: DbtBuildConfig, dbt_vars: dict[str, str] | None) -> list[str]:
+def dbt_build_args(config: DbtBuildConfig, dbt_vars: dict[str, str] | None, excludes: list[str] | None = None) -> list[str]:
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
     elif dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
+    if excludes:
+        args += ["--exclude", " ".join(excludes)]
     return args
 
 
-def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefinition]:
-    """Two multi-assets over the same dbt project: the daily-partitioned models and the rest."""
+def source_selectors(manifest: Path, translator: PlatformDbtTranslator, project) -> dict[dg.AssetKey, str]:
+    """Asset key of each dbt source (its Airbyte stream) -> dbt's selector for it."""
+    document = json.loads(manifest.read_text())
+    return {
+        translator.get_asset_spec(document, unique_id, project).key: f"source:{source['source_name']}.{source['name']}"
+        for unique_id, source in document.get("sources", {}).items()
+    }
+
+
+def leave_out_blocked(
+    context: dg.AssetExecutionContext, sources: dict[dg.AssetKey, str], gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]]
+) -> tuple[list[str], list[dg.AssetObservation]]:
+    """dbt ``--exclude`` arguments for the descendants of sources whose blocking checks failed,
+    and an observation for each selected asset left out (see ``quality/blast_radius.py``)."""
+    blocks = failed_blocking_checks(context.instance, {k: v for k, v in gates.items() if k in sources})
+    if not blocks:
+        return [], []
+    graph = full_graph(context.job_def)
+    stopped = blocked_descendants(graph, blocks)
+    selected = context.selected_asset_keys
+    mine = {k for k in selected if k in stopped}
+    # a Python consumer downstream is reported once, by the step holding its first parent
+    in_run = context.run.asset_selection
+    consumers = {
+        k
+        for k in stopped
+        if (in_run is None or k in in_run)
+        and "dbt" not in (graph.get(k).kinds or ())  # each dbt step reports its own models
+        and graph.get(k).is_materializable
+        and not graph.get(k).is_external
+        and min(graph.get(k).parent_keys, key=lambda p: p.to_user_string()) in selected
+    }
+    for key, key_blocks in sorted(blocks.items(), key=lambda kv: kv[0].to_user_string()):
+        context.log.warning(
+            f"{key.to_user_string()} is blocked by {', '.join(b.label for b in key_blocks)}: its descendants are left out of this "
+            f"step ({len([k for k in mine if k in stopped])} selected here); every other model is built"
+        )
+    excludes = [f"{sources[key]}+" for key in sorted(blocks, key=lambda k: k.to_user_string())]
+    return excludes, [observation(k, stopped[k], context.run_id) for k in sorted(mine | consumers, key=lambda k: k.to_user_string())]
+
+
+def build_dbt_assets(
+    manifest: Path, settings: Settings, gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None
+) -> list[dg.AssetsDefinition]:
+    """Two multi-assets over the same dbt project: the daily-partitioned models and the rest.
+    ``gates``: the blocking checks of the dbt sources' assets, whose failures leave out their descendants."""
+    gates = gates or {}
     translator = PlatformDbtTranslator(settings.warehouse_kind)
     project = dbt_project(dbt_target(settings))
+    sources = source_selectors(manifest, translator, project)
 
     def ensure_warehouse_folder() -> None:
         # a model without upstream (the time spine) can run before anything created the data folder
@@ -61,7 +111,9 @@ def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefini
         window = context.partition_time_window  # one partition or a whole range: [start, end)
         dbt_vars = {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
         context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
-        yield from dbt.cli(dbt_build_args(config, dbt_vars), context=context).stream()
+        excludes, blocked = leave_out_blocked(context, sources, gates)
+        yield from blocked
+        yield from dbt.cli(dbt_build_args(config, dbt_vars, excludes), context=context).stream()
 
     @dbt_assets(
         manifest=manifest,
@@ -73,7 +125,9 @@ def build_dbt_assets(manifest: Path, settings: Settings) -> list[dg.AssetsDefini
     )
     def marketplace_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
         ensure_warehouse_folder()
-        invocation = dbt.cli(dbt_build_args(config, None), context=context)
+        excludes, blocked = leave_out_blocked(context, sources, gates)
+        yield from blocked
+        invocation = dbt.cli(dbt_build_args(config, None, excludes), context=context)
         yield from invocation.stream()
         share_partial_parse(invocation.target_path)
 

@@ -1,0 +1,96 @@
+"""What a failed blocking check stops: exactly the descendants of the asset it failed on.
+
+A stream check that fails with ERROR (``quality/stream_check.py``: a duplicated key, a broken
+contract beyond its tolerance, a sync that lost its rows) is judged in the sync's step and
+fails nothing by itself. Each step downstream asks here which of its upstream assets are
+blocked, by the latest completed evaluation of their blocking checks (in this run when the
+run synced them, else the last one: the raw table is still what that check judged), and
+leaves out their descendants; everything else in the run is built. The blocked assets get
+an observation naming the check, so the UI and the run summary say why they were not
+materialized.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+
+import dagster as dg
+
+from data_platform.quality.check_records import latest_evaluation
+from data_platform.quality.stream_check import StreamCheck, blocks_descendants
+
+BLOCKED_BY = "platform/blocked_by"
+"""Observation metadata on an asset left out of a run: the checks that blocked it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    check: dg.AssetCheckKey
+    run_id: str
+    description: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.check.asset_key.to_user_string()}:{self.check.name}"
+
+
+def failed_blocking_checks(
+    instance: dg.DagsterInstance, gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]]
+) -> dict[dg.AssetKey, list[Block]]:
+    """For each asset of ``gates`` (asset -> its blocking checks), the checks whose latest completed evaluation failed with ERROR."""
+    blocks: dict[dg.AssetKey, list[Block]] = {}
+    for asset_key, check_keys in gates.items():
+        for check_key in check_keys:
+            latest = latest_evaluation(instance, check_key)
+            if latest is None:
+                continue
+            run_id, evaluation = latest
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                blocks.setdefault(asset_key, []).append(Block(check_key, run_id, evaluation.description))
+    return blocks
+
+
+def gates_of(checks: Iterable[StreamCheck]) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
+    """Asset -> its checks that block descendants."""
+    gates: dict[dg.AssetKey, list[dg.AssetCheckKey]] = {}
+    for check in checks:
+        if blocks_descendants(check.spec):
+            gates.setdefault(check.spec.asset_key, []).append(check.key)
+    return gates
+
+
+def full_graph(job_def: dg.JobDefinition):
+    """The asset graph of the whole job, also when this run executes a subset of it (a subset
+    job's graph holds only the selected assets)."""
+    selection = job_def.asset_selection_data
+    return (selection.parent_job_def if selection else job_def).asset_layer.asset_graph
+
+
+def descendants(graph, roots: Iterable[dg.AssetKey]) -> set[dg.AssetKey]:
+    seen: set[dg.AssetKey] = set()
+    frontier = list(roots)
+    while frontier:
+        for child in graph.get(frontier.pop()).child_keys:
+            if child not in seen:
+                seen.add(child)
+                frontier.append(child)
+    return seen
+
+
+def blocked_descendants(graph, blocks: Mapping[dg.AssetKey, list[Block]]) -> dict[dg.AssetKey, list[Block]]:
+    """Every descendant of a blocked asset, with the blocks that stop it."""
+    found: dict[dg.AssetKey, list[Block]] = {}
+    for root, root_blocks in blocks.items():
+        for key in descendants(graph, [root]):
+            found.setdefault(key, []).extend(root_blocks)
+    return found
+
+
+def observation(key: dg.AssetKey, blocks: list[Block], run_id: str) -> dg.AssetObservation:
+    labels = sorted({b.label for b in blocks})
+    return dg.AssetObservation(
+        asset_key=key,
+        description=f"not materialized in run {run_id}: blocked by the failed check(s) {', '.join(labels)} upstream",
+        metadata={BLOCKED_BY: dg.MetadataValue.json(labels), "platform/not_materialized_in_run": run_id},
+    )

@@ -1,0 +1,50 @@
+"""A check on an Airbyte stream, evaluated in the step that syncs the stream.
+
+Why in the sync's step and not as a separate ``@asset_check`` op: a Dagster-blocking check
+that fails ERROR fails its step, and every step downstream of it is skipped, so one bad
+stream would stop the whole dbt multi-asset (all or nothing). Evaluated in the sync's step
+instead, a check is over before any step downstream starts, fails nothing by itself, and the
+steps downstream (the dbt steps) leave out exactly the descendants of the streams whose
+blocking checks failed (``quality/blast_radius.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dagster as dg
+
+BLOCKS_DESCENDANTS = "platform/blocks_descendants"
+"""Check-spec metadata: an ERROR result stops the stream's descendants (only them) in the same run and later ones."""
+
+Synced = Mapping[str, Any]
+"""The metadata of the stream's materialization in this step (plain values); None when the step did not sync it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamCheck:
+    spec: dg.AssetCheckSpec
+    evaluate: Callable[[dg.AssetExecutionContext, Synced | None], dg.AssetCheckResult]
+
+    @property
+    def key(self) -> dg.AssetCheckKey:
+        return self.spec.key
+
+    def run(self, context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
+        return self.evaluate(context, synced)._replace(asset_key=self.spec.asset_key, check_name=self.spec.name)
+
+
+def stream_check_spec(asset: dg.AssetKey, name: str, description: str, *, blocks: bool, metadata: Mapping[str, Any] | None = None):
+    return dg.AssetCheckSpec(
+        name=name,
+        asset=asset,
+        description=description,
+        metadata={**(metadata or {}), BLOCKS_DESCENDANTS: blocks},
+    )
+
+
+def blocks_descendants(spec: dg.AssetCheckSpec) -> bool:
+    value = spec.metadata.get(BLOCKS_DESCENDANTS)
+    return bool(getattr(value, "value", value))
