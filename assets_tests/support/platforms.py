@@ -146,6 +146,19 @@ class Platform(Readable):
             tags=range_tags(START.isoformat(), last_day.isoformat()),
         )
 
+    def run_end_to_end(self, instance, last_day: dt.date = LAST_DAY):
+        """What ``data-platform run`` does (ingestion, then everything downstream but the blocked
+        streams' descendants), without the simulated source systems, for the days START..last_day."""
+        from data_platform.automation.end_to_end import run_end_to_end
+        from data_platform.definitions import MAIN_JOB, stream_gates
+
+        graph = self.defs.resolve_asset_graph()
+        selection = (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems")).resolve(graph)
+        job = self.defs.resolve_job_def(MAIN_JOB)
+        return run_end_to_end(
+            job, instance, stream_gates(self.defs), set(selection), tags=range_tags(START.isoformat(), last_day.isoformat())
+        )
+
     def run_job(self, instance, job: str, **kwargs) -> dg.ExecuteInProcessResult:
         return self.defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
 

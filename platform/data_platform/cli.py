@@ -40,8 +40,9 @@ def prepare_dagster_home(settings: Settings) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
+    from data_platform.automation.end_to_end import run_end_to_end
     from data_platform.automation.partitions import RANGE_END_TAG, RANGE_START_TAG, main_run_tags
-    from data_platform.definitions import MAIN_JOB, build_definitions
+    from data_platform.definitions import MAIN_JOB, build_definitions, stream_gates
     from data_platform.reporting import print_run_summary
 
     settings = resolve_settings()
@@ -51,15 +52,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     defs = build_definitions(settings)
     job = defs.resolve_job_def(MAIN_JOB)
     tags = main_run_tags(settings)
-    print(f"daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} in one run", flush=True)
+    print(f"daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]}: ingestion, then everything downstream", flush=True)
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        end_to_end = run_end_to_end(
+            job, instance, stream_gates(defs), tags=tags, run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         )
-        return print_run_summary(result, settings, time.perf_counter() - started)
+        return print_run_summary(end_to_end.runs, settings, time.perf_counter() - started, end_to_end.left_out)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_s
 from data_platform.quality.blast_radius import gates_of
 from data_platform.quality.contract_checks import build_contract_checks
 from data_platform.quality.freshness import freshness_checks_job, freshness_sensor, partition_freshness_checks
+from data_platform.quality.stream_check import blocks_descendants
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
 from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs
@@ -67,6 +68,16 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         # process. In production (Snowflake) steps run in parallel processes, Dagster's default.
         executor=dg.in_process_executor if settings.is_local else None,
     )
+
+
+def stream_gates(definitions: dg.Definitions) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
+    """Each asset's checks that block its descendants (read from the check specs' metadata)."""
+    graph = definitions.resolve_asset_graph()
+    gates: dict[dg.AssetKey, list[dg.AssetCheckKey]] = {}
+    for key in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+        if blocks_descendants(graph.get_check_spec(key)):
+            gates.setdefault(key.asset_key, []).append(key)
+    return gates
 
 
 defs = build_definitions()

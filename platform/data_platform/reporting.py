@@ -13,8 +13,11 @@ from data_platform.quality.blast_radius import BLOCKED_BY
 from data_platform.transformation.translator import LAYERS
 
 
-def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, seconds: float) -> int:
-    events = result.get_asset_materialization_events()
+def print_run_summary(results, settings: Settings, seconds: float, left_out: dict | None = None) -> int:
+    """``results``: one run's result, or the runs of one end-to-end invocation; ``left_out``: assets
+    the invocation did not plan because a blocking check upstream failed (asset key -> blocks)."""
+    results = results if isinstance(results, list | tuple) else [results]
+    events = [e for result in results for e in result.get_asset_materialization_events()]
     partitions = Counter(e.asset_key for e in events if e.partition)
     latest = {e.asset_key: e for e in events}  # a partitioned asset has one event per partition
     materializations = sorted(latest.values(), key=lambda e: e.asset_key.to_user_string())
@@ -32,25 +35,27 @@ def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, sec
 
     layers = Counter(e.asset_key.path[0] for e in materializations)
     models = sum(n for layer, n in layers.items() if layer in LAYERS)
-    evaluations = result.get_asset_check_evaluations()
+    evaluations = [e for result in results for e in result.get_asset_check_evaluations()]
     failed = [e for e in evaluations if not e.passed]
-    print(f"{len(materializations)} assets materialized ({models} dbt models) in {seconds:.1f}s; run {result.run_id}")
+    print(
+        f"{len(materializations)} assets materialized ({models} dbt models) in {seconds:.1f}s; run(s) {', '.join(r.run_id for r in results)}"
+    )
     print(f"checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
     for evaluation in failed:
         print(f"  FAILED check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} ({evaluation.severity.value})")
         if evaluation.description:
             print(textwrap.indent(textwrap.fill(evaluation.description, 100), "      "))
-    blocked = blocked_assets(result)
+    blocked = not_materialized(results, left_out)
     for key, checks in blocked.items():
         print(f"  NOT MATERIALIZED {key}: blocked by {', '.join(checks)}")
     if settings.is_local:
         print(f'warehouse: {settings.warehouse_path} (query it: data-platform sql "select * from marts.mart_daily_gmv limit 5")')
         print(f"source systems: {settings.source_systems_dir}")
-    for event in result.all_events:
+    for event in (e for result in results for e in result.all_events):
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             print(f"FAILED step {event.step_key}: {error.message.strip() if error else 'unknown error'}")
-    if not result.success:
+    if not all(result.success for result in results):
         print("run FAILED")
         return 1
     if blocked:
@@ -58,6 +63,14 @@ def print_run_summary(result: dg.ExecuteInProcessResult, settings: Settings, sec
         return 1
     print("run succeeded")
     return 0
+
+
+def not_materialized(results, left_out: dict | None = None) -> dict[str, list[str]]:
+    """Assets blocked in these runs (left out by a dbt step) or left out of their plan, with the checks that blocked each."""
+    blocked = {k: v for result in results for k, v in blocked_assets(result).items()}
+    for key, blocks in (left_out or {}).items():
+        blocked[key.to_user_string()] = sorted({b.label for b in blocks})
+    return dict(sorted(blocked.items()))
 
 
 def blocked_assets(result: dg.ExecuteInProcessResult) -> dict[str, list[str]]:

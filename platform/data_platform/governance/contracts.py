@@ -42,7 +42,7 @@ UNIT_MINUTES = {"m": 1, "min": 1, "minute": 1, "minutes": 1, "h": 60, "hour": 60
 SUPPORTED_OPTIONS = {"minimum", "maximum", "pattern", "minLength", "maxLength", "timezone"}
 PII = "pii"
 DEFAULT_QUARANTINE_TOLERANCE_PERCENT = 5.0
-"""Share of a sync's rows that may break row rules before the stream blocks its descendants,
+"""Share of a stream's rows that may be quarantined before the stream blocks its descendants,
 when the contract states none (a schema-level ``invalidValues`` rule with ``unit: percent``)."""
 SLACK_CHANNEL_METADATA = "contract/slack_channel"
 
@@ -94,7 +94,7 @@ class StreamContract:
     freshness_column: str | None
     """The column whose newest value the latency SLA is about; None: judged on syncs only."""
     quarantine_tolerance_percent: float = DEFAULT_QUARANTINE_TOLERANCE_PERCENT
-    """Up to this share of a sync's rows quarantined, the good rows flow on (a warning); above it the stream blocks."""
+    """Up to this share of the stream's rows quarantined, the good rows flow on (a warning); above it the stream blocks."""
 
     def column(self, name: str) -> ContractColumn:
         return next(c for c in self.columns if c.name == name)
@@ -191,7 +191,7 @@ def _quarantine_tolerance(file: str, rules: list) -> float:
         ):
             raise ContractError(
                 f"{file}: schema-level quality rule {metric!r} is not enforced by this platform "
-                "(supported: invalidValues with unit: percent and mustBeLessOrEqualTo between 0 and 100, the share of a sync's rows "
+                "(supported: invalidValues with unit: percent and mustBeLessOrEqualTo between 0 and 100, the share of the stream's rows "
                 "that may be quarantined before the stream blocks)"
             )
         tolerance = float(bound)

@@ -14,8 +14,8 @@
   so nothing disappears unaccounted.
 
 Severity, in the sync's step (``quality/stream_check.py``): rows quarantined up to the
-contract's tolerance (a schema-level ``invalidValues`` rule in percent, 5 % when none is
-stated) are a WARN: the good rows flow on, the owner is alerted. ERROR, which blocks the
+contract's tolerance (a share of the table's rows: a schema-level ``invalidValues`` rule in
+percent, 5 % when none is stated) are a WARN: the good rows flow on, the owner is alerted. ERROR, which blocks the
 stream's descendants (only them), when the damage is too much: more rows quarantined than
 the tolerance, a column removed or retyped, or rows that do not reconcile. Everything runs in
 the warehouse; only counts and a 5-row sample come back, and alerts carry rule names and
@@ -237,7 +237,15 @@ class ContractEnforcer:
                 f"select primary_key, violations from {self.quarantine} where run_id = {literal(judged_run)} order by primary_key limit {SAMPLE_ROWS}",
             ):
                 sample.append({"primary_key": json.loads(key) if key else None, "broken": json.loads(violations)})
+        # the tolerance is about the stream's rows, not one sync's: one bad row in a quiet hour's sync is not 100 % damage
+        ((table_rows, table_quarantined),) = fetch_all(
+            warehouse,
+            f"select count(*), coalesce(sum(case when _airbyte_raw_id in (select _airbyte_raw_id from {self.quarantine}) then 1 else 0 end), 0) "
+            f"from {self.table}",
+        )
         return {
+            "table_rows": int(table_rows),
+            "table_rows_quarantined": int(table_quarantined),
             "syncs": [str(r[0]) for r in rows],
             "rows_received": received,
             "rows_passed": passed,
@@ -298,15 +306,18 @@ def contract_check(connection: ConnectionSpec, stream: StreamSpec, settings: Set
 def contract_result(enforcer: ContractEnforcer, figures: dict[str, Any], drift: Sequence[SchemaChange]) -> dg.AssetCheckResult:
     received, passed, quarantined = figures["rows_received"], figures["rows_passed"], figures["rows_quarantined"]
     tolerance = enforcer.contract.quarantine_tolerance_percent
-    share = 100.0 * quarantined / received if received else 0.0
+    share = 100.0 * figures["table_rows_quarantined"] / figures["table_rows"] if figures["table_rows"] else 0.0
     problems, blocking = [], []
     if quarantined:
         rules = "; ".join(f"{label} ({n})" for label, n in figures["violations_by_rule"].items())
         problems.append(
-            f"{quarantined:,} of {received:,} rows ({share:.2f} %) broke the contract and were quarantined in {enforcer.quarantine}: {rules}"
+            f"{quarantined:,} of {received:,} rows synced broke the contract and were quarantined in {enforcer.quarantine}: {rules}"
         )
         if share > tolerance:
-            blocking.append(f"the quarantined share {share:.2f} % is above the contract's tolerance of {tolerance:g} %")
+            blocking.append(
+                f"{figures['table_rows_quarantined']:,} of the {figures['table_rows']:,} rows of {enforcer.table} ({share:.2f} %) are "
+                f"quarantined, above the contract's tolerance of {tolerance:g} %"
+            )
     if received != passed + quarantined:
         blocking.append(f"rows do not reconcile: {received:,} received != {passed:,} passed + {quarantined:,} quarantined")
     for sync in figures["unreconciled_syncs"]:
@@ -323,7 +334,8 @@ def contract_result(enforcer: ContractEnforcer, figures: dict[str, Any], drift: 
         "rows_received": received,
         "rows_passed": passed,
         "rows_quarantined": quarantined,
-        "quarantined_percent": round(share, 3),
+        "table_rows_quarantined": figures["table_rows_quarantined"],
+        "quarantined_percent_of_table": round(share, 3),
         "tolerance_percent": tolerance,
         "rows_sent_by_source": figures["rows_sent"],
         "rows_superseded": figures["rows_superseded"],
