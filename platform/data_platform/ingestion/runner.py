@@ -333,13 +333,27 @@ class EmbeddedAirbyte:
                 + (f". Discarded records read after the last checkpoint: {pending}" if pending else "")
                 + ". Committed checkpoints and their state are kept; the next sync resumes from them."
             )
+        # an append-only stream cannot take records that no STATE covers: the next sync would read
+        # them again from the old state and append them a second time
+        uncovered = {
+            name: item.read - item.committed
+            for name, item in progress.items()
+            if item.target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND and item.read > item.committed
+        }
+        if uncovered:
+            raise SyncFailed(
+                f"{where}: source {_name(source)} emitted records with no STATE message after them, for incremental append "
+                f"stream(s) {uncovered}: committing them would duplicate them on the next sync, so they were discarded. "
+                "Committed checkpoints are kept; the connector must emit a STATE after its records."
+            )
         for item in progress.values():
-            if item.target.spec.sync_mode is not SyncMode.FULL_REFRESH_OVERWRITE and item.buffered:
+            if item.target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND_DEDUP and item.read > item.committed:
                 self.log.warning(
-                    "%s.%s: %d records after the last STATE message are committed without a new checkpoint",
+                    "%s.%s: %d records after the last STATE message are committed without a new checkpoint "
+                    "(deduplicated: reading them again next time cannot duplicate them)",
                     connection.name,
                     item.target.name,
-                    item.buffered,
+                    item.read - item.committed,
                 )
             checkpoint(item, item.state, final=True)
 

@@ -49,6 +49,8 @@ from data_platform.quality.warehouse_sql import (
 QUARANTINE_SCHEMA = "quarantine"
 LEDGER = "contract_ledger"
 SAMPLE_ROWS = 5
+FUTURE_TOLERANCE_MINUTES = 60
+"""A timestamp up to this far past the warehouse's clock is clock skew; beyond it, it is in the future."""
 CHECK_NAME = "data_contract"
 
 
@@ -81,6 +83,9 @@ def _column_rules(column: ContractColumn, dialect: WarehouseDialect) -> list[Rul
         rules.append(Rule(f"{column.name}: not a valid {column.logical_type}", f"coalesce(contains({changes}, {listed}), false)"))
     if column.required:
         rules.append(Rule(f"{column.name}: required, got null", f"{c} is null"))
+    if column.logical_type in ("timestamp", "date"):
+        # a time that has not happened yet (year 2999, a wrong clock): never trusted as fresh, never a cursor
+        rules.append(Rule(f"{column.name}: later than now", f"{c} > {dialect.later_than_now(FUTURE_TOLERANCE_MINUTES)}"))
     if column.valid_values is not None:
         allowed = ", ".join(literal(str(v)) for v in column.valid_values)
         rules.append(Rule(f"{column.name}: not an allowed value", f"{c} is not null and cast({c} as varchar) not in ({allowed})"))

@@ -68,6 +68,11 @@ class WarehouseDialect:
     def now(self) -> str:
         return "now()" if self.name == "duckdb" else "current_timestamp()"
 
+    def later_than_now(self, minutes: int) -> str:
+        if self.name == "duckdb":
+            return f"now() + interval {int(minutes)} minute"
+        return f"dateadd(minute, {int(minutes)}, current_timestamp())"
+
     def json_text(self, column: str, field: str) -> str:
         """A top-level field of a JSON column (Airbyte's ``_airbyte_meta``) as text."""
         if self.name == "duckdb":

@@ -10,6 +10,7 @@ to a buffered stdout: the runner on the other side is the throughput bottleneck,
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 import traceback
@@ -23,6 +24,30 @@ Record = dict[str, Any]
 
 class Checkpoint(dict):
     """A stream state the connector may emit after the records before it."""
+
+
+class Log(str):
+    """A message the connector logs in the middle of a read (a LOG message; ``level`` WARN)."""
+
+    level = "WARN"
+
+
+CLOCK_SKEW = dt.timedelta(minutes=5)
+"""How far past the connector's clock a cursor value may lie and still be trusted as a checkpoint."""
+
+
+def instant(value: Any) -> dt.datetime | None:
+    """A cursor value as an instant (ISO 8601; no zone means UTC), or None when it is not one.
+
+    Cursor values are compared as instants, never as text: ``2026-11-21 19:45:13`` sorts before
+    ``2026-11-21T08:00:00Z`` as text but is eleven hours later."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 ReadStream = Callable[[Mapping[str, Any], str, str, Mapping[str, Any] | None], Iterator[Record | Checkpoint]]
@@ -104,7 +129,9 @@ class Source:
             )
             write = self._out.write
             for item in self.read(config, stream, mode, states.get(stream) if mode == "incremental" else None):
-                if isinstance(item, Checkpoint):
+                if isinstance(item, Log):
+                    self.log(item.level, f"{stream}: {item}")
+                elif isinstance(item, Checkpoint):
                     self.emit(
                         {
                             "type": "STATE",
@@ -135,21 +162,42 @@ def stream_entry(name: str, properties: Mapping[str, Any], cursor: str | None, p
     return entry
 
 
-def checkpoints(rows: Iterator[Record], cursor: str, every: int, previous: str | None = None) -> Iterator[Record | Checkpoint]:
+def checkpoints(
+    rows: Iterator[Record | Log], cursor: str, every: int, previous: str | None = None, now: dt.datetime | None = None
+) -> Iterator[Record | Checkpoint | Log]:
     """Yield rows ordered by ``cursor``, with a checkpoint every ``every`` rows and at the end.
 
     A checkpoint is only placed where the cursor value changes, so resuming with
     ``cursor > checkpoint`` can neither skip nor repeat a row. A read with no new rows still
     ends with a checkpoint (the ``previous`` cursor), as Airbyte sources do.
+
+    A checkpoint never lies past the connector's own clock: a row whose cursor is in the future
+    (a source that wrote year 2999) or is not a timestamp at all is still emitted (the contract
+    check flags it), but the state stays at the last trustworthy value, so the row is read again
+    next time and every later legitimate change still arrives.
     """
-    since, last = 0, previous
+    limit = (now or dt.datetime.now(dt.UTC)) + CLOCK_SKEW
+    since, last, untrusted = 0, previous, 0
     for row in rows:
-        value = row[cursor]
-        if since >= every and value != last:
+        if isinstance(row, Log):
+            yield row
+            continue
+        value = row.get(cursor)
+        moment = instant(value)
+        trusted = moment is not None and moment <= limit
+        if trusted and since >= every and value != last:
             yield Checkpoint(cursor_field=cursor, cursor=last)
             since = 0
         yield row
         since += 1
-        last = value
+        if trusted:
+            last = value
+        else:
+            untrusted += 1
+    if untrusted:
+        yield Log(
+            f"{untrusted} record(s) carry a {cursor} that is later than this read's clock or not a timestamp: "
+            f"emitted, but the state stays at {last!r}, so they are read again until the source corrects them"
+        )
     if last is not None:
         yield Checkpoint(cursor_field=cursor, cursor=last)

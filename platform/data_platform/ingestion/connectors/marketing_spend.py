@@ -6,13 +6,14 @@ renames or drops shows up as schema drift rather than as silently missing data.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, stream_entry
+from data_platform.ingestion.connectors._source import Checkpoint, Log, Record, Source, checkpoints, instant, stream_entry
 from data_platform.ingestion.schema import Column
 
 STREAM = "marketing_spend"
@@ -43,12 +44,19 @@ def check(config: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _open(path: Path):
+    """A report as text: UTF-8, with or without a byte-order mark (a BOM would otherwise glue itself to the first column's name)."""
+    return path.open(newline="", encoding="utf-8-sig")
+
+
 def _header(config: Mapping[str, Any]) -> list[str]:
-    reports = _reports(config)
-    if not reports:
-        return [c for c in KNOWN_TYPES if c != "cost_micros"]
-    with reports[-1].open(newline="") as f:
-        return next(csv.reader(f))
+    """The newest report's header; an empty report (no header) is passed over."""
+    for path in reversed(_reports(config)):
+        with _open(path) as f:
+            header = next(csv.reader(f), None)
+        if header:
+            return [name.strip() for name in header]
+    return [c for c in KNOWN_TYPES if c != "cost_micros"]
 
 
 def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -59,24 +67,38 @@ def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, Any] | None) -> Iterator[Record | Checkpoint]:
     if stream != STREAM:
         raise ValueError(f"unknown stream {stream!r}")
-    after = (state or {}).get("cursor") or ""
+    after = instant((state or {}).get("cursor"))
 
-    def rows() -> Iterator[Record]:
+    def rows() -> Iterator[Record | Log]:
         for path in _reports(config):
-            with path.open(newline="") as f:
-                for row in csv.DictReader(f):
-                    if row["reported_at"] <= after:
+            with _open(path) as f:
+                reader = csv.DictReader(f)
+                if not reader.fieldnames:
+                    yield Log(f"{path.name} is empty (no header, no rows): skipped")
+                    continue
+                reader.fieldnames = [name.strip() for name in reader.fieldnames]
+                for row in reader:
+                    if None in row:  # more values than the header has columns
+                        yield Log(
+                            f"{path.name} line {reader.line_num}: {len(row[None])} value(s) beyond the header, dropped from the record"
+                        )
+                        del row[None]
+                    reported = instant(row.get("reported_at"))
+                    if after is not None and reported is not None and reported <= after:
                         continue
                     for column, value in row.items():
                         convert = CONVERT.get(KNOWN_TYPES.get(column, ""))
-                        if convert and value != "":
-                            row[column] = convert(value)
-                        elif value == "":
+                        if value is None or value == "":
                             row[column] = None
+                        elif convert:
+                            # a value that does not convert is sent as text: the destination nulls it and records the change
+                            with contextlib.suppress(ValueError):
+                                row[column] = convert(value)
                     yield row
 
     if mode == "incremental":
-        yield from checkpoints(rows(), "reported_at", int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), after or None)
+        previous = (state or {}).get("cursor")
+        yield from checkpoints(rows(), "reported_at", int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), previous)
     else:
         yield from rows()
 

@@ -70,10 +70,13 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
             raise ValueError(f"stream {stream!r} is not a table of the shop database")
         columns = tables[stream]
         booleans = [name for name, sql_type, _ in columns if sql_type == "boolean"]
-        order = ", ".join(["updated_at", *[c[0] for c in columns if c[2]]]) if mode == "incremental" else "rowid"
+        # cursor values compared as instants (julianday parses ISO 8601 with or without a zone), never
+        # as text; a value that is no timestamp at all is read every time, for the contract check to flag
+        keys = [c[0] for c in columns if c[2]]
+        order = ", ".join(["julianday(updated_at) is not null", "julianday(updated_at)", *keys]) if mode == "incremental" else "rowid"
         where, params = "", ()
         if mode == "incremental" and state and state.get("cursor"):
-            where, params = "where updated_at > ?", (state["cursor"],)
+            where, params = "where julianday(updated_at) > julianday(?) or julianday(updated_at) is null", (state["cursor"],)
         cursor = db.execute(f"select * from {stream} {where} order by {order}", params)
         names = [d[0] for d in cursor.description]
 

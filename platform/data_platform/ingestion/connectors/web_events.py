@@ -4,6 +4,12 @@ Files are named by arrival day and hold events in arrival order, so the incremen
 is ``received_at``: a late event has an old ``event_timestamp`` but a new ``received_at``
 and is picked up by the next sync. Duplicate deliveries are passed through as they are
 (the stream is append-only); deduplication belongs to the staging layer.
+
+A blank line is skipped and counted. A line that is not a JSON event does not stop the stream:
+it is emitted as a record with no ``event_id`` whose ``payload`` holds the file, the line
+number and the text, so the contract check quarantines it where a person can read it, and a
+LOG message names the file and line. The state remembers which bad lines were emitted, so a
+later sync does not emit them again.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, stream_entry
+from data_platform.ingestion.connectors._source import Checkpoint, Log, Record, Source, checkpoints, instant, stream_entry
 from data_platform.ingestion.schema import Column
 
 STREAM = "web_events"
@@ -57,20 +63,49 @@ def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, Any] | None) -> Iterator[Record | Checkpoint]:
     if stream != STREAM:
         raise ValueError(f"unknown stream {stream!r}")
-    after = (state or {}).get("cursor") or ""
+    previous = (state or {}).get("cursor")
+    after = instant(previous)
+    reported = set((state or {}).get("malformed_lines_emitted") or [])
+    emitted: list[str] = []
 
-    def events() -> Iterator[Record]:
+    def events() -> Iterator[Record | Log]:
+        blank = 0
         for path in sorted(_folder(config).glob("received_date=*.jsonl")):
-            if path.stem.split("=", 1)[1] < after[:10]:
+            if after is not None and path.stem.split("=", 1)[1] < after.date().isoformat():
                 continue
             with path.open("rb") as lines:
-                for line in lines:
-                    event = orjson.loads(line)
-                    if event["received_at"] > after:
+                for number, line in enumerate(lines, 1):
+                    if not line.strip():
+                        blank += 1
+                        continue
+                    try:
+                        event = orjson.loads(line)
+                        if not isinstance(event, dict):
+                            raise ValueError("not a JSON object")
+                    except ValueError as error:
+                        where = f"{path.name}:{number}"
+                        if where in reported:
+                            continue
+                        emitted.append(where)
+                        yield Log(f"{path.name} line {number} is not a JSON event ({error}): kept for the contract check to quarantine")
+                        text = line.decode(errors="replace").rstrip("\n")
+                        yield {"payload": orjson.dumps({"file": path.name, "line": number, "text": text[:10_000]}).decode()}
+                        continue
+                    received = instant(event.get("received_at"))
+                    if after is None or received is None or received > after:
                         yield event
+        if blank:
+            yield Log(f"{blank} blank line(s) skipped")
+
+    def with_bad_lines_remembered(items: Iterator[Record | Checkpoint | Log]) -> Iterator[Record | Checkpoint | Log]:
+        for item in items:
+            if isinstance(item, Checkpoint):
+                item["malformed_lines_emitted"] = sorted(reported | set(emitted))[-1000:]
+            yield item
 
     if mode == "incremental":
-        yield from checkpoints(events(), "received_at", int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), after or None)
+        every = int(config.get("checkpoint_interval", CHECKPOINT_EVERY))
+        yield from with_bad_lines_remembered(checkpoints(events(), "received_at", every, previous))
     else:
         yield from events()
 
