@@ -236,7 +236,13 @@ class AlertingSensor:
         context = dg.build_sensor_context(
             instance=self.instance, cursor=self.cursor, repository_def=self.defs.get_repository_def(), resources={"alerts": self.sink}
         )
-        self.cursor = self.sensor.evaluate_tick(context).cursor
+        self.last_tick = self.sensor.evaluate_tick(context)
+        self.cursor = self.last_tick.cursor
+
+    def heartbeat(self) -> dict:
+        """The metadata of the heartbeat the last tick recorded (the daemon writes it; a test reads it from the tick)."""
+        (event,) = [e for e in self.last_tick.asset_events if e.asset_key.path == ["platform", "alerting_heartbeat"]]
+        return {k: v.value for k, v in event.metadata.items()}
 
     def webhook_alerts(self, asset: str, check: str) -> list[dict]:
         return [b for b in self.receiver.bodies if b.get("check") == check and b.get("asset") == asset]

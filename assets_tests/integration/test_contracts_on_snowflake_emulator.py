@@ -4,6 +4,7 @@ is no Snowflake account here): same quarantine, ledger and reconciliation as on 
 import contextlib
 import json
 
+import dagster as dg
 import fakesnow
 import pytest
 import snowflake.connector
@@ -78,7 +79,11 @@ def test_the_snowflake_dialect_quarantines_reconciles_and_reports_drift(snowflak
     assert [key for key, _ in quarantined] == [["2"], ["3"]]
     assert {k.lower(): v for k, v in quarantined[1][1].items()}["status"] == "lost", "the whole record is kept"
     result = contract_result(enforcer, figures, drift)
-    assert not result.passed and "2 of 4 rows broke the contract" in result.description
+    assert not result.passed and "2 of 4 rows synced broke the contract" in result.description
+    assert (
+        result.severity == dg.AssetCheckSeverity.ERROR
+        and "(50.00 %) are quarantined, above the contract's tolerance of 5 %" in result.description
+    )
     # judged syncs are not judged again
     again = enforcer.enforce(snowflake_warehouse, contract_rules(enforcer.contract, set(found), enforcer.dialect), "run-2")
     assert (again["rows_received"], again["rows_quarantined"]) == (4, 2) and again["judged_in_run"] == "run-1"

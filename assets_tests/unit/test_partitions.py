@@ -53,6 +53,12 @@ def test_recent_days_are_clipped_to_the_first_partition(settings):
     assert (tags[RANGE_START_TAG], tags[RANGE_END_TAG]) == ("2026-10-01", "2026-10-03")
 
 
-def test_the_main_run_covers_the_simulated_history_and_today(settings):
+def test_the_first_build_of_an_empty_warehouse_covers_every_partition_not_a_simulator_window(settings):
     tags = main_run_tags(settings, now=dt.datetime(2026, 11, 21, 12, tzinfo=UTC))
-    assert (tags[RANGE_START_TAG], tags[RANGE_END_TAG]) == ("2026-10-22", "2026-11-21")
+    assert (tags[RANGE_START_TAG], tags[RANGE_END_TAG]) == (settings.partitions_start, "2026-11-21")
+
+
+def test_a_later_run_starts_a_little_before_the_last_partition_built_and_leaves_no_gap(settings):
+    built = {"2026-10-01", "2026-10-02", "2026-11-01"}
+    tags = main_run_tags(settings, built, now=dt.datetime(2026, 11, 21, 12, tzinfo=UTC))
+    assert (tags[RANGE_START_TAG], tags[RANGE_END_TAG]) == ("2026-10-30", "2026-11-21")

@@ -40,9 +40,10 @@ def prepare_dagster_home(settings: Settings) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from data_platform.automation.end_to_end import run_end_to_end
+    from data_platform.automation.end_to_end import earliest_data_day, run_end_to_end
     from data_platform.automation.partitions import RANGE_END_TAG, RANGE_START_TAG, main_run_tags
     from data_platform.definitions import MAIN_JOB, build_definitions, stream_gates
+    from data_platform.ingestion.connections import load_connections
     from data_platform.reporting import print_run_summary
 
     settings = resolve_settings()
@@ -51,11 +52,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     defs = build_definitions(settings)
     job = defs.resolve_job_def(MAIN_JOB)
-    tags = main_run_tags(settings)
-    print(f"daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]}: ingestion, then everything downstream", flush=True)
+    daily = [key for key in defs.resolve_asset_graph().get_all_asset_keys() if defs.resolve_asset_graph().get(key).partitions_def]
     with dg.DagsterInstance.get() as instance:
+        built = set.intersection(*(set(instance.get_materialized_partitions(key)) for key in daily)) if daily else set()
+
+        def downstream_tags() -> dict[str, str]:
+            earliest = None if built else earliest_data_day(defs.resources["warehouse"], load_connections(), settings)
+            tags = main_run_tags(settings, built, earliest_data=earliest)
+            print(f"daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} in one run, after ingestion", flush=True)
+            return tags
+
         end_to_end = run_end_to_end(
-            job, instance, stream_gates(defs), tags=tags, run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+            job,
+            instance,
+            stream_gates(defs),
+            downstream_tags=downstream_tags,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
         return print_run_summary(end_to_end.runs, settings, time.perf_counter() - started, end_to_end.left_out)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from data_platform import wiring
 from data_platform.automation.jobs import daily_partitions_job, ingestion_jobs
 from data_platform.automation.partitions import daily_partitions
 from data_platform.automation.schedules import daily_partition_schedule, ingestion_schedules, late_events_rerun_schedule
@@ -12,6 +13,7 @@ from data_platform.consumers.ml_features import customer_features_asset
 from data_platform.environment import Settings, resolve_settings
 from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.connections import load_connections
+from data_platform.ingestion.resources import stream_key
 from data_platform.ingestion.source_systems import build_source_system_assets
 from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_spec
 from data_platform.quality.blast_radius import gates_of
@@ -20,7 +22,7 @@ from data_platform.quality.freshness import freshness_checks_job, freshness_sens
 from data_platform.quality.stream_check import blocks_descendants
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
-from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs
+from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs, dbt_source_keys
 from data_platform.transformation.project import prepared_manifest
 
 MAIN_JOB = "platform_main_job"
@@ -40,15 +42,24 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         selection=dg.AssetSelection.all(),
         description="Everything, end to end: source systems (simulated locally), every Airbyte connection, every dbt model and check.",
     )
+    assets = [
+        *build_source_system_assets(connections, settings),
+        *build_ingestion_assets(connections, settings, stream_checks),
+        *dbt,
+        *build_exposure_specs(manifest, dbt),
+        customer_features_asset(settings),
+        heartbeat_spec(),
+    ]
+    stream_keys = {stream_key(c, s.name) for c in connections for s in c.streams}
+    wiring.validate(
+        [
+            *wiring.unlinked_dbt_sources(dbt_source_keys(manifest, settings), stream_keys),
+            *wiring.dangling_dependencies(assets),
+            *wiring.tests_no_step_runs(manifest, dbt),
+        ]
+    )
     return dg.Definitions(
-        assets=[
-            *build_source_system_assets(connections, settings),
-            *build_ingestion_assets(connections, settings, stream_checks),
-            *dbt,
-            *build_exposure_specs(manifest, dbt),
-            customer_features_asset(settings),
-            heartbeat_spec(),
-        ],
+        assets=assets,
         asset_checks=partition_freshness,
         jobs=[main_job, freshness_checks_job(partition_freshness), daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
         schedules=[

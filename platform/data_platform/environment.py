@@ -40,6 +40,8 @@ class SimulationSettings:
     history_days: int = 30
     dirt: str = "default"
     """``default`` (late and duplicated events), ``clean`` or ``everything``."""
+    as_of: str | None = None
+    """Simulate the sources up to this instant (ISO 8601, UTC) instead of now: a reproducible run."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,11 +92,19 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
             scale=float(environ.get("DATA_PLATFORM_SIM_SCALE", 1.0)),
             history_days=int(environ.get("DATA_PLATFORM_SIM_HISTORY_DAYS", 30)),
             dirt=environ.get("DATA_PLATFORM_SIM_DIRT", "default"),
+            as_of=environ.get("DATA_PLATFORM_SIM_AS_OF") or None,
         )
     except ValueError as error:
         raise SettingsError(f"a DATA_PLATFORM_SIM_* variable is not a number: {error}") from None
     if not (math.isfinite(simulation.scale) and simulation.scale > 0):
         raise SettingsError(f"DATA_PLATFORM_SIM_SCALE={simulation.scale!r} must be a positive finite number (1.0 ≈ 40 orders a day)")
+    if simulation.as_of is not None:
+        try:
+            moment = dt.datetime.fromisoformat(simulation.as_of.replace("Z", "+00:00"))
+        except ValueError:
+            raise SettingsError(f"DATA_PLATFORM_SIM_AS_OF={simulation.as_of!r} is not an ISO 8601 instant (2026-10-20T12:00:00Z)") from None
+        if moment.tzinfo is None:
+            raise SettingsError(f"DATA_PLATFORM_SIM_AS_OF={simulation.as_of!r} needs a time zone (Z for UTC)")
     if simulation.history_days < 1:
         raise SettingsError(f"DATA_PLATFORM_SIM_HISTORY_DAYS={simulation.history_days!r} must be at least 1")
     if simulation.dirt not in ("default", "clean", "everything"):

@@ -69,6 +69,7 @@ def _environment_resources(settings: Settings) -> dict[str, Any]:
                 scale=settings.simulation.scale,
                 history_days=settings.simulation.history_days,
                 dirt=settings.simulation.dirt,
+                as_of=settings.simulation.as_of,
             ),
         }
     return {"airbyte": production_airbyte(settings), "warehouse": production_snowflake(settings)}

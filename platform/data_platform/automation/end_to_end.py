@@ -12,7 +12,8 @@ every other asset is built, and each one left out gets an observation naming the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 
 import dagster as dg
 
@@ -34,8 +35,11 @@ def run_end_to_end(
     instance: dg.DagsterInstance,
     gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]],
     selection: set[dg.AssetKey] | None = None,
+    downstream_tags: Callable[[], dict[str, str]] | None = None,
     **execute_kwargs,
 ) -> EndToEnd:
+    """``downstream_tags``: called after ingestion, the tags of the second run (its partitions can
+    depend on the data that landed); ``execute_kwargs`` go to both runs."""
     graph = full_graph(job)
     keys = set(selection) if selection is not None else {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
     streams = {k for k in gates if k in keys}
@@ -50,8 +54,37 @@ def run_end_to_end(
     left_out = {k: stopped[k] for k in sorted(rest & set(stopped), key=lambda k: k.to_user_string())}
     planned = rest - set(left_out)
     if planned:
-        run = job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=sorted(planned), **execute_kwargs)
+        kwargs = dict(execute_kwargs)
+        if downstream_tags is not None:
+            kwargs["tags"] = {**kwargs.get("tags", {}), **downstream_tags()}
+        run = job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=sorted(planned), **kwargs)
         runs.append(run)
         for key, key_blocks in left_out.items():
             instance.report_runless_asset_event(observation(key, key_blocks, run.run_id))
     return EndToEnd(runs, left_out)
+
+
+def earliest_data_day(warehouse, connections, settings) -> dt.date | None:
+    """The first UTC day of any timestamp or date in the landed event-like streams (those whose
+    contract names a freshness column: orders, events, reports), which is what the daily models
+    partition; reference data (customers since 2019, a catalogue) does not stretch the build."""
+    from data_platform.ingestion.assets import warehouse_table_name
+    from data_platform.quality.warehouse_sql import fetch_all, identifier
+
+    firsts = []
+    for connection in connections:
+        for stream in connection.streams:
+            columns = [c.name for c in stream.columns if c.type in ("date", "timestamp_with_timezone", "timestamp_without_timezone")]
+            if not columns or not stream.freshness_column:
+                continue
+            table = warehouse_table_name(connection, stream, settings)
+            lows = ", ".join(f"cast(min({identifier(c)}) as date)" for c in columns)
+            try:
+                ((first,),) = fetch_all(
+                    warehouse, f"select least({lows}) from {table}" if len(columns) > 1 else f"select {lows} from {table}"
+                )
+            except Exception:  # a stream not synced yet has no table: it holds no data to cover
+                continue
+            if first is not None:
+                firsts.append(first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first)[:10]))
+    return min(firsts) if firsts else None

@@ -44,6 +44,26 @@ def recent_range_tags(partitions: dg.DailyPartitionsDefinition, days: int, now: 
     return range_tags(window[0], window[-1])
 
 
-def main_run_tags(settings: Settings, now: dt.datetime | None = None) -> dict[str, str]:
-    """The main job's partitions: the days the simulated history covers, up to today, in one run."""
-    return recent_range_tags(daily_partitions(settings), settings.simulation.history_days + 1, now)
+LATE_DAYS = 2
+"""Days before the last built partition that an end-to-end run builds again (late events, restated reports)."""
+
+
+def main_run_tags(
+    settings: Settings,
+    built: set[str] | frozenset[str] = frozenset(),
+    now: dt.datetime | None = None,
+    earliest_data: dt.date | None = None,
+) -> dict[str, str]:
+    """The end-to-end run's partitions, in one run. ``built``: the daily partitions every daily asset
+    already has; ``earliest_data``: the first day of the data that landed. An empty warehouse is
+    built from the first day with data (or the first partition), so all the data that exists is
+    covered whatever its age; later runs start ``LATE_DAYS`` before the last partition built (never
+    leaving a gap however long ago that was) and end today."""
+    partitions = daily_partitions(settings)
+    keys = partitions.get_partition_keys(current_time=now or dt.datetime.now(dt.UTC))
+    if not built:
+        first = earliest_data.isoformat() if earliest_data else keys[0]
+        return range_tags(max(first, keys[0]) if first <= keys[-1] else keys[0], keys[-1])
+    last = max(built)
+    first = max(0, keys.index(last) - LATE_DAYS) if last in keys else 0
+    return range_tags(keys[first], keys[-1])

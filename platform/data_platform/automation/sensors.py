@@ -33,7 +33,7 @@ def run_failure_sensor() -> dg.SensorDefinition:
         graph = context.repository_def.asset_graph if context.repository_def else None
         keys = run.asset_selection or set()
         owners = sorted({o for k in keys if graph is not None and graph.has(k) for o in graph.get(k).owners})
-        alerts.send(
+        failed = alerts.send(
             Alert(
                 kind="run_failed",
                 title=f"run of {run.job_name} failed",
@@ -45,5 +45,7 @@ def run_failure_sensor() -> dg.SensorDefinition:
                 metadata={"failed_steps": sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})},
             )
         )
+        for sink, error in failed.items():  # the other sinks delivered; this one is reported, not retried
+            context.log.error(f"alert sink {sink} failed for the run failure of {run.run_id}: {error}")
 
     return _sensor

@@ -5,6 +5,7 @@ forward to now. In production they are external assets (the real systems), with 
 keys, so lineage reads the same: source system -> Airbyte stream -> dbt.
 """
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +28,8 @@ class MarketplaceSimulator(dg.ConfigurableResource):
     scale: float = 1.0
     history_days: int = 30
     dirt: str = "default"
+    as_of: str | None = None
+    """Simulate up to this instant (ISO 8601) instead of now."""
 
     def config(self) -> SimulationConfig:
         return simulation_config(self.seed, self.scale, self.history_days, self.dirt)
@@ -67,7 +70,8 @@ def build_source_system_assets(connections: Sequence[ConnectionSpec], settings: 
         """Move the simulated marketplace forward to now: new orders, events and ad reports, and
         later versions of rows whose lifecycle moved on. The systems share one clock, so all of
         them move forward; only the selected ones are reported."""
-        summary = simulate(simulator.config(), Path(simulator.source_systems_dir))
+        as_of = dt.datetime.fromisoformat(simulator.as_of.replace("Z", "+00:00")) if simulator.as_of else None
+        summary = simulate(simulator.config(), Path(simulator.source_systems_dir), as_of)
         context.log.info(f"source systems simulated up to {summary.as_of:%Y-%m-%d %H:%M} UTC: {summary.rows_total}")
         for spec in specs:
             if spec.key not in context.selected_asset_keys:

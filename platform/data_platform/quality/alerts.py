@@ -10,8 +10,11 @@ Sinks (``AlertSink`` resource): a JSON-lines log file always; a webhook (generic
 Slack incoming webhook) when configured; Slack through dagster-slack when a bot token is set,
 posted to the owner's channel named in the stream's data contract (``support`` with
 ``tool: slack``), else to a default channel; an email to the owners' addresses when an SMTP
-server is configured. The sensor also records a heartbeat asset every few
-minutes; its freshness policy turns it stale when the sensor stops, so silence is visible.
+server is configured. Each sink is tried on its own: one that is down (an SMTP relay that
+refuses, a webhook that times out) never stops the others or the other alerts of the tick; the
+alert is retried on that sink at the next ticks, and each sink delivers each alert once. The
+sensor records a heartbeat asset every few minutes, with the sinks that are failing; its
+freshness policy turns it stale when the sensor stops, so silence is visible.
 """
 
 import dataclasses
@@ -20,6 +23,7 @@ import email.message
 import json
 import smtplib
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,10 @@ from data_platform.quality.check_records import failed_checks_since, latest_reco
 
 HEARTBEAT_KEY = dg.AssetKey(["platform", "alerting_heartbeat"])
 HEARTBEAT_EVERY = dt.timedelta(minutes=5)
-REMEMBERED_ALERTS = 500
+REMEMBERED_ALERTS = 2000
+"""Per sink and alert: an alert delivered by the webhook and not yet by email is remembered for the webhook only."""
+PENDING_LIMIT = 200
+"""Alerts waiting for a sink that failed, retried each tick; the oldest are dropped (and logged) beyond this."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,23 +81,34 @@ class AlertSink(dg.ConfigurableResource):
     smtp_password: str | None = None
     email_from: str = "data-platform-alerts@marketplace.example"
 
-    def send(self, alert: Alert) -> None:
-        payload = alert.as_dict()
+    def channels(self) -> list[tuple[str, Callable[[Alert], None]]]:
+        """The configured sinks, by name, each sending one alert (and raising when it cannot)."""
+        channels: list[tuple[str, Callable[[Alert], None]]] = [("log", self._log)]
+        if self.webhook_url:
+            channels.append(("webhook", self._post_webhook))
+        if self.slack_token:
+            channels.append(("slack", self._post_to_slack))
+        if self.smtp_host:
+            channels.append(("email", self._email))
+        return channels
+
+    def send(self, alert: Alert) -> dict[str, str]:
+        """Send ``alert`` to every sink; a sink that fails does not stop the others. Returns the failed sinks' errors."""
+        return {name: error for name, error in ((n, _attempt(send, alert)) for n, send in self.channels()) if error}
+
+    def _log(self, alert: Alert) -> None:
         path = Path(self.log_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as out:
-            out.write(json.dumps(payload, default=str) + "\n")
-        if self.webhook_url:
-            body = {**payload, "text": _slack_text(alert)}
-            request = urllib.request.Request(
-                self.webhook_url, data=json.dumps(body, default=str).encode(), headers={"content-type": "application/json"}
-            )
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
-                response.read()
-        if self.slack_token:
-            self._post_to_slack(alert)
-        if self.smtp_host:
-            self._email(alert)
+            out.write(json.dumps(alert.as_dict(), default=str) + "\n")
+
+    def _post_webhook(self, alert: Alert) -> None:
+        body = {**alert.as_dict(), "text": _slack_text(alert)}
+        request = urllib.request.Request(
+            str(self.webhook_url), data=json.dumps(body, default=str).encode(), headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+            response.read()
 
     def _email(self, alert: Alert) -> None:
         recipients = [o for o in alert.owners if "@" in o]
@@ -116,6 +134,36 @@ class AlertSink(dg.ConfigurableResource):
         channels = alert.channels or ((self.slack_default_channel,) if self.slack_default_channel else ())
         for channel in channels:
             client.chat_postMessage(channel=channel, text=_slack_text(alert))
+
+
+def _attempt(send: Callable[[Alert], None], alert: Alert) -> str | None:
+    try:
+        send(alert)
+    except Exception as error:  # any sink failure: reported, never raised into the tick
+        return f"{type(error).__name__}: {error}"[:500]
+    return None
+
+
+def deliver(sink: AlertSink, alert: Alert, identity: str, sent: list[str], failing: dict[str, dict]) -> list[str]:
+    """Send ``alert`` to each sink that has not delivered it yet; return the sinks still owing it.
+
+    ``sent`` remembers ``sink|identity`` pairs, so each sink delivers each alert once;
+    ``failing`` (sink -> failures, last error, since when) is what the heartbeat shows."""
+    owing = []
+    for name, send in sink.channels():
+        key = f"{name}|{identity}"
+        if key in sent:
+            continue
+        error = _attempt(send, alert)
+        if error is None:
+            remember(sent, key)
+            failing.pop(name, None)
+        else:
+            owing.append(name)
+            entry = failing.setdefault(name, {"failures": 0, "since": dt.datetime.now(dt.UTC).isoformat()})
+            entry["failures"] += 1
+            entry["last_error"] = error
+    return owing
 
 
 def _slack_text(alert: Alert) -> str:
@@ -161,6 +209,13 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
         if cursor is None:  # first tick: start from now, do not replay history
             cursor = {"after": latest_record_id(context.instance, check_keys), "sent": [], "heartbeat": None}
         sent = list(cursor["sent"])
+        failing: dict[str, dict] = json.loads(json.dumps(cursor.get("failing") or {}))
+        failing_before = json.loads(json.dumps(failing))
+        pending: list[dict] = []
+        # alerts a sink failed to deliver at an earlier tick: that sink (and only it) tries again
+        for waiting in cursor.get("pending") or []:
+            if deliver(alerts, Alert(**waiting["alert"]), waiting["identity"], sent, failing):
+                pending.append(waiting)
         for failure in failed_checks_since(context.instance, check_keys, cursor["after"]):
             evaluation = failure.evaluation
             run = context.instance.get_run_by_id(failure.run_id)
@@ -171,30 +226,45 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
             partition = evaluation.partition or (partition_label(run.tags) if run and partitioned else None)
             identity = alert_identity(evaluation.asset_key.to_user_string(), evaluation.check_name, partition, root)
             cursor["after"] = failure.record_id
-            if not remember(sent, identity):
-                continue
-            alerts.send(
-                Alert(
-                    kind="check_failed",
-                    title=f"check {evaluation.check_name} failed",
-                    owners=tuple(node.owners) if node else (),
-                    severity=evaluation.severity.value,
-                    asset=evaluation.asset_key.to_user_string(),
-                    check=evaluation.check_name,
-                    partition=partition,
-                    run_id=failure.run_id,
-                    description=evaluation.description,
-                    metadata=_metadata(evaluation),
-                    channels=_slack_channels(node),
-                )
+            alert = Alert(
+                kind="check_failed",
+                title=f"check {evaluation.check_name} failed",
+                owners=tuple(node.owners) if node else (),
+                severity=evaluation.severity.value,
+                asset=evaluation.asset_key.to_user_string(),
+                check=evaluation.check_name,
+                partition=partition,
+                run_id=failure.run_id,
+                description=evaluation.description,
+                metadata=_metadata(evaluation),
+                channels=_slack_channels(node),
             )
-            context.log.info(f"alert sent: {identity}")
-        cursor["sent"] = sent
+            owing = deliver(alerts, alert, identity, sent, failing)
+            if owing:
+                pending.append({"identity": identity, "alert": json.loads(json.dumps(dataclasses.asdict(alert), default=str))})
+            context.log.info(f"alert {identity}: " + (f"not yet delivered by {owing}" if owing else "delivered"))
+        for name, state in sorted(failing.items()):
+            context.log.error(
+                f"alert sink {name} is failing ({state['failures']} attempt(s) since {state['since']}): {state['last_error']}"
+            )
+        if len(pending) > PENDING_LIMIT:
+            context.log.error(f"{len(pending) - PENDING_LIMIT} alert(s) dropped after waiting too long for a failing sink")
+            pending = pending[-PENDING_LIMIT:]
+        cursor.update(sent=sent, failing=failing, pending=pending)
         events = []
         now = dt.datetime.now(dt.UTC)
-        if cursor["heartbeat"] is None or now - dt.datetime.fromisoformat(cursor["heartbeat"]) >= HEARTBEAT_EVERY:
+        if cursor["heartbeat"] is None or now - dt.datetime.fromisoformat(cursor["heartbeat"]) >= HEARTBEAT_EVERY or failing or failing != failing_before:
             cursor["heartbeat"] = now.isoformat()
-            events.append(dg.AssetMaterialization(HEARTBEAT_KEY, metadata={"alerts_remembered": len(cursor["sent"])}))
+            events.append(
+                dg.AssetMaterialization(
+                    HEARTBEAT_KEY,
+                    metadata={
+                        "alerts_remembered": len(sent),
+                        "alerts_waiting_for_a_sink": len(pending),
+                        "failing_sinks": dg.MetadataValue.json(failing),
+                    },
+                )
+            )
         return dg.SensorResult(cursor=json.dumps(cursor), asset_events=events)
 
     return _sensor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +57,7 @@ class SimulationConfig:
     dirt: DirtSwitches = dataclasses.field(default_factory=DirtSwitches)
 
     def __post_init__(self) -> None:
-        if self.scale <= 0:
+        if not math.isfinite(self.scale) or self.scale <= 0:
             raise ValueError(f"scale must be positive, got {self.scale}")
         if self.history_days < 1:
             raise ValueError(f"history_days must be at least 1, got {self.history_days}")

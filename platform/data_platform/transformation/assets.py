@@ -49,6 +49,11 @@ def source_selectors(manifest: Path, translator: PlatformDbtTranslator, project)
     }
 
 
+def dbt_source_keys(manifest: Path, settings: Settings) -> dict[dg.AssetKey, str]:
+    """Asset key of each dbt source -> its dbt selector, as the dbt assets translate them."""
+    return source_selectors(manifest, PlatformDbtTranslator(settings.warehouse_kind), dbt_project(dbt_target(settings)))
+
+
 def leave_out_blocked(
     context: dg.AssetExecutionContext, sources: dict[dg.AssetKey, str], gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]]
 ) -> tuple[list[str], list[dg.AssetObservation]]:
