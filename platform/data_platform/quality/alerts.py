@@ -253,7 +253,12 @@ def check_failure_alert_sensor() -> dg.SensorDefinition:
         cursor.update(sent=sent, failing=failing, pending=pending)
         events = []
         now = dt.datetime.now(dt.UTC)
-        if cursor["heartbeat"] is None or now - dt.datetime.fromisoformat(cursor["heartbeat"]) >= HEARTBEAT_EVERY or failing or failing != failing_before:
+        if (
+            cursor["heartbeat"] is None
+            or now - dt.datetime.fromisoformat(cursor["heartbeat"]) >= HEARTBEAT_EVERY
+            or failing
+            or failing != failing_before
+        ):
             cursor["heartbeat"] = now.isoformat()
             events.append(
                 dg.AssetMaterialization(
