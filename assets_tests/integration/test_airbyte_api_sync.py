@@ -93,18 +93,77 @@ def test_a_sync_already_in_flight_is_attached_to_not_failed(api, shop_db_assets)
     assert orders.materialization.metadata["airbyte/job_id"].value == running.job_id
 
 
-def test_a_failed_job_fails_the_step(api, shop_db_assets):
+def test_a_failed_job_fails_the_step_naming_the_connection_and_airbytes_reason(api, shop_db_assets):
     api.job_statuses = ["running", "failed"]
     result = materialize(shop_db_assets, workspace(api))
     assert not result.success
-    assert "Job failed: 100" in failure_message(result)
+    assert (
+        f"Airbyte connection shop_db ({CONNECTION_ID}): job 100 failed: source config_error: "
+        "Postgres: password authentication failed for user airbyte"
+    ) in failure_message(result)
 
 
 def test_a_cancelled_job_fails_the_step(api, shop_db_assets):
     api.job_statuses = ["running", "cancelled"]
     result = materialize(shop_db_assets, workspace(api))
     assert not result.success
-    assert "Job was cancelled: 100" in failure_message(result)
+    assert "job 100 was cancelled" in failure_message(result)
+
+
+# --- races and credentials ---------------------------------------------------------------------
+
+
+def test_a_409_on_start_attaches_to_the_sync_that_started_meanwhile(api, shop_db_assets):
+    api.race_on_post = True  # someone started a sync between our job listing and our POST
+    result = materialize(shop_db_assets, workspace(api))
+    assert result.success, failure_message(result)
+    assert list(api.jobs) == [100], "no second job"
+    assert api.jobs[100].polls >= 3, "the running job was watched to its end"
+    orders = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "orders")
+    assert orders.materialization.metadata["airbyte/job_id"].value == 100
+
+
+def test_a_start_that_timed_out_is_looked_up_and_attached_not_started_twice(api, shop_db_assets):
+    api.post_delay = 2.5  # the server creates the job, then answers after the client gave up
+    result = materialize(shop_db_assets, workspace(api, request_timeout=1))
+    assert result.success, failure_message(result)
+    assert api.calls("POST", "/api/public/v1/jobs") == 1, "the POST is not retried before looking"
+    assert list(api.jobs) == [100] and api.jobs[100].polls >= 3, "the job it started is the one watched"
+
+
+def test_a_token_revoked_mid_sync_is_renewed_once_and_the_sync_completes(api, shop_db_assets):
+    api.job_statuses = ["pending", "running", "running", "succeeded"]
+    api.revoke_after_polls = 1
+    result = materialize(shop_db_assets, workspace(api))
+    assert result.success, failure_message(result)
+    assert api.tokens_issued == 2
+    assert api.jobs[100].payload()["status"] == "succeeded"
+
+
+def test_a_cancel_after_a_revoked_token_still_cancels_the_job(api, shop_db_assets):
+    api.job_statuses = ["running"]
+    api.fail("DELETE", r"/api/public/v1/jobs/\d+", 401)  # the token died just before the cancel
+    result = materialize(shop_db_assets, workspace(api, poll_timeout=0.2))
+    assert not result.success and "not done after 0.2 s" in failure_message(result)
+    assert api.calls("DELETE", r"/api/public/v1/jobs/\d+") == 2, "renewed once, then cancelled"
+    assert api.jobs[100].payload()["status"] == "cancelled", "no Airbyte job left running"
+
+
+def test_each_stream_carries_its_own_rows_from_the_jobs_statistics(api, shop_db_assets):
+    api.stream_rows = {"merchants": 12, "products": 40, "customers": 30, "orders": 500, "order_lines": 900, "payments": 0}
+    result = materialize(shop_db_assets, workspace(api))
+    assert result.success
+    metadata = {e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    assert metadata["orders"]["airbyte/rows_synced"].value == 500 and metadata["orders"]["airbyte/bytes_synced"].value == 50_000
+    assert metadata["payments"]["airbyte/rows_synced"].value == 0, "one stream that stopped delivering is visible"
+    assert metadata["payments"]["airbyte/figures"].value.startswith("per stream")
+
+
+def test_without_per_stream_statistics_each_stream_says_it_carries_the_connection_total(api, shop_db_assets):
+    result = materialize(shop_db_assets, workspace(api))
+    orders = next(e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "orders")
+    assert "airbyte/rows_synced" not in orders.materialization.metadata
+    assert orders.materialization.metadata["airbyte/figures"].value.startswith("connection total")
 
 
 def test_server_errors_are_retried_until_success(api, shop_db_assets):
@@ -151,7 +210,7 @@ def test_a_poll_timeout_cancels_the_airbyte_job(api, shop_db_assets):
     api.job_statuses = ["running"]
     result = materialize(shop_db_assets, workspace(api, poll_timeout=0.2))
     assert not result.success
-    assert "Timeout" in failure_message(result)
+    assert "not done after 0.2 s" in failure_message(result)
     assert api.calls("DELETE", r"/api/public/v1/jobs/\d+") == 1
 
 

@@ -4,6 +4,12 @@ It serves the public REST API (``/api/public/v1``: token, workspace, connections
 list/start/poll/cancel) and the configuration API (``/api/v1/connections/get``). Jobs
 follow a script of statuses, one per poll, and any endpoint can be told to fail first.
 Every request is recorded so tests can assert what the client actually did.
+
+Races and credentials as a real server has them: a sync started by someone else between the
+client's job listing and its ``POST /jobs`` (answered 409), a ``POST /jobs`` that creates the
+job and answers too late for the client, and a token revoked mid-sync (the old one gets 401,
+the token endpoint hands out a new one). The configuration API's ``/jobs/get`` returns the
+attempts with per-stream statistics and a failure summary.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import dataclasses
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -49,6 +56,17 @@ class FakeAirbyteApi:
         self.rows_synced = 1234
         self.failures: dict[tuple[str, str], list[int]] = {}
         """(method, path regex) -> status codes to answer before answering normally."""
+        self.stream_rows: dict[str, int] = {}
+        """Per-stream records of each job (configuration API attempts); empty: no per-stream statistics."""
+        self.race_on_post = False
+        """POST /jobs finds that a sync just started: that job is created and the answer is 409."""
+        self.post_delay = 0.0
+        """Seconds POST /jobs waits after creating the job, before answering (a slow server)."""
+        self.revoke_after_polls: int | None = None
+        """After this many job polls, the current token is revoked (401) and a new one is issued."""
+        self.token = TOKEN
+        self.tokens_issued = 0
+        self._polls = 0
         self._next_job = 100
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -115,8 +133,9 @@ class FakeAirbyteApi:
                 if path == "/api/public/v1/applications/token":
                     if (body.get("client_id"), body.get("client_secret")) != (api.client_id, api.client_secret):
                         return self._send(401, {"message": "invalid client credentials"})
-                    return self._send(200, {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 180})
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    api.tokens_issued += 1
+                    return self._send(200, {"access_token": api.token, "token_type": "Bearer", "expires_in": 180})
+                if self.headers.get("Authorization") != f"Bearer {api.token}":
                     return self._send(401, {"message": "missing or invalid bearer token"})
                 if path == f"/api/public/v1/workspaces/{api.workspace_id}":
                     return self._send(200, {"workspaceId": api.workspace_id, "name": "marketplace"})
@@ -130,7 +149,40 @@ class FakeAirbyteApi:
                     return self._send(200, {"data": jobs, "next": ""})
                 if path == "/api/public/v1/jobs" and method == "POST":
                     job = api._new_job(body["connectionId"], api.job_statuses)
+                    if api.race_on_post:
+                        api.race_on_post = False
+                        return self._send(409, {"message": f"a sync is already running for connection {body['connectionId']}"})
+                    if api.post_delay:
+                        time.sleep(api.post_delay)
                     return self._send(200, {"jobId": job.job_id, "status": "pending", "jobType": "sync"})
+                if path == "/api/v1/jobs/get":
+                    job = api.jobs.get(int(body.get("id", -1)))
+                    if job is None:
+                        return self._send(404, {"message": "no such job"})
+                    status = job.payload()["status"]
+                    attempt = {
+                        "id": 0,
+                        "status": status,
+                        "streamStats": [
+                            {
+                                "streamName": name,
+                                "streamNamespace": "raw_shop",
+                                "stats": {"recordsCommitted": rows, "bytesCommitted": rows * 100},
+                            }
+                            for name, rows in api.stream_rows.items()
+                        ],
+                    }
+                    if status == "failed":
+                        attempt["failureSummary"] = {
+                            "failures": [
+                                {
+                                    "failureOrigin": "source",
+                                    "failureType": "config_error",
+                                    "externalMessage": "Postgres: password authentication failed for user airbyte",
+                                }
+                            ]
+                        }
+                    return self._send(200, {"job": job.payload(), "attempts": [{"attempt": attempt}]})
                 match = re.fullmatch(r"/api/public/v1/jobs/(\d+)", path)
                 if match and int(match.group(1)) in api.jobs:
                     job = api.jobs[int(match.group(1))]
@@ -139,6 +191,10 @@ class FakeAirbyteApi:
                         return self._send(200, job.payload())
                     payload = job.payload()
                     job.polls += 1
+                    api._polls += 1
+                    if api.revoke_after_polls is not None and api._polls >= api.revoke_after_polls:
+                        api.revoke_after_polls = None
+                        api.token = f"{TOKEN}-{api._polls}"  # revoked: the next request with the old token gets 401
                     return self._send(200, payload)
                 return self._send(404, {"message": f"no route {method} {path}"})
 

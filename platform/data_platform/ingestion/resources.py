@@ -97,9 +97,11 @@ class _ApiSync:
 
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
         connection_id = connection.production_connection_id()
-        output = self.get_client().sync_and_poll(connection_id=connection_id)  # type: ignore[attr-defined]
+        client = self.get_client()  # type: ignore[attr-defined]
+        output = client.sync_and_poll(connection_id=connection_id, connection_name=connection.name)
         job = output.job_details
         rows = job.get("rowsSynced")
+        per_stream = client.stream_figures(int(job["jobId"])) if job.get("jobId") is not None else {}
         metadata: dict[str, Any] = {
             "airbyte/connection_id": connection_id,
             "airbyte/job_id": job.get("jobId"),
@@ -110,9 +112,24 @@ class _ApiSync:
             **_flag_zero_rows(context, f"connection {connection.name} (job {job.get('jobId')})", rows, connection.expect_rows_every_sync),
         }
         metadata = {k: v for k, v in metadata.items() if v is not None}
+        if not per_stream:
+            context.log.warning(
+                f"Airbyte gave no per-stream statistics for job {job.get('jobId')}: each stream of {connection.name} "
+                "carries the connection's total, and its volume check judges that"
+            )
         selected = set(_selected_streams(context, connection))
         for stream in connection.streams:
             stream_metadata = {**metadata, "airbyte/sync_mode": stream.sync_mode.value}
+            if stream.name in per_stream:
+                stream_metadata.update(
+                    {
+                        "airbyte/rows_synced": per_stream[stream.name]["rows"],
+                        "airbyte/bytes_synced": per_stream[stream.name]["bytes"],
+                        "airbyte/figures": "per stream (the job's statistics)",
+                    }
+                )
+            else:
+                stream_metadata["airbyte/figures"] = "connection total: Airbyte gave no statistics for this stream"
             if stream.name in selected:
                 yield dg.MaterializeResult(asset_key=stream_key(connection, stream.name), metadata=stream_metadata)
             else:  # Airbyte synced it anyway: record it, as dagster-airbyte does
