@@ -74,6 +74,7 @@
     select cast(range as date) as date_day from range(date '{{ start_date }}', date '{{ end_date }}', interval 1 day)
 {%- endmacro %}
 {% macro snowflake__date_series(start_date, end_date) -%}
-    select dateadd(day, seq4(), '{{ start_date }}'::date) as date_day
+    {#- seq4() may skip numbers; row_number() over it is dense, so the spine has no gaps -#}
+    select dateadd(day, row_number() over (order by seq4()) - 1, '{{ start_date }}'::date) as date_day
     from table(generator(rowcount => {{ (modules.datetime.date.fromisoformat(end_date) - modules.datetime.date.fromisoformat(start_date)).days }}))
 {%- endmacro %}

@@ -117,6 +117,14 @@ def production_snowflake(settings: Settings) -> SnowflakeResource:  # noqa: F821
             auth["private_key_password"] = dg.EnvVar("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
     else:
         auth = {"password": dg.EnvVar("SNOWFLAKE_PASSWORD")}
+    # an endpoint other than <account>.snowflakecomputing.com (a proxy, or an emulator in tests); unset: real Snowflake
+    endpoint = {
+        name: int(value) if name == "port" else value
+        for name, variable in (("host", "SNOWFLAKE_HOST"), ("port", "SNOWFLAKE_PORT"), ("protocol", "SNOWFLAKE_PROTOCOL"))
+        if (value := settings.get(variable))
+    }
+    if endpoint:
+        auth["additional_snowflake_connection_args"] = endpoint
     return SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar("SNOWFLAKE_USER"),
