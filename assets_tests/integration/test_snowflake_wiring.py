@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,65 @@ def test_the_snowflake_date_spine_has_one_row_per_day_and_no_gap(emulator, prod_
             conn.cursor().execute("select count(*), min(date_day), max(date_day) from ANALYTICS.TRUSTED.METRICFLOW_TIME_SPINE").fetchall()
         )
     assert days > 300 and (last - first).days + 1 == days, "one row per day, none skipped"
+
+
+SNOWFLAKE_TYPES = {"integer": "number(38,0)", "number": "float", "string": "varchar", "boolean": "boolean", "date": "date"}
+
+
+def airbyte_shaped_table(connection, stream_name: str) -> str:
+    """``create table`` of a stream as Airbyte's Snowflake destination writes it: upper-case names, VARIANT meta."""
+    stream = connection.stream(stream_name)
+    columns = [f"{c.name.upper()} {SNOWFLAKE_TYPES.get(c.logical_type, 'timestamp_tz')}" for c in stream.contract.columns]
+    columns += [
+        "_AIRBYTE_RAW_ID varchar",
+        "_AIRBYTE_EXTRACTED_AT timestamp_tz",
+        "_AIRBYTE_META variant",
+        "_AIRBYTE_GENERATION_ID number(38,0)",
+    ]
+    return f"create table RAW.{connection.destination_namespace.upper()}.{stream_name.upper()} ({', '.join(columns)})"
+
+
+def node_of(sql: str) -> str | None:
+    """The dbt node a statement belongs to, from the comment dbt appends to every query."""
+    match = re.search(r"/\*\s*(\{.*\})\s*\*/\s*;?\s*$", sql, re.S)
+    return json.loads(match.group(1)).get("node_id") if match else None
+
+
+def test_every_dbt_statement_runs_under_its_own_nodes_query_tag_tests_billed_to_the_tested_models_owner(emulator, prod_manifest, tmp_path):
+    env, log = emulator
+    shop = next(c for c in load_connections() if c.name == "shop_db")
+    with snowflake_resource(env) as resources, resources.warehouse.get_connection() as conn:
+        conn.cursor().execute("create schema if not exists RAW.RAW_SHOP")
+        conn.cursor().execute(airbyte_shaped_table(shop, "orders"))
+    proc = subprocess.run(
+        [
+            *(
+                str(Path(sys.executable).parent / "dbt"),
+                "build",
+                "--target",
+                "snowflake",
+                "--select",
+                "stg_shop__orders",
+            ),
+            *("--target-path", str(tmp_path / "target"), "--profiles-dir", str(REPO_ROOT / "dbt"), "--threads", "1"),
+        ],
+        cwd=REPO_ROOT / "dbt",
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    tagged: dict[str, set[str]] = {}
+    for statement in log.statements:
+        node = node_of(statement.sql)
+        if node is None or re.match(r"\s*(alter session|show parameters)", statement.sql, re.I):
+            continue
+        tag = json.loads(statement.query_tag) if statement.query_tag else {}
+        label = tag.get("test") or tag.get("model")
+        assert not tag or node.split(".")[2] == label, f"{node} ran under the tag of {label}: {statement.sql[:120]}"
+        if tag:
+            tagged.setdefault(node, set()).add(tag["team"])
+    tests = {n for n in tagged if n.startswith("test.")}
+    assert "model.marketplace.stg_shop__orders" in tagged and tests, sorted(tagged)
+    assert all(teams == {"commerce-platform"} for teams in tagged.values()), tagged

@@ -1,6 +1,9 @@
-{#- Snowflake query tag of every model: which model ran and which team owns it, as JSON, so
-    cost can be shown back per business team (QUERY_HISTORY.QUERY_TAG). Overrides dbt-snowflake's
-    snowflake__set_query_tag; a query_tag configured on a model still wins. -#}
+{#- Snowflake query tag of every node: which model (or test of which model) ran and which team
+    owns it, as JSON, so cost can be shown back per business team (QUERY_HISTORY.QUERY_TAG).
+    Overrides dbt-snowflake's snowflake__set_query_tag (models, tests) and
+    snowflake__unset_query_tag: dbt-snowflake resets the tag only for nodes that configure one,
+    which left every later statement on the connection billed to the previous node. A query_tag
+    configured on a model still wins. -#}
 {% macro snowflake__set_query_tag() -%}
     {%- set configured = config.get('query_tag') -%}
     {%- set new_query_tag = configured if configured and configured != target.query_tag else model_query_tag(model) -%}
@@ -10,8 +13,37 @@
     {{ return(original_query_tag) }}
 {%- endmacro %}
 
-{#- {"app": "dbt", "project", "model", "layer", "team" (first owner in meta.dagster.owners), "target"} -#}
+{#- Back to the tag the connection had before the node (the profile's, or none): nothing runs
+    under a finished node's tag. -#}
+{% macro snowflake__unset_query_tag(original_query_tag) -%}
+    {%- if original_query_tag -%}
+        {% do run_query("alter session set query_tag = '{}'".format(original_query_tag | replace("'", "''"))) %}
+    {%- else -%}
+        {% do run_query("alter session unset query_tag") %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Unit tests tagged like data tests: billed to the owner of the model they test. -#}
+{%- materialization unit, adapter='snowflake' -%}
+    {% set original_query_tag = set_query_tag() %}
+    {% set relations = materialization_unit_default() %}
+    {% do unset_query_tag(original_query_tag) %}
+    {{ return(relations) }}
+{%- endmaterialization -%}
+
+{#- {"app": "dbt", "project", "model", "layer", "team" (first owner in meta.dagster.owners), "target"};
+    a test also names itself ("test") and is billed to the team that owns the model it tests. -#}
 {% macro model_query_tag(node) -%}
-    {%- set owners = ((node.config.get('meta') or {}).get('dagster') or {}).get('owners') or ['team:analytics'] -%}
-    {{ return(tojson({'app': 'dbt', 'project': project_name, 'model': node.name, 'layer': node.config.get('schema'), 'team': owners[0] | replace('team:', ''), 'target': target.name})) }}
+    {%- set tested = none -%}
+    {%- if node.resource_type in ('test', 'unit_test') -%}
+        {%- set parent_id = node.get('attached_node') or ((node.depends_on or {}).get('nodes') or [none])[0] -%}
+        {%- set tested = graph.nodes.get(parent_id) if parent_id else none -%}
+    {%- endif -%}
+    {%- set owner = tested or node -%}
+    {%- set owners = ((owner.config.get('meta') or {}).get('dagster') or {}).get('owners') or ['team:analytics'] -%}
+    {%- set tag = {'app': 'dbt', 'project': project_name, 'model': owner.name, 'layer': owner.config.get('schema'), 'team': owners[0] | replace('team:', ''), 'target': target.name} -%}
+    {%- if tested is not none -%}
+        {%- do tag.update({'test': node.name}) -%}
+    {%- endif -%}
+    {{ return(tojson(tag)) }}
 {%- endmacro %}
