@@ -169,3 +169,33 @@ def test_every_dbt_statement_runs_under_its_own_nodes_query_tag_tests_billed_to_
     tests = {n for n in tagged if n.startswith("test.")}
     assert "model.marketplace.stg_shop__orders" in tagged and tests, sorted(tagged)
     assert all(teams == {"commerce-platform"} for teams in tagged.values()), tagged
+
+
+def test_the_contract_checks_statements_and_quarantine_writes_are_tagged_with_the_stream_and_its_owner(emulator):
+    from data_platform.quality.contract_checks import contract_check
+
+    env, log = emulator
+    shop = next(c for c in load_connections() if c.name == "shop_db")
+    settings = resolve_settings(env)
+    with snowflake_resource(env) as resources:
+        with resources.warehouse.get_connection() as conn:
+            cursor = conn.cursor()
+            cursor.execute("create schema if not exists RAW.RAW_SHOP")
+            cursor.execute(airbyte_shaped_table(shop, "orders"))
+            cursor.execute(  # one order without its required customer: quarantined
+                "insert into RAW.RAW_SHOP.ORDERS (ORDER_ID, CUSTOMER_ID, MERCHANT_ID, STATUS, _AIRBYTE_RAW_ID, _AIRBYTE_META) "
+                """select 1, null, 1, 'paid', 'raw-1', parse_json('{"sync_id": 1, "changes": []}')"""
+            )
+        first = len(log.statements)
+        context = dg.build_asset_context(resources={"warehouse": resources.warehouse}, instance=dg.DagsterInstance.ephemeral())
+        result = contract_check(shop, shop.stream("orders"), settings).run(context, None, team="commerce-platform")
+    assert result.metadata["rows_quarantined"].value == 1
+    statements = log.statements[first:]
+    # the tag itself, and the resource's closing COMMIT (transaction control, after the reset) aside
+    work = [s for s in statements if not re.match(r"\s*(alter session|commit|rollback)\b", s.sql, re.I)]
+    assert any(s.sql.lower().startswith("insert into raw.quarantine.raw_shop__orders") for s in work), "the quarantine write is among them"
+    for statement in work:
+        assert statement.query_tag, f"untagged: {statement.sql[:120]}"
+        tag = json.loads(statement.query_tag)
+        assert (tag["asset"], tag["check"], tag["team"]) == ("raw_shop/orders", "data_contract", "commerce-platform"), statement.sql[:100]
+    assert all(log.tags.get(s.session) == "" for s in statements), "every session's tag is reset when the check is done"

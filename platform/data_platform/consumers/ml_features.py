@@ -11,7 +11,7 @@ import dagster as dg
 
 from data_platform.environment import Settings
 from data_platform.ingestion.assets import WAREHOUSE_POOL
-from data_platform.quality.warehouse_sql import execute, fetch_all
+from data_platform.quality.warehouse_sql import execute, fetch_all, query_tag
 
 CUSTOMER_FEATURES_KEY = dg.AssetKey(["ml", "customer_features"])
 UPSTREAM = (
@@ -71,14 +71,17 @@ def customer_features_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def customer_features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse = context.resources.warehouse
-        execute(
-            warehouse,
-            [
-                f"create schema if not exists {analytics}ml",
-                f"create or replace table {table} as {FEATURES_SQL.format(analytics=analytics)}",
-            ],
-        )
-        ((rows, repeaters),) = fetch_all(warehouse, f"select count(*), sum(case when is_repeat_customer then 1 else 0 end) from {table}")
+        with query_tag(asset=CUSTOMER_FEATURES_KEY.to_user_string(), team="data-science"):
+            execute(
+                warehouse,
+                [
+                    f"create schema if not exists {analytics}ml",
+                    f"create or replace table {table} as {FEATURES_SQL.format(analytics=analytics)}",
+                ],
+            )
+            ((rows, repeaters),) = fetch_all(
+                warehouse, f"select count(*), sum(case when is_repeat_customer then 1 else 0 end) from {table}"
+            )
         return dg.MaterializeResult(metadata={"dagster/row_count": int(rows), "repeat_customers": int(repeaters or 0)})
 
     return customer_features

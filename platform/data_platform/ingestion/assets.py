@@ -105,9 +105,18 @@ def build_connection_assets(connection: ConnectionSpec, settings: Settings, chec
         selected_checks = context.selected_asset_check_keys
         for check in checks:
             if check.key in selected_checks:
-                yield check.run(context, synced.get(check.spec.asset_key))
+                yield check.run(context, synced.get(check.spec.asset_key), team=owning_team(connection, check.spec.asset_key))
 
     return _sync
+
+
+def owning_team(connection: ConnectionSpec, key: dg.AssetKey) -> str:
+    """The team a stream's warehouse cost is billed to: its contract's team, else the connection's first owner."""
+    stream = next((s for s in connection.streams if stream_key(connection, s.name) == key), None)
+    if stream is not None and stream.contract is not None:
+        return stream.contract.team
+    owners = [o for o in (stream.owners if stream and stream.owners else connection.owners) if o.startswith("team:")]
+    return owners[0].removeprefix("team:") if owners else "data-platform"
 
 
 def build_ingestion_assets(

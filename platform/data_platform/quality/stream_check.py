@@ -16,6 +16,8 @@ from typing import Any
 
 import dagster as dg
 
+from data_platform.quality.warehouse_sql import query_tag
+
 BLOCKS_DESCENDANTS = "platform/blocks_descendants"
 """Check-spec metadata: an ERROR result stops the stream's descendants (only them) in the same run and later ones."""
 
@@ -32,8 +34,11 @@ class StreamCheck:
     def key(self) -> dg.AssetCheckKey:
         return self.spec.key
 
-    def run(self, context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
-        return self.evaluate(context, synced)._replace(asset_key=self.spec.asset_key, check_name=self.spec.name)
+    def run(self, context: dg.AssetExecutionContext, synced: Synced | None, team: str = "data-platform") -> dg.AssetCheckResult:
+        """Evaluate the check, its Snowflake statements tagged with the asset, the check and the owning team."""
+        with query_tag(asset=self.spec.asset_key.to_user_string(), check=self.spec.name, team=team):
+            result = self.evaluate(context, synced)
+        return result._replace(asset_key=self.spec.asset_key, check_name=self.spec.name)
 
 
 def stream_check_spec(asset: dg.AssetKey, name: str, description: str, *, blocks: bool, metadata: Mapping[str, Any] | None = None):

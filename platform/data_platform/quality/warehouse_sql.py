@@ -1,35 +1,65 @@
 """Run SQL in whichever warehouse the environment has: DuckDB and Snowflake resources both
 hand out DB-API connections, so checks push their SQL down and only read small results.
 
-``WarehouseDialect`` holds the few expressions that differ between the two."""
+``WarehouseDialect`` holds the few expressions that differ between the two.
 
+On Snowflake every connection these helpers open runs under the query tag of what is running
+(``query_tag(...)``: the asset, the check, the owning team), set first and unset last, so its
+cost is shown back to that team and nothing after it is billed to it."""
+
+import contextlib
+import contextvars
 import dataclasses
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
+_QUERY_TAG: contextvars.ContextVar[str | None] = contextvars.ContextVar("query_tag", default=None)
+
+
+@contextlib.contextmanager
+def query_tag(**fields: Any) -> Iterator[None]:
+    """Tag the Snowflake statements run inside the block: ``{"app": "dagster", **fields}``."""
+    token = _QUERY_TAG.set(json.dumps({"app": "dagster", **fields}, sort_keys=True))
+    try:
+        yield
+    finally:
+        _QUERY_TAG.reset(token)
+
+
+@contextlib.contextmanager
+def _cursor(warehouse: Any) -> Iterator[Any]:
+    with warehouse.get_connection() as conn:
+        cursor = conn.cursor()
+        tag = _QUERY_TAG.get()
+        tagged = tag is not None and "snowflake" in type(conn).__module__.lower()
+        if tagged:
+            cursor.execute(f"alter session set query_tag = {literal(tag)}")
+        try:
+            yield cursor
+        finally:
+            if tagged:
+                cursor.execute("alter session unset query_tag")
 
 
 def fetch_all(warehouse: Any, sql: str) -> list[tuple]:
-    with warehouse.get_connection() as conn:
-        cursor = conn.cursor()
+    with _cursor(warehouse) as cursor:
         cursor.execute(sql)
         return [tuple(row) for row in cursor.fetchall()]
 
 
 def execute(warehouse: Any, statements: Sequence[str]) -> None:
     """One after the other, each committed on its own (DDL: Snowflake commits it anyway)."""
-    with warehouse.get_connection() as conn:
-        cursor = conn.cursor()
+    with _cursor(warehouse) as cursor:
         for statement in statements:
             cursor.execute(statement)
 
 
 def execute_in_transaction(warehouse: Any, statements: Sequence[str]) -> None:
     """All of ``statements`` or none of them."""
-    with warehouse.get_connection() as conn:
-        cursor = conn.cursor()
+    with _cursor(warehouse) as cursor:
         cursor.execute("begin")
         try:
             for statement in statements:
