@@ -26,6 +26,7 @@ from ..support.snowflake_emulator import snowflake_emulator
 
 @pytest.fixture
 def emulator(monkeypatch):
+    """The emulator (one in-memory database per test worker: tests create what they need with ``create or replace``)."""
     with snowflake_emulator() as (connect, log):
         env = {
             **PROD_ENV,
@@ -122,7 +123,7 @@ def airbyte_shaped_table(connection, stream_name: str) -> str:
         "_AIRBYTE_META variant",
         "_AIRBYTE_GENERATION_ID number(38,0)",
     ]
-    return f"create table RAW.{connection.destination_namespace.upper()}.{stream_name.upper()} ({', '.join(columns)})"
+    return f"create or replace table RAW.{connection.destination_namespace.upper()}.{stream_name.upper()} ({', '.join(columns)})"
 
 
 def node_of(sql: str) -> str | None:
@@ -182,6 +183,8 @@ def test_the_contract_checks_statements_and_quarantine_writes_are_tagged_with_th
             cursor = conn.cursor()
             cursor.execute("create schema if not exists RAW.RAW_SHOP")
             cursor.execute(airbyte_shaped_table(shop, "orders"))
+            for table in ("RAW_SHOP__ORDERS", "CONTRACT_LEDGER"):  # the emulator's database lives as long as the test worker
+                cursor.execute(f"drop table if exists RAW.QUARANTINE.{table}")
             cursor.execute(  # one order without its required customer: quarantined
                 "insert into RAW.RAW_SHOP.ORDERS (ORDER_ID, CUSTOMER_ID, MERCHANT_ID, STATUS, _AIRBYTE_RAW_ID, _AIRBYTE_META) "
                 """select 1, null, 1, 'paid', 'raw-1', parse_json('{"sync_id": 1, "changes": []}')"""
