@@ -7,9 +7,14 @@ answers locally the valid Snowflake statements fakesnow does not implement:
 
 - ``ALTER SESSION SET QUERY_TAG = '…'`` / ``UNSET QUERY_TAG``: remembered per session (so the
   log shows which tag each later statement ran under) and answered with ``select 1``;
-- the column ``COMMENT`` statements of dbt's ``persist_docs``: answered with ``select 1``;
+- the ``COMMENT`` statements of dbt's ``persist_docs`` (fakesnow fails on a quote inside ``$$…$$``):
+  answered with ``select 1``;
 - ``create temporary table`` in a named schema (dbt-snowflake's unit tests): run as a
   ``transient`` table, which fakesnow accepts.
+
+- ``object_insert`` (the quarantine's PII masking): run as ``json_merge_patch``;
+- an internal error of the emulator (HTTP 500, which the connector would retry for minutes):
+  answered as a SQL error.
 
 And one thing real Snowflake does that fakesnow does not: ``seq4()`` skipping numbers (it is
 documented as not gap-free), injected by doubling it.
@@ -36,7 +41,7 @@ SEQ4 = re.compile(r"\bseq4\(\)", re.I)
 """Snowflake documents that ``seq4()`` may skip numbers; fakesnow's never does, so the proxy makes it skip."""
 UNSUPPORTED = [
     re.compile(r"^\s*alter\s+(?:table|view)\s+.*\s(?:alter|modify)\s+.*\scomment\s", re.I | re.S),
-    re.compile(r"^\s*comment\s+(?:if\s+exists\s+)?on\s+column\s", re.I | re.S),
+    re.compile(r"^\s*comment\s+(?:if\s+exists\s+)?on\s+(?:column|table|view)\s", re.I | re.S),
 ]
 
 
@@ -66,10 +71,30 @@ class StatementLog:
                 replacement = TEMPORARY_TABLE.sub(r"\1transient\2", sql, count=1)
             elif SEQ4.search(sql):
                 replacement = SEQ4.sub("(seq4() * 2)", sql)
+            elif "object_insert" in sql.lower():
+                replacement = _object_insert_as_json_patch(sql)
             else:
                 replacement = None
             self.statements.append(Statement(session, sql, self.tags.get(session, "")))
             return replacement
+
+
+def _object_insert_as_json_patch(sql: str) -> str:
+    """``object_insert(o, k, v, true)`` as ``json_merge_patch(o, json_object(k, v))``: fakesnow
+    turns ``object_insert`` into DuckDB's ``struct_insert``, which refuses its JSON objects."""
+    import sqlglot
+    from sqlglot import exp
+
+    def patch(node):
+        if isinstance(node, exp.ObjectInsert):
+            pair = exp.Anonymous(this="JSON_OBJECT", expressions=[node.args["key"], node.args["value"]])
+            return exp.Anonymous(this="JSON_MERGE_PATCH", expressions=[node.this, pair])
+        return node
+
+    tree = sqlglot.parse_one(sql, read="snowflake")
+    while tree.find(exp.ObjectInsert):  # nested calls: the outer is replaced first
+        tree = tree.transform(patch)
+    return tree.sql(dialect="snowflake")
 
 
 def proxied_app(log: StatementLog):
@@ -111,7 +136,24 @@ def proxied_app(log: StatementLog):
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        return await app(scope, replay, send)
+        failed = False
+
+        async def answer(message):
+            # fakesnow answers an internal error with HTTP 500, which the connector retries for
+            # minutes: turn it into the SQL error a real server would give, so failures are fast
+            nonlocal failed
+            if message["type"] == "http.response.start" and message["status"] == 500:
+                failed = True
+                return
+            if failed and message["type"] == "http.response.body":
+                text = message.get("body", b"").decode(errors="replace")[:2000]
+                error = json.dumps({"success": False, "code": "100000", "message": f"emulator error: {text}", "data": {}}).encode()
+                await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": error})
+                return
+            await send(message)
+
+        return await app(scope, replay, answer)
 
     return proxy
 

@@ -37,12 +37,14 @@
     {%- set tested = none -%}
     {%- if node.resource_type in ('test', 'unit_test') -%}
         {%- set parent_id = node.get('attached_node') or ((node.depends_on or {}).get('nodes') or [none])[0] -%}
-        {%- set tested = graph.nodes.get(parent_id) if parent_id else none -%}
+        {#- a unit test's context has no graph of nodes: it is billed to the unit test's own meta, else analytics -#}
+        {%- set nodes = (graph.get('nodes') if graph is mapping else none) or {} -%}
+        {%- set tested = nodes.get(parent_id) if parent_id else none -%}
     {%- endif -%}
     {%- set owner = tested or node -%}
     {%- set owners = ((owner.config.get('meta') or {}).get('dagster') or {}).get('owners') or ['team:analytics'] -%}
     {%- set tag = {'app': 'dbt', 'project': project_name, 'model': owner.name, 'layer': owner.config.get('schema'), 'team': owners[0] | replace('team:', ''), 'target': target.name} -%}
-    {%- if tested is not none -%}
+    {%- if node.resource_type in ('test', 'unit_test') -%}
         {%- do tag.update({'test': node.name}) -%}
     {%- endif -%}
     {{ return(tojson(tag)) }}
