@@ -21,7 +21,7 @@ from data_platform.ingestion.connections import load_connections
 
 from ..support.fake_airbyte_api import FakeAirbyteApi
 from ..support.platforms import LAST_DAY, START, Platform
-from ..support.snowflake_emulator import snowflake_emulator
+from ..support.snowflake_emulator import StatementLog, snowflake_emulator
 
 MARTS = ("mart_daily_gmv", "mart_merchant_commission", "mart_customer_cohorts", "mart_web_funnel", "mart_marketing_roas")
 
@@ -32,6 +32,7 @@ class ProductionRun:
     defs: dg.Definitions
     connect: dict
     duckdb: Platform
+    log: StatementLog
 
     def emulator_rows(self, sql: str) -> list[tuple]:
         with snowflake.connector.connect(**self.connect, database="ANALYTICS") as conn:
@@ -72,7 +73,7 @@ def load_raw_tables(built: Platform, connect: dict) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def production_run(built_platform, prod_manifest):
-    with snowflake_emulator() as (connect, _log), FakeAirbyteApi() as airbyte, pytest.MonkeyPatch.context() as env:
+    with snowflake_emulator() as (connect, log), FakeAirbyteApi() as airbyte, pytest.MonkeyPatch.context() as env:
         airbyte.stream_rows = load_raw_tables(built_platform, connect)
         for name, value in {
             "DATA_PLATFORM_ENV": "prod",
@@ -103,7 +104,7 @@ def production_run(built_platform, prod_manifest):
             asset_selection=list(selection),
             tags=range_tags(START.isoformat(), LAST_DAY.isoformat()),
         )
-        yield ProductionRun(result, defs, connect, built_platform)
+        yield ProductionRun(result, defs, connect, built_platform, log)
 
 
 def test_the_main_job_succeeds_on_snowflake(production_run):
@@ -145,3 +146,28 @@ def test_each_mart_equals_the_duckdb_run(production_run, mart):
     on_duckdb = normal(production_run.duckdb.query(f"select * from marts.{mart}"))
     on_snowflake = normal(production_run.emulator_rows(f"select * from ANALYTICS.MARTS.{mart.upper()}"))
     assert on_duckdb and on_snowflake == on_duckdb
+
+
+def test_the_ml_consumers_statements_are_billed_to_data_science(production_run):
+    import json
+
+    writes = [s for s in production_run.log.statements if "ml.customer_features" in s.sql.lower()]
+    assert writes
+    for statement in writes:
+        tag = json.loads(statement.query_tag)
+        assert (tag["asset"], tag["team"]) == ("ml/customer_features", "data-science"), statement.sql[:100]
+
+
+def test_every_dbt_model_ran_under_its_owners_tag(production_run):
+    import json
+
+    graph = production_run.defs.resolve_asset_graph()
+    owner = {
+        key.path[-1]: next(o for o in graph.get(key).owners if o.startswith("team:")).removeprefix("team:")
+        for key in graph.get_all_asset_keys()
+        if "dbt" in graph.get(key).kinds and graph.get(key).is_materializable
+    }
+    tags = [json.loads(s.query_tag) for s in production_run.log.statements if s.query_tag.startswith('{"app": "dbt"')]
+    billed = {t["model"]: t["team"] for t in tags if "test" not in t}
+    assert set(billed) == set(owner), set(owner) ^ set(billed)
+    assert billed == owner
