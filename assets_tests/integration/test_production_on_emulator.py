@@ -21,7 +21,7 @@ from data_platform.ingestion.connections import load_connections
 
 from ..support.fake_airbyte_api import FakeAirbyteApi
 from ..support.platforms import LAST_DAY, START, Platform
-from ..support.snowflake_emulator import StatementLog, snowflake_emulator
+from ..support.snowflake_emulator import StatementLog, snowflake_emulator, snowflake_env
 
 MARTS = ("mart_daily_gmv", "mart_merchant_commission", "mart_customer_cohorts", "mart_web_funnel", "mart_marketing_roas")
 
@@ -77,12 +77,7 @@ def production_run(built_platform, prod_manifest):
         airbyte.stream_rows = load_raw_tables(built_platform, connect)
         for name, value in {
             "DATA_PLATFORM_ENV": "prod",
-            "SNOWFLAKE_ACCOUNT": connect["account"],
-            "SNOWFLAKE_USER": connect["user"],
-            "SNOWFLAKE_PASSWORD": connect["password"],
-            "SNOWFLAKE_HOST": connect["host"],
-            "SNOWFLAKE_PORT": str(connect["port"]),
-            "SNOWFLAKE_PROTOCOL": connect["protocol"],
+            **snowflake_env(connect),
             "AIRBYTE_SERVER_URL": airbyte.url,
             "AIRBYTE_WORKSPACE_ID": airbyte.workspace_id,
             "AIRBYTE_CLIENT_ID": airbyte.client_id,

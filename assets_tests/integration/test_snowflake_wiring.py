@@ -21,22 +21,14 @@ from data_platform.quality.contract_checks import ContractEnforcer
 from data_platform.resources import production_snowflake
 
 from ..conftest import PROD_ENV
-from ..support.snowflake_emulator import snowflake_emulator
+from ..support.snowflake_emulator import snowflake_emulator, snowflake_env
 
 
 @pytest.fixture
 def emulator(monkeypatch):
     """The emulator (one in-memory database per test worker: tests create what they need with ``create or replace``)."""
     with snowflake_emulator() as (connect, log):
-        env = {
-            **PROD_ENV,
-            "SNOWFLAKE_ACCOUNT": connect["account"],
-            "SNOWFLAKE_USER": connect["user"],
-            "SNOWFLAKE_PASSWORD": connect["password"],
-            "SNOWFLAKE_HOST": connect["host"],
-            "SNOWFLAKE_PORT": str(connect["port"]),
-            "SNOWFLAKE_PROTOCOL": connect["protocol"],
-        }
+        env = {**PROD_ENV, **snowflake_env(connect)}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         yield env, log
@@ -45,6 +37,21 @@ def emulator(monkeypatch):
 def snowflake_resource(env: dict):
     resource = production_snowflake(resolve_settings(env))
     return dg.build_resources({"warehouse": resource})
+
+
+def run_dbt(env: dict, target_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbt on the snowflake target (the emulator, through the environment), as a person runs it."""
+    return subprocess.run(
+        [
+            *(str(Path(sys.executable).parent / "dbt"), *args, "--target", "snowflake"),
+            *("--target-path", str(target_path), "--profiles-dir", str(REPO_ROOT / "dbt")),
+        ],
+        cwd=REPO_ROOT / "dbt",
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_dbt_sources_read_the_raw_database_airbyte_writes(prod_manifest):
@@ -69,17 +76,7 @@ def test_dbt_reaches_the_endpoint_and_filters_quarantine_where_the_checks_write(
     with snowflake_resource(env) as resources:
         enforcer.ensure_tables(resources.warehouse)  # what the data_contract check creates
     compiled = tmp_path / "target"
-    proc = subprocess.run(
-        [
-            *(str(Path(sys.executable).parent / "dbt"), "compile", "--target", "snowflake", "--select", "stg_shop__orders"),
-            *("--target-path", str(compiled), "--profiles-dir", str(REPO_ROOT / "dbt")),
-        ],
-        cwd=REPO_ROOT / "dbt",
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_dbt(env, compiled, "compile", "--select", "stg_shop__orders")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     (sql_file,) = compiled.rglob("stg_shop__orders.sql")
     sql = sql_file.read_text().lower()
@@ -91,17 +88,7 @@ def test_dbt_reaches_the_endpoint_and_filters_quarantine_where_the_checks_write(
 
 def test_the_snowflake_date_spine_has_one_row_per_day_and_no_gap(emulator, prod_manifest, tmp_path):
     env, _ = emulator
-    proc = subprocess.run(
-        [
-            *(str(Path(sys.executable).parent / "dbt"), "run", "--target", "snowflake", "--select", "metricflow_time_spine"),
-            *("--target-path", str(tmp_path / "target"), "--profiles-dir", str(REPO_ROOT / "dbt")),
-        ],
-        cwd=REPO_ROOT / "dbt",
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_dbt(env, tmp_path / "target", "run", "--select", "metricflow_time_spine")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     with snowflake_resource(env) as resources, resources.warehouse.get_connection() as conn:
         ((days, first, last),) = (
@@ -138,24 +125,7 @@ def test_every_dbt_statement_runs_under_its_own_nodes_query_tag_tests_billed_to_
     with snowflake_resource(env) as resources, resources.warehouse.get_connection() as conn:
         conn.cursor().execute("create schema if not exists RAW.RAW_SHOP")
         conn.cursor().execute(airbyte_shaped_table(shop, "orders"))
-    proc = subprocess.run(
-        [
-            *(
-                str(Path(sys.executable).parent / "dbt"),
-                "build",
-                "--target",
-                "snowflake",
-                "--select",
-                "stg_shop__orders",
-            ),
-            *("--target-path", str(tmp_path / "target"), "--profiles-dir", str(REPO_ROOT / "dbt"), "--threads", "1"),
-        ],
-        cwd=REPO_ROOT / "dbt",
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_dbt(env, tmp_path / "target", "build", "--select", "stg_shop__orders", "--threads", "1")
     assert proc.returncode == 0, proc.stdout[-3000:]
     tagged: dict[str, set[str]] = {}
     for statement in log.statements:

@@ -189,3 +189,15 @@ def snowflake_emulator() -> Iterator[tuple[dict, StatementLog]]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def snowflake_env(connect: dict) -> dict[str, str]:
+    """The platform's environment variables for the emulator (dbt's profile and SnowflakeResource read them)."""
+    return {
+        "SNOWFLAKE_ACCOUNT": connect["account"],
+        "SNOWFLAKE_USER": connect["user"],
+        "SNOWFLAKE_PASSWORD": connect["password"],
+        "SNOWFLAKE_HOST": connect["host"],
+        "SNOWFLAKE_PORT": str(connect["port"]),
+        "SNOWFLAKE_PROTOCOL": connect["protocol"],
+    }
