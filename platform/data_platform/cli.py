@@ -52,7 +52,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     defs = build_definitions(settings)
     job = defs.resolve_job_def(MAIN_JOB)
-    daily = [key for key in defs.resolve_asset_graph().get_all_asset_keys() if defs.resolve_asset_graph().get(key).partitions_def]
+    graph = defs.resolve_asset_graph()
+    daily = [key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def]
     with dg.DagsterInstance.get() as instance:
         built = set.intersection(*(set(instance.get_materialized_partitions(key)) for key in daily)) if daily else set()
 

@@ -19,7 +19,6 @@ from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_s
 from data_platform.quality.blast_radius import gates_of
 from data_platform.quality.contract_checks import build_contract_checks
 from data_platform.quality.freshness import freshness_checks_job, freshness_sensor, partition_freshness_checks
-from data_platform.quality.stream_check import blocks_descendants
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
 from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs, dbt_source_keys
@@ -33,7 +32,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     connections = load_connections()
     manifest = prepared_manifest(settings)
     stream_checks = [check for c in connections for check in (*build_contract_checks(c, settings), *build_stream_checks(c, settings))]
-    dbt = build_dbt_assets(manifest, settings, gates_of(stream_checks))
+    dbt = build_dbt_assets(manifest, settings, gates_of(c.spec for c in stream_checks))
     daily_dbt = dbt[0]
     partitions = daily_partitions(settings)
     partition_freshness = partition_freshness_checks(daily_dbt)
@@ -84,11 +83,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
 def stream_gates(definitions: dg.Definitions) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
     """Each asset's checks that block its descendants (read from the check specs' metadata)."""
     graph = definitions.resolve_asset_graph()
-    gates: dict[dg.AssetKey, list[dg.AssetCheckKey]] = {}
-    for key in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
-        if blocks_descendants(graph.get_check_spec(key)):
-            gates.setdefault(key.asset_key, []).append(key)
-    return gates
+    return gates_of(graph.get_check_spec(key) for key in graph.asset_check_keys)
 
 
 defs = build_definitions()

@@ -8,11 +8,12 @@ connected when it is not, so each fails the definitions, naming what is wrong.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import dagster as dg
+
+from data_platform.transformation.project import manifest_document
 
 
 class WiringError(dg.DagsterInvalidDefinitionError):
@@ -47,7 +48,7 @@ def unlinked_dbt_sources(source_keys: dict[dg.AssetKey, str], stream_keys: set[d
 
 def tests_no_step_runs(manifest: Path, dbt_assets: Sequence[dg.AssetsDefinition]) -> list[str]:
     """dbt data tests that are no asset check of a dbt step (on a source, or on several models without ``meta.dagster.ref``)."""
-    document = json.loads(manifest.read_text())
+    document = manifest_document(manifest)
     checks = {spec.name for assets in dbt_assets for spec in assets.check_specs}
     return [
         f"dbt test {node['name']} ({node.get('original_file_path', unique_id)}) is attached to no model a dbt step builds, "

@@ -248,7 +248,7 @@ class DuckDBDestination:
         to quarantine (a primary key column is required)."""
         pk = [quote(k) for k in target.spec.primary_key]
         cursor = quote(target.spec.cursor_field) if target.spec.cursor_field else "null"
-        keyless = " or ".join(f"{k} is null" for k in pk)
+        keyless = _any_null(pk)
         latest = f"""
             select * from {target.stage_table}
             qualify ({keyless}) or row_number() over (
@@ -270,7 +270,7 @@ class DuckDBDestination:
         inserted = self.conn.execute(
             f"""insert into {target.final_table} ({_column_list(target)})
                 select {_select_list(target, generation)}
-                from _airbyte_batch b where ({_prefixed(pk, "b")})
+                from _airbyte_batch b where ({_any_null(pk, "b.")})
                    or not exists (select 1 from {target.final_table} f where {match})"""
         ).fetchone()[0]
         self.conn.execute("drop table _airbyte_batch")
@@ -321,8 +321,9 @@ class CommitFigures:
     conflict_sample: tuple[str, ...]
 
 
-def _prefixed(keys: Sequence[str], alias: str) -> str:
-    return " or ".join(f"{alias}.{k} is null" for k in keys)
+def _any_null(keys: Sequence[str], prefix: str = "") -> str:
+    """True for a row whose key has a null part: such a row is never deduplicated against another."""
+    return " or ".join(f"{prefix}{k} is null" for k in keys)
 
 
 def _column_list(target: StreamTarget) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import dagster as dg
 
 from data_platform.quality.check_records import latest_evaluation
-from data_platform.quality.stream_check import StreamCheck, blocks_descendants
+from data_platform.quality.stream_check import blocks_descendants
 
 BLOCKED_BY = "platform/blocked_by"
 """Observation metadata on an asset left out of a run: the checks that blocked it."""
@@ -51,12 +51,12 @@ def failed_blocking_checks(
     return blocks
 
 
-def gates_of(checks: Iterable[StreamCheck]) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
-    """Asset -> its checks that block descendants."""
+def gates_of(specs: Iterable[dg.AssetCheckSpec]) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
+    """Asset -> its checks that block descendants (by the check specs' metadata)."""
     gates: dict[dg.AssetKey, list[dg.AssetCheckKey]] = {}
-    for check in checks:
-        if blocks_descendants(check.spec):
-            gates.setdefault(check.spec.asset_key, []).append(check.key)
+    for spec in sorted(specs, key=lambda s: (s.asset_key.to_user_string(), s.name)):
+        if blocks_descendants(spec):
+            gates.setdefault(spec.asset_key, []).append(spec.key)
     return gates
 
 

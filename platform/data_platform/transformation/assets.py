@@ -11,7 +11,7 @@ from data_platform.automation.partitions import daily_partitions
 from data_platform.environment import Settings
 from data_platform.ingestion.assets import WAREHOUSE_POOL
 from data_platform.quality.blast_radius import blocked_descendants, failed_blocking_checks, full_graph, observation
-from data_platform.transformation.project import dbt_project, dbt_target, share_partial_parse
+from data_platform.transformation.project import dbt_project, dbt_target, manifest_document, share_partial_parse
 from data_platform.transformation.translator import PlatformDbtTranslator
 
 EXPOSURE_KINDS = {"dashboard": "metabase", "application": "googlesheets", "ml": "sagemaker", "analysis": "notebook"}
@@ -42,7 +42,7 @@ def dbt_build_args(config: DbtBuildConfig, dbt_vars: dict[str, str] | None, excl
 
 def source_selectors(manifest: Path, translator: PlatformDbtTranslator, project) -> dict[dg.AssetKey, str]:
     """Asset key of each dbt source (its Airbyte stream) -> dbt's selector for it."""
-    document = json.loads(manifest.read_text())
+    document = manifest_document(manifest)
     return {
         translator.get_asset_spec(document, unique_id, project).key: f"source:{source['source_name']}.{source['name']}"
         for unique_id, source in document.get("sources", {}).items()
@@ -80,7 +80,7 @@ def leave_out_blocked(
     for key, key_blocks in sorted(blocks.items(), key=lambda kv: kv[0].to_user_string()):
         context.log.warning(
             f"{key.to_user_string()} is blocked by {', '.join(b.label for b in key_blocks)}: its descendants are left out of this "
-            f"step ({len([k for k in mine if k in stopped])} selected here); every other model is built"
+            f"step ({len(mine)} selected here); every other model is built"
         )
     excludes = [f"{sources[key]}+" for key in sorted(blocks, key=lambda k: k.to_user_string())]
     return excludes, [observation(k, stopped[k], context.run_id) for k in sorted(mine | consumers, key=lambda k: k.to_user_string())]
@@ -141,7 +141,7 @@ def build_dbt_assets(
 
 def build_exposure_specs(manifest: Path, dbt_assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetSpec]:
     """dbt exposures (dashboards, sheets, ML features) as assets downstream of the models they read."""
-    document = json.loads(manifest.read_text())
+    document = manifest_document(manifest)
     key_by_node = {spec.metadata.get("dagster_dbt/unique_id"): spec.key for d in dbt_assets_defs for spec in d.specs}
     specs = []
     for unique_id, exposure in sorted(document.get("exposures", {}).items()):

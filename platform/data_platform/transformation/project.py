@@ -11,6 +11,7 @@ The manifest (``dbt/target/<target>/manifest.json``) is built by ``dbt parse``:
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import sys
@@ -75,6 +76,16 @@ def prepared_manifest(settings: Settings) -> Path:
             "`DATA_PLATFORM_ENV=prod data-platform prepare-dbt` (dbt parse for the snowflake target)"
         )
     return manifest
+
+
+def manifest_document(manifest: Path) -> dict:
+    """The manifest's JSON, read once per version of the file (definitions read it in several places)."""
+    return _manifest_document(manifest, manifest.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _manifest_document(manifest: Path, _version: int) -> dict:
+    return json.loads(manifest.read_text())
 
 
 def share_partial_parse(target_path: Path) -> None:
