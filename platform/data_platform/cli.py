@@ -2,11 +2,12 @@
 
 - ``data-platform run``: the main job end to end (simulate, sync every connection, and, as
   they land, every dbt model and check), with progress and a summary.
-- ``data-platform simulate``: only move the simulated source systems forward.
-- ``data-platform prepare-dbt``: build the dbt manifest for the environment's target (deploy step).
+- ``data-platform simulate``: only move the domains' local source systems forward.
+- ``data-platform prepare-dbt``: build each domain's dbt manifest for the environment's target (deploy step).
+- ``data-platform new-domain NAME``: scaffold a working domain (connection, contract, dbt model, test).
 - ``data-platform sql "select ..."``: query the local warehouse.
 - ``data-platform dev``: ``dagster dev`` with the local instance configured.
-- ``data-platform benchmark``: throughput figures (see ``data_platform.benchmark``).
+- ``data-platform benchmark``: throughput figures on the example's data (see ``marketplace_example.benchmark``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from data_platform.environment import REPO_ROOT, Settings, resolve_settings
+from data_platform.settings import REPO_ROOT, Settings, resolve_settings
 
 INSTANCE_TEMPLATE = Path(__file__).with_name("instance") / "dagster.yaml"
 
@@ -27,9 +28,9 @@ INSTANCE_TEMPLATE = Path(__file__).with_name("instance") / "dagster.yaml"
 def prepare_dagster_home(settings: Settings) -> Path:
     """Use ``$DAGSTER_HOME`` if set; otherwise a persistent home in the data directory with the
     local instance config (warehouse pool limited to 1)."""
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"])
-    home = settings.dagster_home
+    if settings.dagster_home is not None:
+        return settings.dagster_home
+    home = settings.data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(INSTANCE_TEMPLATE, home / "dagster.yaml")
@@ -41,16 +42,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from data_platform.automation.end_to_end import earliest_data_day, run_end_to_end
-    from data_platform.automation.partitions import RANGE_END_TAG, RANGE_START_TAG, main_run_tags
     from data_platform.definitions import MAIN_JOB, build_definitions, stream_gates
-    from data_platform.ingestion.connections import load_connections
+    from data_platform.domains import load_domains
     from data_platform.reporting import print_run_summary
+    from data_platform.transformation.partitions import RANGE_END_TAG, RANGE_START_TAG, main_run_tags
 
     settings = resolve_settings()
     prepare_dagster_home(settings)
     print(f"data-platform: environment {settings.environment.value}, data in {settings.data_dir}", flush=True)
     started = time.perf_counter()
-    defs = build_definitions(settings)
+    domains = load_domains(settings)
+    print(f"domains: {', '.join(d.name for d in domains) or 'none'} (from {settings.domains_dir})", flush=True)
+    defs = build_definitions(settings, domains)
     job = defs.resolve_job_def(MAIN_JOB)
     graph = defs.resolve_asset_graph()
     daily = [key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def]
@@ -58,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         built = set.intersection(*(set(instance.get_materialized_partitions(key)) for key in daily)) if daily else set()
 
         def downstream_tags() -> dict[str, str]:
-            earliest = None if built else earliest_data_day(defs.resources["warehouse"], load_connections(), settings)
+            earliest = None if built else earliest_data_day(defs.resources["warehouse"], [c for d in domains for c in d.connections], settings.warehouse)
             tags = main_run_tags(settings, built, earliest_data=earliest)
             print(f"daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} in one run, after ingestion", flush=True)
             return tags
@@ -74,24 +77,45 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from data_platform.ingestion.source_systems import simulation_config
-    from data_platform.simulation import simulate
+    from data_platform.domains import load_domains, resolve_callable
 
     settings = resolve_settings()
-    sim = settings.simulation
-    summary = simulate(simulation_config(sim.seed, sim.scale, sim.history_days, sim.dirt), settings.source_systems_dir)
-    print(f"simulated up to {summary.as_of:%Y-%m-%d %H:%M} UTC (history from {summary.start_date}) in {settings.source_systems_dir}")
-    for table, rows in summary.rows_total.items():
-        print(f"  {table:<16} {rows:>12,} rows ({summary.rows_written.get(table, 0):,} written now)")
+    done = set()
+    for domain in load_domains(settings):
+        for system in domain.source_systems:
+            if not system.local_stand_in or system.local_stand_in in done:
+                continue
+            done.add(system.local_stand_in)
+            report = resolve_callable(domain, system.local_stand_in)(settings.source_systems_dir, settings.simulation)
+            print(f"{system.local_stand_in}: moved to {report.until:%Y-%m-%d %H:%M} UTC in {settings.source_systems_dir}")
+            for table, rows in report.rows_total.items():
+                print(f"  {table:<16} {rows:>12,} rows ({report.rows_written.get(table, 0):,} written now)")
+    if not done:
+        print("no domain names a local_stand_in: nothing to move forward")
     return 0
 
 
 def cmd_prepare_dbt(args: argparse.Namespace) -> int:
-    from data_platform.transformation.project import dbt_project, dbt_target, parse
+    from data_platform.domains import load_domains
+    from data_platform.transformation.project import dbt_project, parse
 
     settings = resolve_settings()
-    manifest = parse(dbt_project(dbt_target(settings)))
-    print(f"dbt manifest for target {dbt_target(settings)}: {manifest}")
+    for domain in load_domains(settings):
+        if domain.dbt_project_dir is not None:
+            manifest = parse(dbt_project(domain.dbt_project_dir, settings.warehouse.dbt_target))
+            print(f"dbt manifest of domain {domain.name} for target {settings.warehouse.dbt_target}: {manifest}")
+    return 0
+
+
+def cmd_new_domain(args: argparse.Namespace) -> int:
+    from data_platform.scaffold import create_domain
+
+    settings = resolve_settings()
+    created = create_domain(args.name, settings)
+    print(f"domain {args.name} created:")
+    for path in created:
+        print(f"  {path}")
+    print(f"add its code location to workspace.yaml:\n  - python_file: {{relative_path: {created[0].relative_to(REPO_ROOT) if created[0].is_relative_to(REPO_ROOT) else created[0]}, location_name: {args.name}}}")
     return 0
 
 
@@ -99,7 +123,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
     settings = resolve_settings()
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+    if settings.warehouse.duckdb_path is None:
+        print("data-platform sql reads the local DuckDB warehouse; DATA_PLATFORM_ENV is not local", file=sys.stderr)
+        return 2
+    with duckdb.connect(str(settings.warehouse.duckdb_path), read_only=True) as conn:
         conn.sql(args.query).show(max_rows=args.max_rows)
     return 0
 
@@ -114,7 +141,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from data_platform.benchmark import main as benchmark
+    from marketplace_example.benchmark import main as benchmark
 
     return benchmark(rows=args.rows, partition_days=args.partition_days, dbt=not args.skip_dbt)
 
@@ -128,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("prepare-dbt", help="build the dbt manifest for this environment's target (deploy/CI step)").set_defaults(
         func=cmd_prepare_dbt
     )
+    new_domain = commands.add_parser("new-domain", help="scaffold a working domain: connection, contract, dbt project, test")
+    new_domain.add_argument("name", help="lowercase snake_case")
+    new_domain.set_defaults(func=cmd_new_domain)
     sql = commands.add_parser("sql", help="query the local DuckDB warehouse (read-only)")
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)

@@ -1,83 +1,142 @@
-"""The code location: ``dagster dev -w workspace.yaml`` and ``dagster definitions validate`` load ``defs``."""
+"""Definitions of a set of domains: one domain per code location in ``workspace.yaml``, all of them for the CLI.
+
+- A domain's code location (its folder's ``definitions.py``) calls ``domain_location``: that
+  domain alone, so a domain whose YAML, contract or dbt project is broken fails to load on its
+  own while the others load. Lineage across locations holds by asset key.
+- ``defs`` (this module) and ``data-platform run`` build every domain together, one graph.
+
+Everything is built lazily (``@dg.definitions``): importing this module does nothing.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 
 from data_platform import wiring
+from data_platform.alerting.sensors import check_failure_alert_sensor, heartbeat_spec, run_failure_sensor
 from data_platform.automation.jobs import daily_partitions_job, ingestion_jobs
-from data_platform.automation.partitions import daily_partitions
 from data_platform.automation.schedules import daily_partition_schedule, ingestion_schedules, late_events_rerun_schedule
-from data_platform.automation.sensors import automation_sensor, run_failure_sensor
-from data_platform.consumers.ml_features import customer_features_asset
-from data_platform.environment import Settings, resolve_settings
+from data_platform.automation.sensors import automation_sensor
+from data_platform.domains import Domain, domain_folders, load_domain, load_domains, resolve_callable
 from data_platform.ingestion.assets import build_ingestion_assets
-from data_platform.ingestion.connections import load_connections
-from data_platform.ingestion.resources import stream_key
+from data_platform.ingestion.keys import stream_key
 from data_platform.ingestion.source_systems import build_source_system_assets
-from data_platform.quality.alerts import check_failure_alert_sensor, heartbeat_spec
 from data_platform.quality.blast_radius import gates_of
 from data_platform.quality.contract_checks import build_contract_checks
 from data_platform.quality.freshness import freshness_checks_job, freshness_sensor, partition_freshness_checks
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
-from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs, dbt_source_keys
-from data_platform.transformation.project import prepared_manifest
+from data_platform.settings import Settings, resolve_settings
+from data_platform.transformation.assets import (
+    DAILY_SELECTION,
+    build_dbt_assets,
+    build_exposure_specs,
+    published_by,
+    source_keys_by_id,
+    source_selectors,
+)
+from data_platform.transformation.partitions import daily_partitions
+from data_platform.transformation.project import dbt_project, prepared_manifest
+from data_platform.transformation.translator import PlatformDbtTranslator
 
 MAIN_JOB = "platform_main_job"
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+def build_definitions(settings: Settings | None = None, domains: Sequence[Domain] | None = None, location: str | None = None) -> dg.Definitions:
+    """The definitions of ``domains`` (default: every domain folder). ``location``: the code
+    location's name when it holds one domain (names its alerting heartbeat)."""
     settings = settings or resolve_settings()
-    connections = load_connections()
-    manifest = prepared_manifest(settings)
-    stream_checks = [check for c in connections for check in (*build_contract_checks(c, settings), *build_stream_checks(c, settings))]
-    dbt = build_dbt_assets(manifest, settings, gates_of(c.spec for c in stream_checks))
-    daily_dbt = dbt[0]
-    partitions = daily_partitions(settings)
-    partition_freshness = partition_freshness_checks(daily_dbt)
+    domains = load_domains(settings) if domains is None else list(domains)
+    known_domains = {p.name for p in domain_folders(settings)} | {d.name for d in domains}
+    assets: list = []
+    checks: list = []
+    jobs: list = []
+    schedules: list = []
+    problems: list[str] = []
+    foreign: set[dg.AssetKey] = set()
+    materializable_systems: set[dg.AssetKey] = set()
+    dbt_assets_all: list[dg.AssetsDefinition] = []
+    for domain in domains:
+        stream_checks = [
+            check for c in domain.connections for check in (*build_contract_checks(c, settings.warehouse), *build_stream_checks(c, settings.warehouse))
+        ]
+        systems = build_source_system_assets(domain, settings, lambda reference, d=domain: resolve_callable(d, reference))
+        materializable_systems |= {k for a in systems if isinstance(a, dg.AssetsDefinition) for k in a.keys}
+        assets += [*systems, *build_ingestion_assets(domain.connections, settings.warehouse, domain.name, stream_checks)]
+        jobs += ingestion_jobs(domain.connections, materializable_systems)
+        schedules += ingestion_schedules(domain.connections, settings)
+        stream_keys = {stream_key(c, s.name) for c in domain.connections for s in c.streams}
+        if domain.dbt_project_dir is not None:
+            manifest = prepared_manifest(domain.dbt_project_dir, settings)
+            dbt = build_dbt_assets(domain, manifest, settings, gates_of(c.spec for c in stream_checks))
+            dbt_assets_all += dbt
+            translator = PlatformDbtTranslator(settings.warehouse.kind, domain.name)
+            project = dbt_project(domain.dbt_project_dir, settings.warehouse.dbt_target)
+            sources = source_selectors(manifest, translator, project)
+            assets += [*dbt, *build_exposure_specs(manifest, dbt, domain.name, source_keys_by_id(manifest, translator, project))]
+            publishers = published_by(manifest)
+            for key, selector in sources.items():
+                publisher = publishers.get(selector)
+                if publisher is None:
+                    continue
+                if publisher not in known_domains:
+                    problems.append(f"domain {domain.name}: dbt {selector} is published by domain {publisher!r}, which has no folder in {settings.domains_dir}")
+                elif publisher not in {d.name for d in domains}:
+                    foreign.add(key)  # another code location provides it
+                stream_keys.add(key)
+            problems += wiring.unlinked_dbt_sources({k: s for k, s in sources.items() if s not in publishers}, stream_keys, domain.name)
+            problems += wiring.tests_no_step_runs(manifest, dbt)
+            daily = next((d for d in dbt if d.partitions_def is not None), None)
+            if daily is not None:
+                partition_freshness = partition_freshness_checks(daily)
+                checks += partition_freshness
+                jobs.append(daily_partitions_job(domain.name, daily))
+                schedules += [
+                    daily_partition_schedule(settings, domain.name, domain.schedules["daily_partitions"]),
+                    late_events_rerun_schedule(settings, domain.name, domain.schedules["late_events_rerun"], daily_partitions(settings)),
+                ]
+        for reference in domain.consumers:
+            assets += list(resolve_callable(domain, reference)(domain, settings))
+    assets.append(heartbeat_spec(location))
+    problems += wiring.dangling_dependencies(assets, foreign)
+    wiring.validate(problems)
     main_job = dg.define_asset_job(
         MAIN_JOB,
         selection=dg.AssetSelection.all(),
-        description="Everything, end to end: source systems (simulated locally), every Airbyte connection, every dbt model and check.",
+        description="Everything, end to end: local source systems, every Airbyte connection, every dbt model and check.",
     )
-    assets = [
-        *build_source_system_assets(connections, settings),
-        *build_ingestion_assets(connections, settings, stream_checks),
-        *dbt,
-        *build_exposure_specs(manifest, dbt),
-        customer_features_asset(settings),
-        heartbeat_spec(),
+    sensors = [
+        run_failure_sensor(),
+        check_failure_alert_sensor(location, {d.name: d.slack_channel for d in domains if d.slack_channel}),
     ]
-    stream_keys = {stream_key(c, s.name) for c in connections for s in c.streams}
-    wiring.validate(
-        [
-            *wiring.unlinked_dbt_sources(dbt_source_keys(manifest, settings), stream_keys),
-            *wiring.dangling_dependencies(assets),
-            *wiring.tests_no_step_runs(manifest, dbt),
-        ]
-    )
+    if dbt_assets_all:
+        sensors.append(automation_sensor(dg.AssetSelection.assets(*dbt_assets_all)))
+    if checks:
+        jobs.append(freshness_checks_job(checks))
+        sensors.append(freshness_sensor(checks))
+    channel = domains[0].slack_channel if len(domains) == 1 else None
     return dg.Definitions(
         assets=assets,
-        asset_checks=partition_freshness,
-        jobs=[main_job, freshness_checks_job(partition_freshness), daily_partitions_job(daily_dbt), *ingestion_jobs(connections, settings)],
-        schedules=[
-            *ingestion_schedules(connections, settings),
-            daily_partition_schedule(settings),
-            late_events_rerun_schedule(settings, partitions),
-        ],
-        sensors=[
-            automation_sensor(dg.AssetSelection.assets(*dbt)),
-            run_failure_sensor(),
-            check_failure_alert_sensor(),
-            freshness_sensor(partition_freshness),
-        ],
-        resources=build_resources(settings),
+        asset_checks=checks,
+        jobs=[main_job, *jobs],
+        schedules=schedules,
+        sensors=sensors,
+        resources=build_resources(settings, channel),
         # locally every warehouse step queues on the single-writer DuckDB pool anyway, and a step
         # process costs an interpreter and a code-location load (5-10 s): run steps in the run's
         # process. In production (Snowflake) steps run in parallel processes, Dagster's default.
         executor=dg.in_process_executor if settings.is_local else None,
     )
+
+
+def domain_location(folder: Path | str) -> dg.Definitions:
+    """The code location of the domain in ``folder`` (what its ``definitions.py`` returns)."""
+    settings = resolve_settings()
+    domain = load_domain(Path(folder), settings)
+    return build_definitions(settings, [domain], location=domain.name)
 
 
 def stream_gates(definitions: dg.Definitions) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
@@ -86,9 +145,10 @@ def stream_gates(definitions: dg.Definitions) -> dict[dg.AssetKey, list[dg.Asset
     return gates_of(graph.get_check_spec(key) for key in graph.asset_check_keys)
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Every domain in one code location (``dagster dev -m data_platform.definitions``)."""
+    return build_definitions()
 
 
-def main_job() -> dg.JobDefinition:
-    """The main job, reconstructable for out-of-process executors (``dg.reconstructable(main_job)``)."""
-    return defs.resolve_job_def(MAIN_JOB)
+__all__ = ["DAILY_SELECTION", "MAIN_JOB", "build_definitions", "defs", "domain_location", "stream_gates"]

@@ -8,8 +8,8 @@ from collections import Counter
 
 import dagster as dg
 
-from data_platform.environment import Settings
 from data_platform.quality.blast_radius import BLOCKED_BY
+from data_platform.settings import Settings
 from data_platform.transformation.translator import LAYERS
 
 
@@ -48,8 +48,8 @@ def print_run_summary(results, settings: Settings, seconds: float, left_out: dic
     blocked = not_materialized(results, left_out)
     for key, checks in blocked.items():
         print(f"  NOT MATERIALIZED {key}: blocked by {', '.join(checks)}")
-    if settings.is_local:
-        print(f'warehouse: {settings.warehouse_path} (query it: data-platform sql "select * from marts.mart_daily_gmv limit 5")')
+    if settings.warehouse.duckdb_path is not None:
+        print(f'warehouse: {settings.warehouse.duckdb_path} (query it: data-platform sql "select * from information_schema.tables")')
         print(f"source systems: {settings.source_systems_dir}")
     for event in (e for result in results for e in result.all_events):
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
@@ -87,12 +87,12 @@ def blocked_assets(result: dg.ExecuteInProcessResult) -> dict[str, list[str]]:
 
 def _warehouse_row_counts(settings: Settings, keys: list[dg.AssetKey]) -> dict[dg.AssetKey, int]:
     """Rows in each materialized table or view, read from the local warehouse after the run."""
-    if not settings.is_local or not settings.warehouse_path.exists():
+    if settings.warehouse.duckdb_path is None or not settings.warehouse.duckdb_path.exists():
         return {}
     import duckdb
 
     counts = {}
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+    with duckdb.connect(str(settings.warehouse.duckdb_path), read_only=True) as conn:
         relations = {
             tuple(r)
             for r in conn.execute(

@@ -4,11 +4,12 @@
 key           local                                    prod
 ============  =======================================  ==============================================
 airbyte       EmbeddedAirbyteResource (DuckDB)          SelfManagedAirbyte or CloudAirbyte
-dbt           DbtCliResource, target duckdb             DbtCliResource, target snowflake
-alerts        AlertSink: log file (+ webhook if set)    AlertSink: log file + webhook/Slack
+alerts        AlertSink: log file (+ webhook if set)    AlertSink: log file + webhook/Slack/email
 warehouse     DuckDBResource                            SnowflakeResource (password or key-pair)
-simulator     MarketplaceSimulator                      (none: the source systems are real)
 ============  =======================================  ==============================================
+
+dbt runs each domain's own project, so its CLI is built with the domain's dbt assets
+(``transformation/assets.py``), not shared as one resource.
 """
 
 from __future__ import annotations
@@ -18,89 +19,77 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from data_platform.environment import Settings
+from data_platform.alerting.sink import AlertSink
 from data_platform.ingestion.resources import CloudAirbyte, EmbeddedAirbyteResource, SelfManagedAirbyte
-from data_platform.ingestion.source_systems import MarketplaceSimulator
-from data_platform.quality.alerts import AlertSink
-from data_platform.transformation.dbt_cli import PlatformDbtCliResource
-from data_platform.transformation.project import DBT_EXECUTABLE, dbt_project, dbt_target
+from data_platform.settings import Settings
 
 
-def build_resources(settings: Settings) -> dict[str, Any]:
-    return {"dbt": dbt_cli(settings), "alerts": alert_sink(settings), **_environment_resources(settings)}
+def build_resources(settings: Settings, slack_default_channel: str | None = None) -> dict[str, Any]:
+    """``slack_default_channel``: the domain's channel, in a domain's code location."""
+    return {"alerts": alert_sink(settings, slack_default_channel), **_environment_resources(settings)}
 
 
-def alert_sink(settings: Settings) -> AlertSink:
+def alert_sink(settings: Settings, slack_default_channel: str | None = None) -> AlertSink:
     """Alerts always go to a JSON-lines file; to a webhook (e.g. a Slack incoming webhook) when
     DATA_PLATFORM_ALERT_WEBHOOK_URL is set; to Slack (dagster-slack) when SLACK_BOT_TOKEN is set,
-    in the owner's channel from the data contract or DATA_PLATFORM_SLACK_DEFAULT_CHANNEL; by email
-    to the owners' addresses when DATA_PLATFORM_SMTP_HOST is set (STARTTLS, login if a user is set).
-    Secrets are EnvVars, read at run time."""
-    webhook = dg.EnvVar("DATA_PLATFORM_ALERT_WEBHOOK_URL") if settings.get("DATA_PLATFORM_ALERT_WEBHOOK_URL") else None
-    slack = dg.EnvVar("SLACK_BOT_TOKEN") if settings.get("SLACK_BOT_TOKEN") else None
+    in the owner's channel from the data contract, else the domain's, else
+    DATA_PLATFORM_SLACK_DEFAULT_CHANNEL; by email to the owners' addresses when
+    DATA_PLATFORM_SMTP_HOST is set (STARTTLS, login if a user is set). Secrets are EnvVars, read at run time."""
+    alerting = settings.alerting
     return AlertSink(
         log_path=str(settings.data_dir / "alerts" / "alerts.jsonl"),
-        webhook_url=webhook,
-        slack_token=slack,
-        slack_default_channel=settings.get("DATA_PLATFORM_SLACK_DEFAULT_CHANNEL", "#data-platform-alerts"),
-        slack_api_url=settings.get("SLACK_API_URL"),
-        smtp_host=settings.get("DATA_PLATFORM_SMTP_HOST"),
-        smtp_port=int(settings.get("DATA_PLATFORM_SMTP_PORT", "587")),
-        smtp_user=settings.get("DATA_PLATFORM_SMTP_USER"),
-        smtp_password=dg.EnvVar("DATA_PLATFORM_SMTP_PASSWORD") if settings.get("DATA_PLATFORM_SMTP_PASSWORD") else None,
-        email_from=settings.get("DATA_PLATFORM_ALERT_EMAIL_FROM", "data-platform-alerts@marketplace.example"),
+        webhook_url=dg.EnvVar("DATA_PLATFORM_ALERT_WEBHOOK_URL") if alerting.webhook else None,
+        slack_token=dg.EnvVar("SLACK_BOT_TOKEN") if alerting.slack else None,
+        slack_default_channel=slack_default_channel or alerting.slack_default_channel,
+        slack_api_url=alerting.slack_api_url,
+        smtp_host=alerting.smtp_host,
+        smtp_port=alerting.smtp_port,
+        smtp_user=alerting.smtp_user,
+        smtp_password=dg.EnvVar("DATA_PLATFORM_SMTP_PASSWORD") if alerting.smtp_password else None,
+        email_from=alerting.email_from,
     )
 
 
-def dbt_cli(settings: Settings) -> PlatformDbtCliResource:
-    return PlatformDbtCliResource(project_dir=dbt_project(dbt_target(settings)), dbt_executable=DBT_EXECUTABLE)
-
-
 def _environment_resources(settings: Settings) -> dict[str, Any]:
-    if settings.is_local:
+    warehouse = settings.warehouse
+    if warehouse.duckdb_path is not None:
         return {
             "airbyte": EmbeddedAirbyteResource(
-                warehouse_path=str(settings.warehouse_path), source_systems_dir=str(settings.source_systems_dir)
-            ),
-            "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
-            "simulator": MarketplaceSimulator(
+                warehouse_path=str(warehouse.duckdb_path),
                 source_systems_dir=str(settings.source_systems_dir),
-                seed=settings.simulation.seed,
-                scale=settings.simulation.scale,
-                history_days=settings.simulation.history_days,
-                dirt=settings.simulation.dirt,
-                as_of=settings.simulation.as_of,
+                connector_cache=str(settings.connector_cache),
             ),
+            "warehouse": DuckDBResource(database=str(warehouse.duckdb_path)),
         }
     return {"airbyte": production_airbyte(settings), "warehouse": production_snowflake(settings)}
 
 
 def production_airbyte(settings: Settings) -> SelfManagedAirbyte | CloudAirbyte:
+    airbyte = settings.airbyte
     tuning = dict(
         poll_previous_running_sync=True,  # a sync already in flight is attached to, not failed
-        poll_interval=float(settings.get("AIRBYTE_POLL_INTERVAL_SECONDS", "10")),
-        poll_timeout=float(settings.get("AIRBYTE_POLL_TIMEOUT_SECONDS", str(4 * 3600))),
-        request_max_retries=int(settings.get("AIRBYTE_REQUEST_MAX_RETRIES", "3")),
-        request_retry_delay=float(settings.get("AIRBYTE_REQUEST_RETRY_DELAY_SECONDS", "2")),
+        poll_interval=airbyte.poll_interval,
+        poll_timeout=airbyte.poll_timeout,
+        request_max_retries=airbyte.request_max_retries,
+        request_retry_delay=airbyte.request_retry_delay,
+        connection_ids=dict(airbyte.connection_ids),
     )
-    server = settings.get("AIRBYTE_SERVER_URL")
-    if not server:
+    if not airbyte.server_url:
         return CloudAirbyte(
             workspace_id=dg.EnvVar("AIRBYTE_WORKSPACE_ID"),
             client_id=dg.EnvVar("AIRBYTE_CLIENT_ID"),
             client_secret=dg.EnvVar("AIRBYTE_CLIENT_SECRET"),
             **tuning,
         )
-    server = server.rstrip("/")
-    if settings.get("AIRBYTE_CLIENT_ID"):
+    if airbyte.auth == "client_credentials":
         auth = {"client_id": dg.EnvVar("AIRBYTE_CLIENT_ID"), "client_secret": dg.EnvVar("AIRBYTE_CLIENT_SECRET")}
-    elif settings.get("AIRBYTE_USERNAME"):
+    elif airbyte.auth == "basic":
         auth = {"username": dg.EnvVar("AIRBYTE_USERNAME"), "password": dg.EnvVar("AIRBYTE_PASSWORD")}
     else:
         auth = {}
     return SelfManagedAirbyte(
-        rest_api_base_url=f"{server}/api/public/v1",
-        configuration_api_base_url=f"{server}/api/v1",
+        rest_api_base_url=f"{airbyte.server_url}/api/public/v1",
+        configuration_api_base_url=f"{airbyte.server_url}/api/v1",
         workspace_id=dg.EnvVar("AIRBYTE_WORKSPACE_ID"),
         **auth,
         **tuning,
@@ -111,25 +100,21 @@ def production_snowflake(settings: Settings) -> SnowflakeResource:  # noqa: F821
     # imported here: dagster_snowflake pulls snowflake.core, ~5 s of imports the local environment never needs
     from dagster_snowflake import SnowflakeResource
 
-    if settings.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
+    warehouse = settings.warehouse
+    connection = warehouse.snowflake
+    if connection.key_pair:
         auth = {"private_key_path": dg.EnvVar("SNOWFLAKE_PRIVATE_KEY_PATH")}
-        if settings.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):
+        if connection.key_passphrase:
             auth["private_key_password"] = dg.EnvVar("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
     else:
         auth = {"password": dg.EnvVar("SNOWFLAKE_PASSWORD")}
-    # an endpoint other than <account>.snowflakecomputing.com (a proxy, or an emulator in tests); unset: real Snowflake
-    endpoint = {
-        name: int(value) if name == "port" else value
-        for name, variable in (("host", "SNOWFLAKE_HOST"), ("port", "SNOWFLAKE_PORT"), ("protocol", "SNOWFLAKE_PROTOCOL"))
-        if (value := settings.get(variable))
-    }
-    if endpoint:
-        auth["additional_snowflake_connection_args"] = endpoint
+    if connection.endpoint:  # an endpoint other than <account>.snowflakecomputing.com (a proxy, or an emulator in tests)
+        auth["additional_snowflake_connection_args"] = dict(connection.endpoint)
     return SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar("SNOWFLAKE_USER"),
-        role=settings.get("SNOWFLAKE_ROLE", "TRANSFORMER"),
-        warehouse=settings.get("SNOWFLAKE_WAREHOUSE", "TRANSFORMING"),
-        database=settings.get("SNOWFLAKE_DATABASE", "RAW"),
+        role=connection.role,
+        warehouse=connection.warehouse,
+        database=warehouse.raw_database,
         **auth,
     )

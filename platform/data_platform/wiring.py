@@ -20,8 +20,9 @@ class WiringError(dg.DagsterInvalidDefinitionError):
     """The asset graph is not wired as declared; the message names every problem found."""
 
 
-def dangling_dependencies(assets: Iterable[dg.AssetsDefinition | dg.AssetSpec]) -> list[str]:
-    """Dependencies on keys that no asset of the code location provides."""
+def dangling_dependencies(assets: Iterable[dg.AssetsDefinition | dg.AssetSpec], elsewhere: set[dg.AssetKey] = frozenset()) -> list[str]:
+    """Dependencies on keys that no asset of the code location provides (``elsewhere``: keys another
+    domain's code location provides, read here as dbt sources that name their domain)."""
     provided: set[dg.AssetKey] = set()
     deps: list[tuple[dg.AssetKey, dg.AssetKey]] = []
     for item in assets:
@@ -32,15 +33,16 @@ def dangling_dependencies(assets: Iterable[dg.AssetsDefinition | dg.AssetSpec]) 
     return [
         f"asset {asset.to_user_string()} depends on {dep.to_user_string()}, which no asset provides"
         for asset, dep in sorted(deps, key=lambda d: (d[0].to_user_string(), d[1].to_user_string()))
-        if dep not in provided
+        if dep not in provided and dep not in elsewhere
     ]
 
 
-def unlinked_dbt_sources(source_keys: dict[dg.AssetKey, str], stream_keys: set[dg.AssetKey]) -> list[str]:
+def unlinked_dbt_sources(source_keys: dict[dg.AssetKey, str], stream_keys: set[dg.AssetKey], domain: str) -> list[str]:
     """dbt sources whose asset key is not an Airbyte stream's (``meta.dagster.asset_key`` missing or wrong)."""
     return [
-        f"dbt source {selector.removeprefix('source:')} has asset key {key.to_user_string()}, which is no Airbyte stream of "
-        f"connections.yaml; set its meta.dagster.asset_key to the stream's key (<destination_namespace>/<stream>)"
+        f"domain {domain}: dbt source {selector.removeprefix('source:')} has asset key {key.to_user_string()}, which is no Airbyte "
+        f"stream of its connections.yaml; set its meta.dagster.asset_key to the stream's key (<destination_namespace>/<stream>), "
+        f"or, for a model another domain publishes, its meta.domain to that domain"
         for key, selector in sorted(source_keys.items(), key=lambda kv: kv[1])
         if key not in stream_keys
     ]

@@ -64,12 +64,11 @@ def run_end_to_end(
     return EndToEnd(runs, left_out)
 
 
-def earliest_data_day(warehouse, connections, settings) -> dt.date | None:
+def earliest_data_day(warehouse, connections, profile) -> dt.date | None:
     """The first UTC day of any timestamp or date in the landed event-like streams (those whose
     contract names a freshness column: orders, events, reports), which is what the daily models
     partition; reference data (customers since 2019, a catalogue) does not stretch the build."""
-    from data_platform.ingestion.assets import warehouse_table_name
-    from data_platform.quality.warehouse_sql import fetch_all, identifier
+    from data_platform.warehouse.sql import fetch_all, identifier
 
     firsts = []
     for connection in connections:
@@ -77,7 +76,7 @@ def earliest_data_day(warehouse, connections, settings) -> dt.date | None:
             columns = [c.name for c in stream.columns if c.type in ("date", "timestamp_with_timezone", "timestamp_without_timezone")]
             if not columns or not stream.freshness_column:
                 continue
-            table = warehouse_table_name(connection, stream, settings)
+            table = profile.raw_table(connection.destination_namespace, stream.name)
             lows = ", ".join(f"cast(min({identifier(c)}) as date)" for c in columns)
             try:
                 ((first,),) = fetch_all(

@@ -4,25 +4,25 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from data_platform.environment import Settings
-from data_platform.ingestion.assets import source_system_key
 from data_platform.ingestion.connections import ConnectionSpec
-from data_platform.ingestion.resources import stream_key
-
-DAILY_JOB = "daily_partitions_job"
+from data_platform.ingestion.keys import source_system_key, stream_key
 
 
 def ingestion_job_name(connection: ConnectionSpec) -> str:
     return f"ingest_{connection.name}"
 
 
-def ingestion_jobs(connections: Sequence[ConnectionSpec], settings: Settings) -> list:
-    """One job per connection: its streams (locally preceded by the simulation of its source system)."""
+def daily_job_name(domain: str) -> str:
+    return f"{domain}_daily_partitions_job"
+
+
+def ingestion_jobs(connections: Sequence[ConnectionSpec], materializable_systems: set[dg.AssetKey]) -> list:
+    """One job per connection: its streams, preceded by its source system where a local stand-in moves it forward."""
     jobs = []
     for connection in connections:
         keys = [stream_key(connection, s.name) for s in connection.streams]
-        if settings.is_local:
-            keys.insert(0, source_system_key(connection))
+        if source_system_key(connection.source_system) in materializable_systems:
+            keys.insert(0, source_system_key(connection.source_system))
         jobs.append(
             dg.define_asset_job(
                 ingestion_job_name(connection),
@@ -34,9 +34,9 @@ def ingestion_jobs(connections: Sequence[ConnectionSpec], settings: Settings) ->
     return jobs
 
 
-def daily_partitions_job(daily_dbt_assets: dg.AssetsDefinition) -> "dg.JobDefinition":  # an unresolved asset job
+def daily_partitions_job(domain: str, daily_dbt_assets: dg.AssetsDefinition) -> "dg.JobDefinition":  # an unresolved asset job
     return dg.define_asset_job(
-        DAILY_JOB,
+        daily_job_name(domain),
         selection=dg.AssetSelection.assets(daily_dbt_assets),
-        description="The daily-partitioned dbt models (incremental facts, day-grained marts) for a day or a range of days.",
+        description=f"The daily-partitioned dbt models of domain {domain} (incremental facts, day-grained marts) for a day or a range of days.",
     )

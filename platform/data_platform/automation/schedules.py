@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from data_platform.automation.jobs import DAILY_JOB, ingestion_job_name
-from data_platform.automation.partitions import partition_label, recent_range_tags
-from data_platform.environment import Settings
+from data_platform.automation.jobs import daily_job_name, ingestion_job_name
 from data_platform.ingestion.connections import ConnectionSpec
+from data_platform.settings import Settings
+from data_platform.transformation.partitions import partition_label, recent_range_tags
 
 LATE_EVENT_DAYS = 3
 """Late events arrive up to three days after they happened; the rolling re-run covers them."""
@@ -30,20 +30,20 @@ def ingestion_schedules(connections: Sequence[ConnectionSpec], settings: Setting
             cron_schedule=c.sync_schedule,
             execution_timezone="UTC",
             default_status=_status(settings),
-            description=f"Sync {c.name} on {c.sync_schedule} (UTC), as declared in connections.yaml.",
+            description=f"Sync {c.name} on {c.sync_schedule} (UTC), as declared in its domain's connections.yaml.",
         )
         for c in connections
     ]
 
 
-def daily_partition_schedule(settings: Settings) -> dg.ScheduleDefinition:
+def daily_partition_schedule(settings: Settings, domain: str, cron: str) -> dg.ScheduleDefinition:
     @dg.schedule(
-        name="daily_partition_schedule",
-        job_name=DAILY_JOB,
-        cron_schedule="0 5 * * *",
+        name=f"{domain}_daily_partition_schedule",
+        job_name=daily_job_name(domain),
+        cron_schedule=cron,
         execution_timezone="UTC",
         default_status=_status(settings),
-        description="At 05:00 UTC, build yesterday's partition of the daily models.",
+        description=f"On {cron} (UTC), build yesterday's partition of domain {domain}'s daily models.",
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
         yesterday = (context.scheduled_execution_time.astimezone(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%d")
@@ -52,14 +52,14 @@ def daily_partition_schedule(settings: Settings) -> dg.ScheduleDefinition:
     return _schedule
 
 
-def late_events_rerun_schedule(settings: Settings, partitions: dg.DailyPartitionsDefinition) -> dg.ScheduleDefinition:
+def late_events_rerun_schedule(settings: Settings, domain: str, cron: str, partitions: dg.DailyPartitionsDefinition) -> dg.ScheduleDefinition:
     @dg.schedule(
-        name="late_events_rerun_schedule",
-        job_name=DAILY_JOB,
-        cron_schedule="30 */6 * * *",
+        name=f"{domain}_late_events_rerun_schedule",
+        job_name=daily_job_name(domain),
+        cron_schedule=cron,
         execution_timezone="UTC",
         default_status=_status(settings),
-        description=f"Every 6 hours, rebuild the last {LATE_EVENT_DAYS} days and today in one run (a range backfill) so late events land in their day.",
+        description=f"On {cron} (UTC), rebuild the last {LATE_EVENT_DAYS} days and today of domain {domain}'s daily models in one run (a range backfill) so late events land in their day.",
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
         tags = recent_range_tags(partitions, LATE_EVENT_DAYS + 1, context.scheduled_execution_time)

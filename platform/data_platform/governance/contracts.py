@@ -1,6 +1,6 @@
 """Data contracts with the owners of each source stream, in the Open Data Contract Standard (ODCS v3).
 
-One file per stream in ``contracts/<namespace>.<stream>.odcs.yaml``. A contract is the single
+One file per stream in the owning domain's ``contracts/<namespace>.<stream>.odcs.yaml``. A contract is the single
 declaration of what its stream holds and who answers for it: description, owners (team and
 members), columns with their types, primary key, nullability (``required``), allowed values
 (``invalidValues`` quality rule with ``validValues``), ranges and patterns
@@ -14,6 +14,7 @@ cannot check is an error, never silently ignored.
 
 import dataclasses
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -26,8 +27,8 @@ import yaml
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
 
 from data_platform.ingestion.schema import Column
+from data_platform.settings import REPO_ROOT
 
-CONTRACTS_DIR = Path(__file__).with_name("contracts")
 LOGICAL_TO_COLUMN_TYPE = {
     "string": "string",
     "integer": "integer",
@@ -95,6 +96,8 @@ class StreamContract:
     """The column whose newest value the latency SLA is about; None: judged on syncs only."""
     quarantine_tolerance_percent: float = DEFAULT_QUARANTINE_TOLERANCE_PERCENT
     """Up to this share of the stream's rows quarantined, the good rows flow on (a warning); above it the stream blocks."""
+    domain: str | None = None
+    """The ODCS ``domain``: the platform domain whose folder holds the contract."""
 
     def column(self, name: str) -> ContractColumn:
         return next(c for c in self.columns if c.name == name)
@@ -104,11 +107,11 @@ class StreamContract:
         return tuple(c.name for c in self.columns if c.required)
 
 
-def contract_path(namespace: str, stream: str, directory: Path = CONTRACTS_DIR) -> Path:
+def contract_path(namespace: str, stream: str, directory: Path) -> Path:
     return directory / f"{namespace}.{stream}.odcs.yaml"
 
 
-def contract_for(namespace: str, stream: str, directory: Path = CONTRACTS_DIR) -> StreamContract:
+def contract_for(namespace: str, stream: str, directory: Path) -> StreamContract:
     path = contract_path(namespace, stream, directory)
     if not path.exists():
         raise ContractError(f"stream {namespace}.{stream} has no data contract: expected {path}")
@@ -125,8 +128,15 @@ def _odcs_validator() -> jsonschema.protocols.Validator:
 
 
 def load_contract(path: Path) -> StreamContract:
+    """The contract in ``path``, validated once per content (each code location and test loads it again)."""
+    text = path.read_text()
+    return _validated_contract(path, hashlib.sha256(text.encode()).hexdigest(), text)
+
+
+@functools.lru_cache(maxsize=256)
+def _validated_contract(path: Path, _digest: str, text: str) -> StreamContract:
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ContractError(f"{path.name} is not valid YAML: {error}") from error
     errors = sorted(_odcs_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
@@ -174,6 +184,7 @@ def _stream_contract(path: Path, odcs: OpenDataContractStandard) -> StreamContra
         freshness_warn_minutes=warn_minutes,
         freshness_column=freshness_column,
         quarantine_tolerance_percent=tolerance,
+        domain=odcs.domain,
     )
 
 
@@ -284,9 +295,7 @@ def contract_metadata(contract: StreamContract) -> Mapping[str, Any]:
     return {
         "contract/id": contract.id,
         "contract/version": contract.version,
-        "contract/file": str(contract.path.relative_to(CONTRACTS_DIR.parents[3]))
-        if contract.path.is_relative_to(CONTRACTS_DIR.parents[3])
-        else str(contract.path),
+        "contract/file": str(contract.path.relative_to(REPO_ROOT)) if contract.path.is_relative_to(REPO_ROOT) else str(contract.path),
         "contract/pii_columns": [c.name for c in contract.columns if c.is_pii],
         "contract/latency_sla_minutes": contract.freshness_error_minutes,
         "contract/quarantine_tolerance_percent": contract.quarantine_tolerance_percent,

@@ -1,4 +1,4 @@
-"""One Dagster multi-asset per Airbyte connection, one asset per stream, built from ``connections.yaml``.
+"""One Dagster multi-asset per Airbyte connection, one asset per stream, built from a domain's ``connections.yaml``.
 
 Keys mirror where a stream lands (``raw_shop/orders`` is table ``raw_shop.orders``) and
 are the same in every environment; only the ``airbyte`` resource behind them differs.
@@ -11,18 +11,11 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from data_platform.environment import Settings
 from data_platform.governance.contracts import contract_metadata
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
-from data_platform.ingestion.resources import stream_key
+from data_platform.ingestion.keys import source_system_key, stream_key
 from data_platform.quality.stream_check import StreamCheck
-
-WAREHOUSE_POOL = "warehouse"
-"""Steps that write the warehouse share this pool; the local instance limits it to 1 (DuckDB is single-writer)."""
-
-
-def source_system_key(connection: ConnectionSpec) -> dg.AssetKey:
-    return dg.AssetKey(["source_system", connection.source_system])
+from data_platform.warehouse.profile import WarehouseProfile
 
 
 def _column_schema(stream: StreamSpec) -> dg.TableSchema:
@@ -34,24 +27,18 @@ def _column_schema(stream: StreamSpec) -> dg.TableSchema:
                 description=c.description or None,
                 constraints=dg.TableColumnConstraints(
                     unique=stream.primary_key == (c.name,),
-                    nullable=not (stream.contract and stream.contract.column(c.name).required),
+                    nullable=not stream.contract.column(c.name).required,
                 ),
-                tags={"pii": ""} if stream.contract and stream.contract.column(c.name).is_pii else {},
+                tags={"pii": ""} if stream.contract.column(c.name).is_pii else {},
             )
             for c in stream.columns
         ]
     )
 
 
-def warehouse_table_name(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> str:
-    """``database.namespace.stream``: valid SQL in DuckDB (the file is the catalog) and Snowflake."""
-    database = "warehouse" if settings.is_local else settings.get("SNOWFLAKE_DATABASE", "RAW")
-    return f"{database}.{connection.destination_namespace}.{stream.name}"
-
-
-def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> dg.AssetSpec:
+def stream_spec(connection: ConnectionSpec, stream: StreamSpec, warehouse: WarehouseProfile, domain: str) -> dg.AssetSpec:
     metadata = {
-        "dagster/table_name": warehouse_table_name(connection, stream, settings),
+        "dagster/table_name": warehouse.raw_table(connection.destination_namespace, stream.name),
         "airbyte/connection": connection.name,
         "airbyte/stream": stream.name,
         "airbyte/sync_mode": stream.sync_mode.value,
@@ -63,8 +50,7 @@ def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settin
         metadata["airbyte/cursor_field"] = stream.cursor_field
     if stream.primary_key:
         metadata["airbyte/primary_key"] = list(stream.primary_key)
-    if stream.contract:
-        metadata.update(contract_metadata(stream.contract))
+    metadata.update(contract_metadata(stream.contract))
     return dg.AssetSpec(
         key=stream_key(connection, stream.name),
         description=stream.description or None,
@@ -72,26 +58,28 @@ def stream_spec(connection: ConnectionSpec, stream: StreamSpec, settings: Settin
             fail_window=dt.timedelta(minutes=stream.freshness_error_minutes),
             warn_window=dt.timedelta(minutes=stream.freshness_warn_minutes),
         ),
-        deps=[source_system_key(connection)],
-        kinds={"airbyte", settings.warehouse_kind},
+        deps=[source_system_key(connection.source_system)],
+        kinds={"airbyte", warehouse.kind},
         owners=list(stream.owners or connection.owners),
         group_name=connection.group,
         metadata=metadata,
-        tags={"domain": connection.destination_namespace.removeprefix("raw_")},
+        tags={"domain": domain},
     )
 
 
-def build_connection_assets(connection: ConnectionSpec, settings: Settings, checks: Sequence[StreamCheck] = ()) -> dg.AssetsDefinition:
+def build_connection_assets(
+    connection: ConnectionSpec, warehouse: WarehouseProfile, domain: str, checks: Sequence[StreamCheck] = ()
+) -> dg.AssetsDefinition:
     """The connection's sync, then the selected checks of its streams, in one step: the checks
     are judged before any step downstream starts (see ``quality/stream_check.py``)."""
 
     @dg.multi_asset(
         name=f"airbyte_{connection.name}",
-        specs=[stream_spec(connection, s, settings) for s in connection.streams],
+        specs=[stream_spec(connection, s, warehouse, domain) for s in connection.streams],
         check_specs=[c.spec for c in checks],
         can_subset=True,
         required_resource_keys={"airbyte", "warehouse"} if checks else {"airbyte"},
-        pool=WAREHOUSE_POOL,
+        pool=warehouse.pool,
         description=f"Airbyte connection {connection.name}: {connection.description.strip()}",
         op_tags={"airbyte/connection": connection.name},
     )
@@ -112,21 +100,18 @@ def build_connection_assets(connection: ConnectionSpec, settings: Settings, chec
 
 def owning_team(connection: ConnectionSpec, key: dg.AssetKey) -> str:
     """The team a stream's warehouse cost is billed to: its contract's team, else the connection's first owner."""
-    stream = next((s for s in connection.streams if stream_key(connection, s.name) == key), None)
-    if stream is not None and stream.contract is not None:
-        return stream.contract.team
-    owners = [o for o in (stream.owners if stream and stream.owners else connection.owners) if o.startswith("team:")]
-    return owners[0].removeprefix("team:") if owners else "data-platform"
+    stream = next(s for s in connection.streams if stream_key(connection, s.name) == key)
+    return stream.contract.team
 
 
 def build_ingestion_assets(
-    connections: Sequence[ConnectionSpec], settings: Settings, checks: Sequence[StreamCheck] = ()
+    connections: Sequence[ConnectionSpec], warehouse: WarehouseProfile, domain: str, checks: Sequence[StreamCheck] = ()
 ) -> list[dg.AssetsDefinition]:
     """One multi-asset per connection, carrying the checks on its streams."""
     by_key: dict[dg.AssetKey, list[StreamCheck]] = {}
     for check in checks:
         by_key.setdefault(check.spec.asset_key, []).append(check)
     return [
-        build_connection_assets(c, settings, [check for s in c.streams for check in by_key.get(stream_key(c, s.name), [])])
+        build_connection_assets(c, warehouse, domain, [check for s in c.streams for check in by_key.get(stream_key(c, s.name), [])])
         for c in connections
     ]

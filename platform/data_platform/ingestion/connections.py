@@ -1,4 +1,4 @@
-"""Airbyte connections as code: load and validate ``connections.yaml``.
+"""Airbyte connections as code: load and validate a domain's ``connections.yaml``.
 
 The file declares how things are ingested: per connection its production connection id, the
 embedded source that stands in for it locally, its schedule, and per stream the sync mode and
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,10 +19,9 @@ from typing import Any
 
 import yaml
 
-from data_platform.governance.contracts import CONTRACTS_DIR, ContractError, StreamContract, contract_for
+from data_platform.governance.contracts import ContractError, StreamContract, contract_for
 from data_platform.ingestion.schema import Column
 
-CONNECTIONS_FILE = Path(__file__).with_name("connections.yaml")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -80,13 +78,6 @@ class EmbeddedSource:
     pypi: str | None = None
     """``name==version`` of a PyPI connector; ``command`` is then its executable's name."""
 
-    def resolved_command(self) -> tuple[str, ...]:
-        if self.pypi:
-            from data_platform.ingestion.connector_venvs import install_connector
-
-            return (str(install_connector(self.pypi, self.command[0])),)
-        return self.command
-
     def resolved_config(self, variables: Mapping[str, str]) -> dict[str, Any]:
         """The config with ``{placeholders}`` (e.g. ``{source_systems}``) filled in."""
         return {k: v.format(**variables) if isinstance(v, str) else v for k, v in self.config.items()}
@@ -116,19 +107,18 @@ class ConnectionSpec:
                 return stream
         raise KeyError(f"connection {self.name!r} has no stream {name!r}; it has {[s.name for s in self.streams]}")
 
-    def production_connection_id(self, environ: Mapping[str, str] | None = None) -> str:
-        """The Airbyte connection id: the env var named in the file wins over the literal id."""
-        environ = os.environ if environ is None else environ
-        value = environ.get(self.connection_id_env or "") or self.connection_id
+    def production_connection_id(self, connection_ids: Mapping[str, str]) -> str:
+        """The Airbyte connection id: the variable named in the file (``settings.airbyte.connection_ids``) wins over the literal id."""
+        value = connection_ids.get(self.connection_id_env or "") or self.connection_id
         if not value:
             raise ConnectionsFileError(
                 f"connection {self.name!r} has no production Airbyte connection id: set the environment "
-                f"variable {self.connection_id_env} or 'connection_id' in {CONNECTIONS_FILE.name}"
+                f"variable {self.connection_id_env} or 'connection_id' in its domain's connections.yaml"
             )
         return value
 
 
-def load_connections(path: Path = CONNECTIONS_FILE, contracts_dir: Path = CONTRACTS_DIR) -> tuple[ConnectionSpec, ...]:
+def load_connections(path: Path, contracts_dir: Path) -> tuple[ConnectionSpec, ...]:
     try:
         document = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
@@ -179,7 +169,9 @@ def _connection(name: str, body: Mapping[str, Any], path: Path, contracts_dir: P
         group=body.get("group", f"ingestion_{name}"),
         source_system=body["source_system"],
         streams=streams,
-        embedded_source=EmbeddedSource(command=command, config=source.get("config") or {}, pypi=source.get("pypi")),
+        embedded_source=EmbeddedSource(
+            command=command, config=_with_domain_dir(source.get("config") or {}, path.parent), pypi=source.get("pypi")
+        ),
         connection_id=production.get("connection_id"),
         connection_id_env=production.get("connection_id_env"),
         expect_rows_every_sync=bool(body.get("expect_rows_every_sync", False)),
@@ -222,6 +214,11 @@ def _stream(name: str, body: Mapping[str, Any], where: str, namespace: str, cont
         freshness_column=contract.freshness_column,
         contract=contract,
     )
+
+
+def _with_domain_dir(config: Mapping[str, Any], folder: Path) -> dict[str, Any]:
+    """``{domain_dir}`` in a config value is the domain's folder (sample files a domain ships)."""
+    return {k: v.replace("{domain_dir}", str(folder)) if isinstance(v, str) else v for k, v in config.items()}
 
 
 def _moved_to_contract(body: Mapping[str, Any], keys: Sequence[str], where: str) -> None:

@@ -7,7 +7,6 @@ Environments are cached per package version under ``~/.cache/data-platform/conne
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -21,16 +20,12 @@ class ConnectorInstallError(RuntimeError):
     pass
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "data-platform" / "connectors"
-
-
-def install_connector(requirement: str, executable: str, root: Path | None = None) -> Path:
+def install_connector(requirement: str, executable: str, root: Path) -> Path:
     """Install ``requirement`` (pinned: ``name==version``) into its own venv; return the connector's executable."""
     match = _PINNED.match(requirement)
     if not match:
         raise ConnectorInstallError(f"connector requirement {requirement!r} must be pinned as name==version")
-    env_dir = (root or cache_root()) / f"{match['name']}-{match['version']}"
+    env_dir = root / f"{match['name']}-{match['version']}"
     binary = env_dir / "bin" / executable
     marker = env_dir / ".installed"
     if marker.exists() and binary.exists():

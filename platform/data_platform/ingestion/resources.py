@@ -17,24 +17,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
+import pydantic
 
 from data_platform.ingestion.airbyte_api import CloudAirbyteWorkspace, SelfManagedAirbyteWorkspace
 from data_platform.ingestion.connections import ConnectionSpec, SyncMode
+from data_platform.ingestion.keys import CONFLICTS, RECORDS_SUPERSEDED, SCHEMA_DRIFT, ZERO_ROWS_FLAG, stream_key
 from data_platform.ingestion.runner import EmbeddedAirbyte
 
-ZERO_ROWS_FLAG = "airbyte/zero_rows_flagged"
-SCHEMA_DRIFT = "airbyte/schema_drift"
-"""Columns the source sent that differ from the contract, as found by the sync (list of SchemaChange dicts)."""
-RECORDS_SUPERSEDED = "airbyte/records_superseded"
-"""Records the source sent that deduplication did not keep (an older version of a key): sent = landed + superseded."""
-CONFLICTS = "airbyte/conflicting_duplicates"
-"""Keys received in two or more different versions with the same cursor value ({"keys": n, "sample": [...]})."""
 SyncEvent = dg.MaterializeResult | dg.AssetMaterialization
-
-
-def stream_key(connection: ConnectionSpec, stream: str) -> dg.AssetKey:
-    """Where the stream lands in the warehouse: ``<namespace>/<stream>``. The dbt sources use the same key."""
-    return dg.AssetKey([connection.destination_namespace, stream])
 
 
 def _selected_streams(context: dg.AssetExecutionContext, connection: ConnectionSpec) -> list[str]:
@@ -54,10 +44,14 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
 
     warehouse_path: str
     source_systems_dir: str
+    connector_cache: str | None = None
+    """Where PyPI connectors get their virtual environments."""
     batch_size: int = 50_000
 
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
-        runner = EmbeddedAirbyte(self.warehouse_path, batch_size=self.batch_size, logger=context.log)
+        runner = EmbeddedAirbyte(
+            self.warehouse_path, batch_size=self.batch_size, logger=context.log, connector_cache=self.connector_cache
+        )
         config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
         result = runner.sync(connection, config, _selected_streams(context, connection))
         # judged per connection, as Airbyte's API reports it; an empty full refresh is always suspicious
@@ -96,7 +90,7 @@ class _ApiSync:
     """``sync_connection`` for dagster-airbyte workspaces (mixed into both workspace classes)."""
 
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
-        connection_id = connection.production_connection_id()
+        connection_id = connection.production_connection_id(self.connection_ids)  # type: ignore[attr-defined]
         client = self.get_client()  # type: ignore[attr-defined]
         output = client.sync_and_poll(connection_id=connection_id, connection_name=connection.name)
         job = output.job_details
@@ -139,6 +133,12 @@ class _ApiSync:
 class SelfManagedAirbyte(_ApiSync, SelfManagedAirbyteWorkspace):
     """Self-managed Airbyte (dagster-airbyte ``AirbyteWorkspace``)."""
 
+    connection_ids: dict[str, str] = pydantic.Field(default_factory=dict)
+    """``AIRBYTE_CONNECTION_ID_*`` variables (from the settings), by name."""
+
 
 class CloudAirbyte(_ApiSync, CloudAirbyteWorkspace):
     """Airbyte Cloud (dagster-airbyte ``AirbyteCloudWorkspace``)."""
+
+    connection_ids: dict[str, str] = pydantic.Field(default_factory=dict)
+    """``AIRBYTE_CONNECTION_ID_*`` variables (from the settings), by name."""

@@ -30,6 +30,7 @@ from typing import IO, Any
 import orjson
 
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
+from data_platform.ingestion.connector_venvs import install_connector
 from data_platform.ingestion.destination import DuckDBDestination, StreamTarget
 from data_platform.ingestion.schema import Column, SchemaChange, columns_from_json_schema, schema_changes
 
@@ -108,11 +109,20 @@ class EmbeddedAirbyte:
         batch_size: int = DEFAULT_BATCH_SIZE,
         logger: logging.Logger | None = None,
         progress_every: int = 250_000,
+        connector_cache: Path | str | None = None,
     ):
         self.warehouse_path = Path(warehouse_path)
+        self.connector_cache = Path(connector_cache) if connector_cache else self.warehouse_path.parent / "connectors"
+        """Where PyPI connectors are installed, one virtual environment each."""
         self.batch_size = batch_size
         self.log = logger or logging.getLogger("data_platform.ingestion")
         self.progress_every = progress_every
+
+    def command(self, source: EmbeddedSource) -> tuple[str, ...]:
+        """The connector's command; a PyPI connector is installed into its own virtual environment first."""
+        if source.pypi:
+            return (str(install_connector(source.pypi, source.command[0], self.connector_cache)),)
+        return source.command
 
     # ---- spec / check / discover ------------------------------------------------------
     def spec(self, source: EmbeddedSource) -> dict[str, Any]:
@@ -132,7 +142,7 @@ class EmbeddedAirbyte:
             args = list(command)
             if config is not None:
                 args += ["--config", _write_private(Path(tmp) / "config.json", config)]
-            proc = subprocess.run([*source.resolved_command(), *args], capture_output=True, timeout=600)
+            proc = subprocess.run([*self.command(source), *args], capture_output=True, timeout=600)
         found, errors = None, []
         for number, line in enumerate(proc.stdout.splitlines(), 1):
             message = _parse_line(line, number, f"{_name(source)} {command[0]}")
@@ -158,7 +168,7 @@ class EmbeddedAirbyte:
         started = time.perf_counter()
         started_at = dt.datetime.now(dt.UTC)
         source = dataclasses.replace(
-            connection.embedded_source, command=tuple(source_command or connection.embedded_source.resolved_command()), pypi=None
+            connection.embedded_source, command=tuple(source_command or self.command(connection.embedded_source)), pypi=None
         )
         specs = [connection.stream(name) for name in streams] if streams else list(connection.streams)
         discovered = self.discover(source, config)

@@ -1,92 +1,88 @@
-"""The operational systems upstream of every Airbyte connection, as assets.
+"""The operational systems upstream of a domain's Airbyte connections, as assets.
 
-Locally they are the simulated marketplace, and materializing them moves the simulation
-forward to now. In production they are external assets (the real systems), with the same
-keys, so lineage reads the same: source system -> Airbyte stream -> dbt.
+In production they are external assets (the real systems). Locally, a system whose domain
+names a ``local_stand_in`` (``module:function``, e.g. a simulation) is materialized by calling
+it: it moves the system forward to now, so the connections have something new to read. The
+keys are the same in both, so lineage reads the same: source system -> Airbyte stream -> dbt.
 """
 
+
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import dagster as dg
 
-from data_platform.environment import Settings
-from data_platform.ingestion.assets import source_system_key
-from data_platform.ingestion.connections import ConnectionSpec
-from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
-
-SYSTEM_KINDS = {"shop_db": "postgres", "web_events": "s3", "ad_platforms": "googleads"}
-DIRT = {"default": DirtSwitches, "clean": DirtSwitches.clean, "everything": DirtSwitches.everything}
+from data_platform.ingestion.keys import source_system_key
+from data_platform.settings import Settings, SimulationSettings
 
 
-class MarketplaceSimulator(dg.ConfigurableResource):
-    """The simulated operational systems (local only)."""
+@dataclasses.dataclass(frozen=True)
+class StandInReport:
+    """What a local stand-in returns: up to when it moved its systems, and its tables' rows."""
 
-    source_systems_dir: str
-    seed: int = 42
-    scale: float = 1.0
-    history_days: int = 30
-    dirt: str = "default"
-    as_of: str | None = None
-    """Simulate up to this instant (ISO 8601) instead of now."""
-
-    def config(self) -> SimulationConfig:
-        return simulation_config(self.seed, self.scale, self.history_days, self.dirt)
+    until: dt.datetime
+    rows_total: Mapping[str, int]
+    rows_written: Mapping[str, int]
+    history_start: dt.date | None = None
 
 
-def simulation_config(seed: int, scale: float, history_days: int, dirt: str) -> SimulationConfig:
-    """The simulation the platform runs, from the settings' knobs (``dirt`` names a profile of DIRT)."""
-    return SimulationConfig(seed=seed, scale=scale, history_days=history_days, dirt=DIRT[dirt]())
+StandIn = Callable[[Path, SimulationSettings], StandInReport]
 
 
-def _specs(connections: Sequence[ConnectionSpec], settings: Settings) -> list[dg.AssetSpec]:
-    systems: dict[str, list[ConnectionSpec]] = {}
-    for connection in connections:
-        systems.setdefault(connection.source_system, []).append(connection)
-    return [
-        dg.AssetSpec(
-            key=source_system_key(owners[0]),
-            description=f"Operational system read by Airbyte connection(s) {', '.join(c.name for c in owners)}."
-            + (" Simulated locally." if settings.is_local else ""),
-            kinds={SYSTEM_KINDS.get(system, "source")},
-            owners=sorted({o for c in owners for o in c.owners}),
+def build_source_system_assets(domain, settings: Settings, resolve: Callable[[str], StandIn]) -> list:
+    """External specs for the domain's systems; locally, one multi-asset per stand-in materializes its systems.
+    ``resolve`` turns a ``local_stand_in`` reference into the function."""
+    tables: dict[str, list[str]] = {}
+    for connection in domain.connections:  # a system's tables are the streams its connections read
+        tables.setdefault(connection.source_system, []).extend(s.name for s in connection.streams)
+    specs = {
+        system.name: dg.AssetSpec(
+            key=source_system_key(system.name),
+            description=(system.description or f"Operational system read by domain {domain.name}'s Airbyte connections.")
+            + (" Simulated locally." if settings.is_local and system.local_stand_in else ""),
+            kinds={system.kind},
+            owners=list(domain.owners),
             group_name="source_systems",
+            tags={"domain": domain.name},
         )
-        for system, owners in systems.items()
-    ]
+        for system in domain.source_systems
+    }
+    by_stand_in: dict[str, list[str]] = {}
+    if settings.is_local:
+        for system in domain.source_systems:
+            if system.local_stand_in:
+                by_stand_in.setdefault(system.local_stand_in, []).append(system.name)
+    assets: list = [spec for name, spec in specs.items() if not any(name in names for names in by_stand_in.values())]
+    for reference, names in by_stand_in.items():
+        assets.append(_stand_in_asset(domain.name, reference, resolve(reference), [specs[n] for n in names], tables, settings))
+    return assets
 
 
-def build_source_system_assets(connections: Sequence[ConnectionSpec], settings: Settings) -> list:
-    specs = _specs(connections, settings)
-    if not settings.is_local:
-        return specs
-    tables_by_system: dict[str, list[str]] = {}
-    for connection in connections:  # a system's tables are the streams its connections read
-        tables_by_system.setdefault(connection.source_system, []).extend(s.name for s in connection.streams)
-
-    @dg.multi_asset(name="simulate_source_systems", specs=specs, can_subset=True)
-    def simulate_source_systems(context: dg.AssetExecutionContext, simulator: MarketplaceSimulator):
-        """Move the simulated marketplace forward to now: new orders, events and ad reports, and
-        later versions of rows whose lifecycle moved on. The systems share one clock, so all of
-        them move forward; only the selected ones are reported."""
-        as_of = dt.datetime.fromisoformat(simulator.as_of.replace("Z", "+00:00")) if simulator.as_of else None
-        summary = simulate(simulator.config(), Path(simulator.source_systems_dir), as_of)
-        context.log.info(f"source systems simulated up to {summary.as_of:%Y-%m-%d %H:%M} UTC: {summary.rows_total}")
+def _stand_in_asset(domain: str, reference: str, stand_in: StandIn, specs: list[dg.AssetSpec], tables, settings: Settings):
+    @dg.multi_asset(
+        name=f"{domain}_local_source_systems",
+        specs=specs,
+        can_subset=True,
+        description=f"Move the domain's local source systems forward to now ({reference}).",
+    )
+    def _advance(context: dg.AssetExecutionContext):
+        report = stand_in(settings.source_systems_dir, settings.simulation)
+        context.log.info(f"source systems moved to {report.until:%Y-%m-%d %H:%M} UTC by {reference}: {dict(report.rows_total)}")
         for spec in specs:
             if spec.key not in context.selected_asset_keys:
                 continue
-            system = spec.key.path[-1]
-            tables = tables_by_system.get(system, [])
+            system_tables = tables.get(spec.key.path[-1], [])
             yield dg.MaterializeResult(
                 asset_key=spec.key,
                 metadata={
-                    "simulated_until": summary.as_of.isoformat(),
-                    "history_start": summary.start_date.isoformat(),
-                    "rows_written": sum(summary.rows_written.get(t, 0) for t in tables),
-                    "dagster/row_count": sum(summary.rows_total.get(t, 0) for t in tables),
-                    **{f"rows/{t}": summary.rows_total.get(t, 0) for t in tables},
+                    "simulated_until": report.until.isoformat(),
+                    **({"history_start": report.history_start.isoformat()} if report.history_start else {}),
+                    "rows_written": sum(report.rows_written.get(t, 0) for t in system_tables),
+                    "dagster/row_count": sum(report.rows_total.get(t, 0) for t in system_tables),
+                    **{f"rows/{t}": report.rows_total.get(t, 0) for t in system_tables},
                 },
             )
 
-    return [simulate_source_systems]
+    return _advance

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
-from data_platform.quality.check_records import latest_evaluation
+from data_platform.alerting.check_records import latest_evaluation
 from data_platform.quality.stream_check import blocks_descendants
 
 BLOCKED_BY = "platform/blocked_by"

@@ -29,14 +29,13 @@ from typing import Any
 
 import dagster as dg
 
-from data_platform.environment import Settings
 from data_platform.governance.contracts import ContractColumn, StreamContract
-from data_platform.ingestion.assets import warehouse_table_name
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
-from data_platform.ingestion.resources import RECORDS_SUPERSEDED, SCHEMA_DRIFT, stream_key
+from data_platform.ingestion.keys import RECORDS_SUPERSEDED, SCHEMA_DRIFT, stream_key
 from data_platform.ingestion.schema import SchemaChange, schema_changes
 from data_platform.quality.stream_check import StreamCheck, Synced, stream_check_spec
-from data_platform.quality.warehouse_sql import (
+from data_platform.warehouse.profile import WarehouseProfile
+from data_platform.warehouse.sql import (
     WarehouseDialect,
     execute,
     execute_in_transaction,
@@ -115,13 +114,13 @@ def table_schema_changes(contract: StreamContract, found: dict[str, str]) -> lis
 class ContractEnforcer:
     """The SQL of one stream's contract check, in one warehouse."""
 
-    def __init__(self, connection: ConnectionSpec, stream: StreamSpec, settings: Settings):
+    def __init__(self, connection: ConnectionSpec, stream: StreamSpec, warehouse: WarehouseProfile):
         assert stream.contract is not None
         self.contract = stream.contract
         self.stream = stream
-        self.table = warehouse_table_name(connection, stream, settings)
+        self.table = warehouse.raw_table(connection.destination_namespace, stream.name)
         self.database, self.namespace, self.name = self.table.split(".")
-        self.dialect = WarehouseDialect("duckdb" if settings.is_local else "snowflake")
+        self.dialect = warehouse.dialect
         self.quarantine = f"{self.database}.{QUARANTINE_SCHEMA}.{self.namespace}__{self.name}"
         self.ledger = f"{self.database}.{QUARANTINE_SCHEMA}.{LEDGER}"
         self.stream_id = f"{self.namespace}.{self.name}"
@@ -278,8 +277,8 @@ def _sync_drift(context: dg.AssetExecutionContext, key: dg.AssetKey, synced: Syn
     return [SchemaChange(**{f: d.get(f) for f in fields}) for d in found]
 
 
-def contract_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> StreamCheck:
-    enforcer = ContractEnforcer(connection, stream, settings)
+def contract_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: WarehouseProfile) -> StreamCheck:
+    enforcer = ContractEnforcer(connection, stream, warehouse)
     key = stream_key(connection, stream.name)
     contract = enforcer.contract
 
@@ -366,5 +365,5 @@ def contract_result(enforcer: ContractEnforcer, figures: dict[str, Any], drift: 
     )
 
 
-def build_contract_checks(connection: ConnectionSpec, settings: Settings) -> list[StreamCheck]:
-    return [contract_check(connection, s, settings) for s in connection.streams if s.contract is not None]
+def build_contract_checks(connection: ConnectionSpec, warehouse: WarehouseProfile) -> list[StreamCheck]:
+    return [contract_check(connection, s, warehouse) for s in connection.streams]

@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from data_platform.quality.warehouse_sql import query_tag
+from data_platform.warehouse.sql import query_tag
 
 BLOCKS_DESCENDANTS = "platform/blocks_descendants"
 """Check-spec metadata: an ERROR result stops the stream's descendants (only them) in the same run and later ones."""

@@ -17,12 +17,11 @@ import time
 
 import dagster as dg
 
-from data_platform.environment import Settings
-from data_platform.ingestion.assets import warehouse_table_name
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, SyncMode
-from data_platform.ingestion.resources import CONFLICTS, stream_key
+from data_platform.ingestion.keys import CONFLICTS, stream_key
 from data_platform.quality.stream_check import StreamCheck, Synced, stream_check_spec
-from data_platform.quality.warehouse_sql import fetch_all, identifier
+from data_platform.warehouse.profile import WarehouseProfile
+from data_platform.warehouse.sql import fetch_all, identifier
 
 BASELINE_SYNCS = 10
 MIN_BASELINE = 3
@@ -32,8 +31,8 @@ LOW_FACTOR, HIGH_FACTOR = 0.1, 10.0
 ROWS_SYNCED_KEYS = ("airbyte/rows_synced", "airbyte/rows_synced_connection")
 
 
-def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> StreamCheck:
-    table = warehouse_table_name(connection, stream, settings)
+def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: WarehouseProfile) -> StreamCheck:
+    table = warehouse.raw_table(connection.destination_namespace, stream.name)
     keys = ", ".join(identifier(k) for k in stream.primary_key)
 
     def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
@@ -156,21 +155,21 @@ def _first_rows(metadata: Synced) -> int | None:
     return None
 
 
-def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, settings: Settings) -> StreamCheck:
+def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: WarehouseProfile) -> StreamCheck:
     """How old the newest record is, by the column the contract's latency SLA names: a source
     that stopped producing is stale even while its syncs keep succeeding. A value later than the
     warehouse's clock (a source that wrote year 2999) is not the newest record: it is counted
     and reported, and freshness is judged on the values that can be true."""
-    table = warehouse_table_name(connection, stream, settings)
+    table = warehouse.raw_table(connection.destination_namespace, stream.name)
     column = identifier(stream.freshness_column or "")
     warn, error = stream.freshness_warn_minutes, stream.freshness_error_minutes
-    now = "now()" if settings.is_local else "current_timestamp()"
+    now = warehouse.dialect.now
 
     def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
         ((newest, lag_minutes, future),) = fetch_all(
             context.resources.warehouse,
             f"select cast(max(case when {column} <= {now} then {column} end) as varchar), "
-            f"{_minutes_since(f'case when {column} <= {now} then {column} end', settings)}, "
+            f"{warehouse.dialect.minutes_since(f'case when {column} <= {now} then {column} end')}, "
             f"count(case when {column} > {now} then 1 end) from {table}",
         )
         metadata = {
@@ -207,18 +206,12 @@ def data_freshness_check(connection: ConnectionSpec, stream: StreamSpec, setting
     return StreamCheck(spec, evaluate)
 
 
-def _minutes_since(column: str, settings: Settings) -> str:
-    if settings.is_local:
-        return f"date_diff('second', max({column}), now()) / 60.0"
-    return f"datediff('second', max({column}), current_timestamp()) / 60.0"
-
-
-def build_stream_checks(connection: ConnectionSpec, settings: Settings) -> list[StreamCheck]:
+def build_stream_checks(connection: ConnectionSpec, warehouse: WarehouseProfile) -> list[StreamCheck]:
     checks = []
     for stream in connection.streams:
         if stream.freshness_column:
-            checks.append(data_freshness_check(connection, stream, settings))
+            checks.append(data_freshness_check(connection, stream, warehouse))
         if stream.primary_key and stream.sync_mode is not SyncMode.INCREMENTAL_APPEND:
-            checks.append(uniqueness_check(connection, stream, settings))
+            checks.append(uniqueness_check(connection, stream, warehouse))
         checks.append(volume_check(connection, stream))
     return checks

@@ -1,17 +1,18 @@
-"""dbt models as one Dagster multi-asset, dbt tests as asset checks, exposures as downstream assets."""
+"""A domain's dbt models as Dagster multi-assets, dbt tests as asset checks, exposures as downstream assets.
+
+Each domain's dbt steps build only that domain's project, so one domain's failure never stops another's."""
 
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
-from data_platform.automation.partitions import daily_partitions
-from data_platform.environment import Settings
-from data_platform.ingestion.assets import WAREHOUSE_POOL
 from data_platform.quality.blast_radius import blocked_descendants, failed_blocking_checks, full_graph, observation
-from data_platform.transformation.project import dbt_project, dbt_target, manifest_document, share_partial_parse
+from data_platform.settings import Settings
+from data_platform.transformation.partitions import daily_partitions
+from data_platform.transformation.project import dbt_cli, dbt_project, manifest_document, share_partial_parse
 from data_platform.transformation.translator import PlatformDbtTranslator
 
 EXPOSURE_KINDS = {"dashboard": "metabase", "application": "googlesheets", "ml": "sagemaker", "analysis": "notebook"}
@@ -49,9 +50,20 @@ def source_selectors(manifest: Path, translator: PlatformDbtTranslator, project)
     }
 
 
-def dbt_source_keys(manifest: Path, settings: Settings) -> dict[dg.AssetKey, str]:
-    """Asset key of each dbt source -> its dbt selector, as the dbt assets translate them."""
-    return source_selectors(manifest, PlatformDbtTranslator(settings.warehouse_kind), dbt_project(dbt_target(settings)))
+def source_keys_by_id(manifest: Path, translator: PlatformDbtTranslator, project) -> dict[str, dg.AssetKey]:
+    """dbt unique id of each source -> its asset key."""
+    document = manifest_document(manifest)
+    return {unique_id: translator.get_asset_spec(document, unique_id, project).key for unique_id in document.get("sources", {})}
+
+
+def published_by(manifest: Path) -> dict[str, str]:
+    """dbt selector of each source another domain publishes (``meta.domain``) -> that domain."""
+    document = manifest_document(manifest)
+    return {
+        f"source:{source['source_name']}.{source['name']}": domain
+        for source in document.get("sources", {}).values()
+        if (domain := (source.get("config", {}).get("meta") or source.get("meta") or {}).get("domain"))
+    }
 
 
 def leave_out_blocked(
@@ -87,62 +99,73 @@ def leave_out_blocked(
 
 
 def build_dbt_assets(
-    manifest: Path, settings: Settings, gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None
+    domain, manifest: Path, settings: Settings, gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None
 ) -> list[dg.AssetsDefinition]:
-    """Two multi-assets over the same dbt project: the daily-partitioned models and the rest.
+    """Two multi-assets over the domain's dbt project: the daily-partitioned models and the rest.
     ``gates``: the blocking checks of the dbt sources' assets, whose failures leave out their descendants."""
     gates = gates or {}
-    translator = PlatformDbtTranslator(settings.warehouse_kind)
-    project = dbt_project(dbt_target(settings))
+    warehouse = settings.warehouse
+    translator = PlatformDbtTranslator(warehouse.kind, domain.name, domain.owners)
+    project = dbt_project(domain.dbt_project_dir, warehouse.dbt_target)
+    dbt = dbt_cli(project)
     sources = source_selectors(manifest, translator, project)
-
-    def ensure_warehouse_folder() -> None:
-        # a model without upstream (the time spine) can run before anything created the data folder
-        if settings.is_local:
-            settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-
-    @dbt_assets(
-        manifest=manifest,
-        project=project,
-        dagster_dbt_translator=translator,
-        name="marketplace_dbt_daily",
-        select=DAILY_SELECTION,
-        partitions_def=daily_partitions(settings),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=WAREHOUSE_POOL,
+    document = manifest_document(manifest)
+    has_daily = any("daily" in (n.get("tags") or []) for n in document.get("nodes", {}).values() if n.get("resource_type") == "model")
+    has_other = any(
+        "daily" not in (n.get("tags") or []) for n in document.get("nodes", {}).values() if n.get("resource_type") in ("model", "seed", "snapshot")
     )
-    def marketplace_dbt_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-        ensure_warehouse_folder()
-        window = context.partition_time_window  # one partition or a whole range: [start, end)
-        dbt_vars = {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
-        context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
-        excludes, blocked = leave_out_blocked(context, sources, gates)
-        yield from blocked
-        yield from dbt.cli(dbt_build_args(config, dbt_vars, excludes), context=context).stream()
+    assets = []
 
-    @dbt_assets(
-        manifest=manifest,
-        project=project,
-        dagster_dbt_translator=translator,
-        name="marketplace_dbt",
-        exclude=DAILY_SELECTION,
-        pool=WAREHOUSE_POOL,
-    )
-    def marketplace_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-        ensure_warehouse_folder()
-        excludes, blocked = leave_out_blocked(context, sources, gates)
-        yield from blocked
-        invocation = dbt.cli(dbt_build_args(config, None, excludes), context=context)
-        yield from invocation.stream()
-        share_partial_parse(invocation.target_path)
+    if has_daily:
 
-    return [marketplace_dbt_daily, marketplace_dbt]
+        @dbt_assets(
+            manifest=manifest,
+            project=project,
+            dagster_dbt_translator=translator,
+            name=f"{domain.name}_daily_dbt_models",
+            select=DAILY_SELECTION,
+            partitions_def=daily_partitions(settings),
+            backfill_policy=dg.BackfillPolicy.single_run(),
+            pool=warehouse.pool,
+        )
+        def daily_models(context: dg.AssetExecutionContext, config: DbtBuildConfig):
+            warehouse.ensure_local_folder()
+            window = context.partition_time_window  # one partition or a whole range: [start, end)
+            dbt_vars = {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
+            context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
+            excludes, blocked = leave_out_blocked(context, sources, gates)
+            yield from blocked
+            yield from dbt.cli(dbt_build_args(config, dbt_vars, excludes), context=context).stream()
+
+        assets.append(daily_models)
+
+    if has_other:
+
+        @dbt_assets(
+            manifest=manifest,
+            project=project,
+            dagster_dbt_translator=translator,
+            name=f"{domain.name}_dbt_models",
+            exclude=DAILY_SELECTION,
+            pool=warehouse.pool,
+        )
+        def models(context: dg.AssetExecutionContext, config: DbtBuildConfig):
+            warehouse.ensure_local_folder()
+            excludes, blocked = leave_out_blocked(context, sources, gates)
+            yield from blocked
+            invocation = dbt.cli(dbt_build_args(config, None, excludes), context=context)
+            yield from invocation.stream()
+            share_partial_parse(domain.dbt_project_dir, invocation.target_path)
+
+        assets.append(models)
+    return assets
 
 
-def build_exposure_specs(manifest: Path, dbt_assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetSpec]:
-    """dbt exposures (dashboards, sheets, ML features) as assets downstream of the models they read."""
+def build_exposure_specs(manifest: Path, dbt_assets_defs: list[dg.AssetsDefinition], domain: str, source_keys: Mapping[str, dg.AssetKey]) -> list[dg.AssetSpec]:
+    """dbt exposures (dashboards, sheets, ML features) as assets downstream of the models (and sources) they read."""
     document = manifest_document(manifest)
     key_by_node = {spec.metadata.get("dagster_dbt/unique_id"): spec.key for d in dbt_assets_defs for spec in d.specs}
+    key_by_node.update(source_keys)
     specs = []
     for unique_id, exposure in sorted(document.get("exposures", {}).items()):
         deps = [key_by_node[node] for node in exposure["depends_on"]["nodes"]]
@@ -155,6 +178,7 @@ def build_exposure_specs(manifest: Path, dbt_assets_defs: list[dg.AssetsDefiniti
                 kinds={EXPOSURE_KINDS.get(exposure["type"], exposure["type"])},
                 owners=[owner["email"]] if owner.get("email") else [],
                 group_name="exposures",
+                tags={"domain": domain},
                 metadata={
                     k: v
                     for k, v in {

@@ -1,9 +1,11 @@
-"""The dbt project and its manifest, prepared once and cached.
+"""A domain's dbt project and its manifest, prepared once and cached.
 
-The manifest (``dbt/target/<target>/manifest.json``) is built by ``dbt parse``:
+Each domain with dbt models has a project of its own, ``dbt/<domain>/``; they share the
+platform's macros (``dbt/macros/``) and profile (``dbt/profiles.yml``). The manifest
+(``dbt/<domain>/target/<target>/manifest.json``) is built by ``dbt parse``:
 
 - locally (``dagster dev``, ``data-platform run``, tests): the first time definitions load,
-  and again only when a file of the dbt project is newer than the cached manifest;
+  and again only when a file of the project (or a shared macro) is newer than the manifest;
 - in production: at build time (``data-platform prepare-dbt`` in CI or the image build);
   loading definitions never parses, and a missing manifest is a clear error.
 """
@@ -20,13 +22,13 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 from filelock import FileLock
 
-from data_platform.environment import REPO_ROOT, Settings
+from data_platform.settings import Settings
 from data_platform.transformation.dbt_cli import PlatformDbtCliResource
 
-DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 """The dbt next to this interpreter: PATH may not include the virtual environment."""
-_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+_PROJECT_SOURCES = ("dbt_project.yml", "models", "macros", "tests", "seeds", "snapshots")
+_SHARED_SOURCES = ("profiles.yml", "macros")
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
@@ -34,42 +36,33 @@ class ManifestMissing(RuntimeError):
     """Production definitions need a manifest built at build time."""
 
 
-def dbt_target(settings: Settings) -> str:
-    return "duckdb" if settings.is_local else "snowflake"
-
-
 @functools.cache
-def dbt_project(target: str) -> DbtProject:
-    return DbtProject(
-        project_dir=DBT_PROJECT_DIR,
-        profiles_dir=DBT_PROJECT_DIR,
-        target=target,
-        target_path=Path("target") / target,
-    )
+def dbt_project(project_dir: Path, target: str) -> DbtProject:
+    """The project in ``project_dir`` (profiles from its parent, the dbt folder) for ``target``."""
+    return DbtProject(project_dir=project_dir, profiles_dir=project_dir.parent, target=target, target_path=Path("target") / target)
 
 
-def _newest_source_mtime() -> float:
+def _newest_source_mtime(project_dir: Path) -> float:
     newest = 0.0
-    for name in _SOURCES:
-        path = DBT_PROJECT_DIR / name
+    for path in (*(project_dir / n for n in _PROJECT_SOURCES), *(project_dir.parent / n for n in _SHARED_SOURCES)):
         files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
         newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
     return newest
 
 
-def prepared_manifest(settings: Settings) -> Path:
-    """The manifest for the environment's dbt target, parsing only when needed (local) or never (prod)."""
-    project = dbt_project(dbt_target(settings))
+def prepared_manifest(project_dir: Path, settings: Settings) -> Path:
+    """The project's manifest for the environment's dbt target, parsing only when needed (local) or never (prod)."""
+    project = dbt_project(project_dir, settings.warehouse.dbt_target)
     manifest = project.manifest_path
     if settings.is_local:
-        if _stale(manifest):
+        if _stale(project_dir, manifest):
             # processes loading definitions at once (dagster dev's webserver and daemon, test
             # workers) must not parse into the same target folder together: one parses, the others wait
             manifest.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(manifest.parent / "parse.lock"):
-                if _stale(manifest):
+                if _stale(project_dir, manifest):
                     parse(project)
-                    share_partial_parse(manifest.parent)
+                    share_partial_parse(project_dir, manifest.parent)
     elif not manifest.exists():
         raise ManifestMissing(
             f"no dbt manifest at {manifest}: build it at deploy time with "
@@ -83,16 +76,16 @@ def manifest_document(manifest: Path) -> dict:
     return _manifest_document(manifest, manifest.stat().st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)
 def _manifest_document(manifest: Path, _version: int) -> dict:
     return json.loads(manifest.read_text())
 
 
-def share_partial_parse(target_path: Path) -> None:
-    """Offer the partial-parse state dbt left in ``target_path`` to the next dbt invocation.
+def share_partial_parse(project_dir: Path, target_path: Path) -> None:
+    """Offer the partial-parse state dbt left in ``target_path`` to the project's next dbt invocation.
 
     dagster-dbt gives each invocation a fresh target folder and seeds it with
-    ``dbt/target/partial_parse.msgpack`` when that file exists; without it every invocation
+    ``<project>/target/partial_parse.msgpack`` when that file exists; without it every invocation
     parses the whole project (about 5 s here). dbt itself checks that the state matches its
     project, profile and vars and parses fully when it does not, so a stale file costs nothing
     but the parse it would have done anyway. Replaced atomically: another process may be reading it.
@@ -100,20 +93,22 @@ def share_partial_parse(target_path: Path) -> None:
     state = Path(target_path) / PARTIAL_PARSE_FILE
     if not state.exists():
         return
-    shared = DBT_PROJECT_DIR / "target" / PARTIAL_PARSE_FILE
+    shared = project_dir / "target" / PARTIAL_PARSE_FILE
     shared.parent.mkdir(parents=True, exist_ok=True)
     temporary = shared.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
     shutil.copyfile(state, temporary)
     os.replace(temporary, shared)
 
 
-def _stale(manifest: Path) -> bool:
-    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
+def _stale(project_dir: Path, manifest: Path) -> bool:
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project_dir)
+
+
+def dbt_cli(project: DbtProject) -> PlatformDbtCliResource:
+    return PlatformDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
 
 
 def parse(project: DbtProject) -> Path:
     """``dbt parse`` into the project's target path (what dagster-dbt's preparer does, with our dbt)."""
-    PlatformDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-        ["--quiet", "parse"], target_path=project.target_path
-    ).wait()
+    dbt_cli(project).cli(["--quiet", "parse"], target_path=project.target_path).wait()
     return project.manifest_path

@@ -13,16 +13,17 @@ LAYERS = ("staging", "trusted", "marts", "presentation")
 """dbt layers, each a schema and a Dagster group (the first element of a model's asset key)."""
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
 """Unpartitioned marts and presentation datasets: rebuilt at least daily."""
+EAGER = dg.AutomationCondition.eager()
 
 
 class PlatformDbtTranslator(DagsterDbtTranslator):
     """dagster-dbt's defaults plus: an eager automation condition (a model refreshes when its
     parents update), the layer as group and tag (a model-level ``meta.dagster``
-    replaces the folder's, so the group cannot come from meta), and model owners defaulting to
-    the analytics team. Keys are ``[schema, model]`` (each layer is a schema), and
+    replaces the folder's, so the group cannot come from meta), the domain as tag, and model owners
+    defaulting to the domain's. Keys are ``[schema, model]`` (each layer is a schema), and
     sources take their Airbyte stream's key from ``meta.dagster.asset_key``."""
 
-    def __init__(self, warehouse_kind: str):
+    def __init__(self, warehouse_kind: str, domain: str, owners: tuple[str, ...] = ()):
         super().__init__(
             settings=DagsterDbtTranslatorSettings(
                 enable_asset_checks=True,
@@ -33,21 +34,31 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
             )
         )
         self.warehouse_kind = warehouse_kind
+        self.domain = domain
+        self.owners = list(owners)
+        self._specs: dict[tuple[int, str], dg.AssetSpec] = {}
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        """Memoised per node: dagster-dbt asks for the same node's spec many times while building."""
+        memo = (id(manifest), unique_id)
+        if memo not in self._specs:
+            self._specs[memo] = self._spec(manifest, unique_id, project)
+        return self._specs[memo]
+
+    def _spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props.get("resource_type") != "model":
             return spec
         layer = props.get("config", {}).get("schema") or "main"
-        owners = spec.owners or ["team:analytics"]
+        owners = spec.owners or self.owners
         daily = "daily" in (props.get("tags") or [])
         if layer in ("marts", "presentation") and not daily:  # daily models are judged per partition instead
             spec = spec.replace_attributes(freshness_policy=MART_FRESHNESS)
         return spec.replace_attributes(
-            automation_condition=dg.AutomationCondition.eager(),
+            automation_condition=EAGER,
             group_name=layer,
             owners=owners,
-            tags={**spec.tags, "layer": layer},
+            tags={**spec.tags, "layer": layer, "domain": self.domain},
             kinds={"dbt", self.warehouse_kind},
         ).merge_attributes(metadata={"dbt/materialization": props.get("config", {}).get("materialized")})

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import orjson
 
-from data_platform.simulation.config import SimulationConfig
+from marketplace_example.simulation.config import SimulationConfig
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

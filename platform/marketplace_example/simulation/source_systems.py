@@ -24,8 +24,8 @@ from pathlib import Path
 
 import orjson
 
-from data_platform.simulation.config import SimulationConfig
-from data_platform.simulation.marketplace import (
+from marketplace_example.simulation.config import SimulationConfig
+from marketplace_example.simulation.marketplace import (
     LIFECYCLE_DAYS,
     MAX_EVENT_DELAY_DAYS,
     Batch,

@@ -9,9 +9,9 @@ feature table stays in place for the training job.
 
 import dagster as dg
 
-from data_platform.environment import Settings
-from data_platform.ingestion.assets import WAREHOUSE_POOL
-from data_platform.quality.warehouse_sql import execute, fetch_all, query_tag
+from data_platform.domains import Domain
+from data_platform.settings import Settings
+from data_platform.warehouse.sql import execute, fetch_all, query_tag
 
 CUSTOMER_FEATURES_KEY = dg.AssetKey(["ml", "customer_features"])
 UPSTREAM = (
@@ -22,7 +22,7 @@ UPSTREAM = (
 FEATURES_SQL = """
 with orders as (
     select customer_id, order_date, order_total_eur
-    from {analytics}trusted.fct_orders
+    from {fct_orders}
     where counts_toward_gmv
 ),
 
@@ -47,41 +47,42 @@ select
     p.last_order_date,
     cohorts.repeat_rate as cohort_repeat_rate,
     coalesce(p.orders_count, 0) >= 2 as is_repeat_customer
-from {analytics}trusted.dim_customers c
+from {dim_customers} c
 left join per_customer p on p.customer_id = c.customer_id
-left join {analytics}marts.mart_customer_cohorts cohorts
+left join {cohorts} cohorts
     on cohorts.cohort_month = date_trunc('month', p.first_order_date)
 """
 
 
-def customer_features_asset(settings: Settings) -> dg.AssetsDefinition:
-    analytics = "" if settings.is_local else f"{settings.get('SNOWFLAKE_ANALYTICS_DATABASE', 'ANALYTICS')}."
-    table = f"{analytics}ml.customer_features"
+def customer_features(domain: Domain, settings: Settings) -> list[dg.AssetsDefinition]:
+    """Named in ``domain.yaml`` (``consumers``): the platform calls it with the domain and the settings."""
+    warehouse = settings.warehouse
+    table = warehouse.analytics_table("ml", "customer_features")
+    sql = FEATURES_SQL.format(
+        fct_orders=warehouse.analytics_table("trusted", "fct_orders"),
+        dim_customers=warehouse.analytics_table("trusted", "dim_customers"),
+        cohorts=warehouse.analytics_table("marts", "mart_customer_cohorts"),
+    )
 
     @dg.asset(
         key=CUSTOMER_FEATURES_KEY,
         deps=list(UPSTREAM),
         group_name="ml",
-        kinds={"python", settings.warehouse_kind},
-        owners=["data-science@marketplace.example"],
-        pool=WAREHOUSE_POOL,
+        kinds={"python", warehouse.kind},
+        owners=["team:data-science", "data-science@marketplace.example"],
+        tags={"domain": domain.name},
+        pool=warehouse.pool,
         required_resource_keys={"warehouse"},
         description="Customer features of the repeat-purchase model (one row per customer), rebuilt in the warehouse from the trusted models.",
         metadata={"dagster/table_name": table},
     )
-    def customer_features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        warehouse = context.resources.warehouse
+    def _customer_features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        resource = context.resources.warehouse
         with query_tag(asset=CUSTOMER_FEATURES_KEY.to_user_string(), team="data-science"):
-            execute(
-                warehouse,
-                [
-                    f"create schema if not exists {analytics}ml",
-                    f"create or replace table {table} as {FEATURES_SQL.format(analytics=analytics)}",
-                ],
-            )
+            execute(resource, [f"create schema if not exists {warehouse.analytics_schema('ml')}", f"create or replace table {table} as {sql}"])
             ((rows, repeaters),) = fetch_all(
-                warehouse, f"select count(*), sum(case when is_repeat_customer then 1 else 0 end) from {table}"
+                resource, f"select count(*), sum(case when is_repeat_customer then 1 else 0 end) from {table}"
             )
         return dg.MaterializeResult(metadata={"dagster/row_count": int(rows), "repeat_customers": int(repeaters or 0)})
 
-    return customer_features
+    return [_customer_features]

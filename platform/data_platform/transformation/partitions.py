@@ -7,19 +7,25 @@ backfill is one run, and partitions never race each other on dbt's temporary tab
 """
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 
 import dagster as dg
 
-from data_platform.environment import Settings
+from data_platform.settings import Settings
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    return _daily_partitions(settings.partitions_start)
+
+
+@functools.cache
+def _daily_partitions(start: str) -> dg.DailyPartitionsDefinition:
     # end_offset=1: today is a partition too (partial until midnight, re-run by the rolling schedule)
-    return dg.DailyPartitionsDefinition(start_date=settings.partitions_start, end_offset=1, timezone="UTC")
+    return dg.DailyPartitionsDefinition(start_date=start, end_offset=1, timezone="UTC")
 
 
 def partition_label(tags: Mapping[str, str]) -> str | None:

@@ -98,6 +98,12 @@ class WarehouseDialect:
     def now(self) -> str:
         return "now()" if self.name == "duckdb" else "current_timestamp()"
 
+    def minutes_since(self, expression: str) -> str:
+        """Minutes from the newest value of ``expression`` to now (an aggregate)."""
+        if self.name == "duckdb":
+            return f"date_diff('second', max({expression}), now()) / 60.0"
+        return f"datediff('second', max({expression}), current_timestamp()) / 60.0"
+
     def later_than_now(self, minutes: int) -> str:
         if self.name == "duckdb":
             return f"now() + interval {int(minutes)} minute"

@@ -29,20 +29,20 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from data_platform.environment import REPO_ROOT
 from data_platform.ingestion.connections import load_connections
 from data_platform.ingestion.runner import EmbeddedAirbyte
-from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
+from data_platform.settings import REPO_ROOT
 from data_platform.transformation.project import DBT_EXECUTABLE
+from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
 
 ROWS_PER_SCALE_UNIT = 32_000  # source rows for scale 1.0 over 30 days of history
 
 
 DAGSTER_BUILD_BENCH = """
 import time, dagster as dg
-from data_platform.automation.partitions import main_run_tags
+from data_platform.transformation.partitions import main_run_tags
 from data_platform.definitions import MAIN_JOB, defs
-from data_platform.environment import resolve_settings
+from data_platform.settings import resolve_settings
 from data_platform.transformation.translator import LAYERS
 keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in LAYERS]
 quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -56,7 +56,7 @@ print(time.perf_counter() - t)
 
 PARTITION_BENCH = """
 import json, sys, time, dagster as dg
-from data_platform.automation.partitions import range_tags
+from data_platform.transformation.partitions import range_tags
 from data_platform.definitions import MAIN_JOB, defs
 first, last, sample = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 instance = dg.DagsterInstance.ephemeral()

@@ -1,1 +1,0 @@
-"""Python assets that consume the warehouse's trusted models and marts (ML features, exports)."""

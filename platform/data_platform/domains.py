@@ -1,0 +1,198 @@
+"""Domains: what one team owns, in one folder, loaded without a line of platform Python.
+
+A domain is a folder under ``platform/domains/`` (``DATA_PLATFORM_DOMAINS_DIR``) holding
+``domain.yaml``, and usually:
+
+- ``connections.yaml``: its Airbyte connections (``ingestion/connections.py``);
+- ``contracts/<namespace>.<stream>.odcs.yaml``: the data contract of each stream it ingests;
+- ``definitions.py``: its code location (three lines; ``workspace.yaml`` loads it);
+- Python consumers named in ``domain.yaml`` (``file.py:function``, relative to the folder).
+
+Its dbt project is ``dbt/<name>/`` (``DATA_PLATFORM_DBT_DIR``) when that folder exists. Models
+another domain publishes are read as dbt sources whose ``meta.domain`` names that domain, so
+each project parses, loads and builds on its own, and Dagster links the two by asset key.
+
+``domain.yaml``::
+
+    description: What the team owns.
+    owners: [team:growth, growth-data@example.com]     # default owners of what it builds
+    alerts: {slack_channel: "#growth-data-alerts"}       # where its failures are alerted
+    source_systems:                                      # the operational systems its connections read
+      web_events:
+        kind: s3
+        description: The event collector's landing bucket.
+        local_stand_in: some_package.module:function     # optional: what moves it forward on a laptop
+    consumers: [ml_features.py:customer_features]        # optional: Python assets downstream of its models
+    schedules: {daily_partitions: "0 5 * * *", late_events_rerun: "30 */6 * * *"}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from data_platform.ingestion.connections import ConnectionsFileError, ConnectionSpec, load_connections
+from data_platform.settings import Settings
+
+DOMAIN_FILE = "domain.yaml"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_KNOWN = {"description", "owners", "alerts", "source_systems", "consumers", "schedules"}
+DEFAULT_SCHEDULES = {"daily_partitions": "0 5 * * *", "late_events_rerun": "30 */6 * * *"}
+
+
+class DomainError(ValueError):
+    """A domain's folder does not describe a usable domain; the message names the file and the element."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceSystem:
+    name: str
+    kind: str
+    description: str
+    local_stand_in: str | None = None
+    """``module:function`` that moves the system forward to now locally (a simulation); None: an external asset."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Domain:
+    name: str
+    folder: Path
+    description: str
+    owners: tuple[str, ...]
+    slack_channel: str | None
+    connections: tuple[ConnectionSpec, ...]
+    source_systems: tuple[SourceSystem, ...]
+    consumers: tuple[str, ...]
+    schedules: Mapping[str, str]
+    dbt_project_dir: Path | None
+
+    @property
+    def team(self) -> str:
+        """The team its warehouse cost is billed to: its first ``team:`` owner, else its name."""
+        return next((o.removeprefix("team:") for o in self.owners if o.startswith("team:")), self.name)
+
+    def source_system(self, name: str) -> SourceSystem:
+        return next((s for s in self.source_systems if s.name == name), SourceSystem(name, "source", ""))
+
+
+def domain_folders(settings: Settings) -> list[Path]:
+    """Every domain folder (one holding ``domain.yaml``), by name."""
+    if not settings.domains_dir.is_dir():
+        return []
+    return sorted(p.parent for p in settings.domains_dir.glob(f"*/{DOMAIN_FILE}"))
+
+
+def load_domain(folder: Path, settings: Settings) -> Domain:
+    """The domain in ``folder``: its ``domain.yaml``, connections and contracts, validated."""
+    folder = Path(folder).resolve()
+    path = folder / DOMAIN_FILE
+    name = folder.name
+    if not _NAME.match(name):
+        raise DomainError(f"{folder}: a domain's folder name is lowercase snake_case (it names asset tags, steps and its dbt project)")
+    if not path.exists():
+        raise DomainError(f"{folder}: has no {DOMAIN_FILE}, so it is not a domain")
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise DomainError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(document, dict):
+        raise DomainError(f"{path}: must be a mapping (description, owners, alerts, source_systems, ...)")
+    unknown = sorted(set(document) - _KNOWN)
+    if unknown:
+        raise DomainError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KNOWN))}")
+    connections_file = folder / "connections.yaml"
+    try:
+        connections = load_connections(connections_file, folder / "contracts") if connections_file.exists() else ()
+    except ConnectionsFileError as error:
+        raise DomainError(f"domain {name}: {connections_file}: {error}") from None
+    for connection in connections:
+        for stream in connection.streams:
+            if stream.contract.domain not in (None, name):
+                raise DomainError(
+                    f"domain {name}: contract {stream.contract.path} says domain {stream.contract.domain!r}; "
+                    f"a contract lives in the folder of the domain it names"
+                )
+    systems = _source_systems(path, document.get("source_systems") or {})
+    for connection in connections:
+        if connection.source_system not in {s.name for s in systems}:
+            systems.append(SourceSystem(connection.source_system, "source", ""))
+    owners = document.get("owners") or [f"team:{name}"]
+    if not isinstance(owners, list) or not all(isinstance(o, str) for o in owners):
+        raise DomainError(f"{path}: owners is a list of 'team:<name>' and email addresses")
+    consumers = document.get("consumers") or []
+    for reference in consumers:
+        _check_reference(path, "consumers", reference)
+    schedules = {**DEFAULT_SCHEDULES, **(document.get("schedules") or {})}
+    for schedule, cron in schedules.items():
+        if schedule not in DEFAULT_SCHEDULES or not isinstance(cron, str) or len(cron.split()) != 5:
+            raise DomainError(f"{path}: schedules.{schedule}: {cron!r} (known schedules: {', '.join(DEFAULT_SCHEDULES)}, each a 5-field cron)")
+    dbt_project = settings.dbt_dir / name
+    return Domain(
+        name=name,
+        folder=folder,
+        description=str(document.get("description") or "").strip(),
+        owners=tuple(owners),
+        slack_channel=(document.get("alerts") or {}).get("slack_channel"),
+        connections=connections,
+        source_systems=tuple(systems),
+        consumers=tuple(consumers),
+        schedules=schedules,
+        dbt_project_dir=dbt_project if (dbt_project / "dbt_project.yml").exists() else None,
+    )
+
+
+def load_domains(settings: Settings, names: Sequence[str] | None = None) -> list[Domain]:
+    """The domains named (all of them by default); a name without a folder is an error."""
+    folders = {p.name: p for p in domain_folders(settings)}
+    missing = [n for n in names or () if n not in folders]
+    if missing:
+        raise DomainError(f"no domain folder for {', '.join(missing)} in {settings.domains_dir} (domains: {', '.join(folders) or 'none'})")
+    return [load_domain(folders[n], settings) for n in (names if names is not None else folders)]
+
+
+def _source_systems(path: Path, body: Mapping[str, Any]) -> list[SourceSystem]:
+    systems = []
+    for name, system in body.items():
+        system = system or {}
+        where = f"{path}: source_systems.{name}"
+        if not isinstance(system, dict):
+            raise DomainError(f"{where}: must be a mapping (kind, description, local_stand_in)")
+        stand_in = system.get("local_stand_in")
+        if stand_in is not None:
+            _check_reference(path, f"source_systems.{name}.local_stand_in", stand_in)
+        systems.append(SourceSystem(name, str(system.get("kind", "source")), str(system.get("description", "")).strip(), stand_in))
+    return systems
+
+
+def _check_reference(path: Path, where: str, reference: Any) -> None:
+    if not isinstance(reference, str) or reference.count(":") != 1 or not all(reference.split(":")):
+        raise DomainError(f"{path}: {where}: {reference!r} is not 'module:function' or 'file.py:function'")
+
+
+def resolve_callable(domain: Domain, reference: str) -> Callable[..., Any]:
+    """``file.py:function`` (a file of the domain's folder) or ``package.module:function``."""
+    target, function = reference.split(":")
+    if target.endswith(".py"):
+        file = domain.folder / target
+        module_name = f"data_platform_domains.{domain.name}.{file.stem}"
+        module = sys.modules.get(module_name)
+        if module is None:
+            if not file.exists():
+                raise DomainError(f"{domain.folder / DOMAIN_FILE}: {reference}: no file {file}")
+            spec = importlib.util.spec_from_file_location(module_name, file)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    if not hasattr(module, function):
+        raise DomainError(f"{domain.folder / DOMAIN_FILE}: {reference}: {target} has no {function}")
+    return getattr(module, function)

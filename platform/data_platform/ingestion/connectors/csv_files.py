@@ -1,0 +1,122 @@
+"""Source connector for CSV files in a folder: one stream per file name (``<stream>.csv`` or ``<stream>/*.csv``).
+
+A generic connector a domain can use without writing one: a team drops extracts in a folder
+(a shared drive, a bucket synced locally, the sample files a scaffolded domain ships). The
+config names each stream's cursor, primary key and column types; values are typed here, and a
+value that does not convert is sent as text (the destination nulls it and records the change).
+Incremental reads resume after the saved cursor, with checkpoints (``_source.checkpoints``).
+
+Config::
+
+    {"path": "/folder", "streams": {"items": {"cursor_field": "updated_at", "primary_key": ["id"],
+                                              "types": {"id": "integer", "price_eur": "number"}}}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from data_platform.ingestion.connectors._source import Checkpoint, Log, Record, Source, checkpoints, instant, stream_entry
+from data_platform.ingestion.schema import Column
+
+CONVERT = {"integer": int, "number": float, "boolean": lambda v: {"true": True, "false": False}[v.strip().lower()]}
+CHECKPOINT_EVERY = 1000
+
+
+def _files(config: Mapping[str, Any], stream: str) -> list[Path]:
+    folder = Path(config["path"])
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder {folder} does not exist")
+    return sorted([*folder.glob(f"{stream}.csv"), *(folder / stream).glob("*.csv")])
+
+
+def check(config: Mapping[str, Any]) -> str | None:
+    if not Path(config["path"]).is_dir():
+        return f"folder {config['path']} does not exist"
+    return None
+
+
+def _open(path: Path):
+    """UTF-8, with or without a byte-order mark (a BOM would otherwise glue itself to the first column's name)."""
+    return path.open(newline="", encoding="utf-8-sig")
+
+
+def _header(paths: list[Path]) -> list[str]:
+    for path in reversed(paths):
+        with _open(path) as f:
+            header = next(csv.reader(f), None)
+        if header:
+            return [name.strip() for name in header]
+    return []
+
+
+def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    entries = []
+    for stream, options in (config.get("streams") or {}).items():
+        types = options.get("types") or {}
+        columns = _header(_files(config, stream)) or list(types)
+        properties = {c: Column(c, types.get(c, "string")).json_schema for c in columns}
+        entries.append(stream_entry(stream, properties, options.get("cursor_field"), list(options.get("primary_key") or [])))
+    return entries
+
+
+def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, Any] | None) -> Iterator[Record | Checkpoint]:
+    options = (config.get("streams") or {}).get(stream)
+    if options is None:
+        raise ValueError(f"unknown stream {stream!r}; the config declares {sorted(config.get('streams') or {})}")
+    types = options.get("types") or {}
+    cursor = options.get("cursor_field")
+    after = instant((state or {}).get("cursor")) if cursor else None
+
+    def rows() -> Iterator[Record | Log]:
+        for path in _files(config, stream):
+            with _open(path) as f:
+                reader = csv.DictReader(f)
+                if not reader.fieldnames:
+                    yield Log(f"{path.name} is empty (no header, no rows): skipped")
+                    continue
+                reader.fieldnames = [name.strip() for name in reader.fieldnames]
+                for row in reader:
+                    if None in row:  # more values than the header has columns
+                        yield Log(f"{path.name} line {reader.line_num}: {len(row[None])} value(s) beyond the header, dropped from the record")
+                        del row[None]
+                    if not any(v not in (None, "") for v in row.values()):
+                        yield Log(f"{path.name} line {reader.line_num}: blank line skipped")
+                        continue
+                    moment = instant(row.get(cursor)) if cursor else None
+                    if after is not None and moment is not None and moment <= after:
+                        continue
+                    for column, value in row.items():
+                        convert = CONVERT.get(types.get(column, ""))
+                        if value is None or value == "":
+                            row[column] = None
+                        elif convert:
+                            with contextlib.suppress(ValueError, KeyError):
+                                row[column] = convert(value)
+                    yield row
+
+    if mode == "incremental" and cursor:
+        ordered = sorted(rows(), key=lambda r: (not isinstance(r, Log), str(instant(r.get(cursor)) or "") if isinstance(r, dict) else ""))
+        yield from checkpoints(iter(ordered), cursor, int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), (state or {}).get("cursor"))
+    else:
+        yield from rows()
+
+
+SPEC = {
+    "type": "object",
+    "required": ["path", "streams"],
+    "properties": {
+        "path": {"type": "string", "description": "Folder of <stream>.csv files (or <stream>/ folders of CSV files)."},
+        "streams": {"type": "object", "description": "Per stream: cursor_field, primary_key (list), types (column -> Airbyte type)."},
+        "checkpoint_interval": {"type": "integer", "description": "Emit a STATE message at least every N records."},
+    },
+}
+source = Source(name="source-csv-files", spec=SPEC, check=check, discover=discover, read=read)
+
+if __name__ == "__main__":
+    sys.exit(source.run())

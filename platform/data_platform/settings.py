@@ -1,0 +1,241 @@
+"""The one place that reads the environment: typed settings per concern, validated once.
+
+``DATA_PLATFORM_ENV`` picks the environment:
+
+- ``local`` (default): a DuckDB warehouse file and the embedded Airbyte runner reading the
+  domains' local source systems, all under ``DATA_PLATFORM_DATA_DIR`` (default ``./data``).
+- ``prod``: Snowflake and an Airbyte server (self-managed when ``AIRBYTE_SERVER_URL`` is
+  set, Airbyte Cloud otherwise). Secrets stay ``dg.EnvVar`` references, resolved only
+  when a run starts, so loading definitions needs neither credentials nor the network.
+
+``resolve_settings`` turns the variables into ``Settings``: the warehouse profile, Airbyte,
+alerting and simulation settings, and where the domains and dbt projects live. A variable
+that does not parse is a ``SettingsError`` naming it. No other module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import math
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+from data_platform.warehouse.profile import SnowflakeConnection, WarehouseProfile
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+class Environment(str, enum.Enum):
+    LOCAL = "local"
+    PROD = "prod"
+
+
+class SettingsError(ValueError):
+    """The environment variables do not describe a usable environment."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationSettings:
+    """Knobs of a domain's simulated source systems (local only; a domain's stand-in reads them)."""
+
+    seed: int = 42
+    scale: float = 1.0
+    history_days: int = 30
+    dirt: str = "default"
+    """``default`` (late and duplicated events), ``clean`` or ``everything``."""
+    as_of: str | None = None
+    """Simulate the sources up to this instant (ISO 8601, UTC) instead of now: a reproducible run."""
+
+    @property
+    def as_of_instant(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.as_of.replace("Z", "+00:00")) if self.as_of else None
+
+
+@dataclasses.dataclass(frozen=True)
+class AirbyteSettings:
+    """The production Airbyte (ignored locally, where the embedded runner syncs)."""
+
+    server_url: str | None = None
+    """A self-managed Airbyte's URL; None: Airbyte Cloud."""
+    auth: str = "client_credentials"
+    """``client_credentials``, ``basic`` (username/password) or ``none``."""
+    poll_interval: float = 10.0
+    poll_timeout: float = 4 * 3600.0
+    request_max_retries: int = 3
+    request_retry_delay: float = 2.0
+    connection_ids: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """``AIRBYTE_CONNECTION_ID_*`` variables by name (each connection names its variable)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts go besides the JSON-lines log. Secrets are only flagged here (they stay EnvVars)."""
+
+    webhook: bool = False
+    slack: bool = False
+    slack_default_channel: str = "#data-platform-alerts"
+    slack_api_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: bool = False
+    email_from: str = "data-platform-alerts@localhost"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    environment: Environment
+    data_dir: Path
+    warehouse: WarehouseProfile
+    simulation: SimulationSettings = SimulationSettings()
+    airbyte: AirbyteSettings = AirbyteSettings()
+    alerting: AlertSettings = AlertSettings()
+    domains_dir: Path = REPO_ROOT / "platform" / "domains"
+    """One folder per domain (see ``domains.py``)."""
+    dbt_dir: Path = REPO_ROOT / "dbt"
+    """The dbt projects (``dbt/<domain>``), the shared macros and ``profiles.yml``."""
+    partitions_start: str = "2025-01-01"
+    """First daily partition (YYYY-MM-DD)."""
+    dagster_home: Path | None = None
+    """``DAGSTER_HOME`` when set; the CLI then uses it instead of one in the data directory."""
+    connector_cache: Path = Path.home() / ".cache" / "data-platform" / "connectors"
+    """Where PyPI connectors get their virtual environments."""
+
+    @property
+    def source_systems_dir(self) -> Path:
+        return self.data_dir / "source_systems"
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment is Environment.LOCAL
+
+
+def _parsed(environ: Mapping[str, str], name: str, default: T, parse: Callable[[str], T], what: str) -> T:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return parse(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not {what}") from None
+
+
+def _positive(parse: Callable[[str], float]) -> Callable[[str], float]:
+    def check(raw: str) -> float:
+        value = parse(raw)
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(raw)
+        return value
+
+    return check
+
+
+def _instant(raw: str) -> str:
+    moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(raw)
+    return raw
+
+
+def _warehouse(environment: Environment, data_dir: Path, environ: Mapping[str, str]) -> WarehouseProfile:
+    if environment is Environment.LOCAL:
+        return WarehouseProfile(kind="duckdb", raw_database="warehouse", analytics_database=None, duckdb_path=data_dir / "warehouse.duckdb")
+    endpoint = []
+    for field, variable in (("host", "SNOWFLAKE_HOST"), ("port", "SNOWFLAKE_PORT"), ("protocol", "SNOWFLAKE_PROTOCOL")):
+        if environ.get(variable):
+            endpoint.append((field, _parsed(environ, variable, 0, int, "a port number") if field == "port" else environ[variable]))
+    connection = SnowflakeConnection(
+        role=environ.get("SNOWFLAKE_ROLE") or "TRANSFORMER",
+        warehouse=environ.get("SNOWFLAKE_WAREHOUSE") or "TRANSFORMING",
+        key_pair=bool(environ.get("SNOWFLAKE_PRIVATE_KEY_PATH")),
+        key_passphrase=bool(environ.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")),
+        endpoint=tuple(endpoint),
+    )
+    return WarehouseProfile(
+        kind="snowflake",
+        raw_database=environ.get("SNOWFLAKE_DATABASE") or "RAW",
+        analytics_database=environ.get("SNOWFLAKE_ANALYTICS_DATABASE") or "ANALYTICS",
+        snowflake=connection,
+    )
+
+
+def _airbyte(environ: Mapping[str, str]) -> AirbyteSettings:
+    if environ.get("AIRBYTE_CLIENT_ID") or not environ.get("AIRBYTE_SERVER_URL"):
+        auth = "client_credentials"
+    elif environ.get("AIRBYTE_USERNAME"):
+        auth = "basic"
+    else:
+        auth = "none"
+    return AirbyteSettings(
+        server_url=(environ.get("AIRBYTE_SERVER_URL") or "").rstrip("/") or None,
+        auth=auth,
+        poll_interval=_parsed(environ, "AIRBYTE_POLL_INTERVAL_SECONDS", 10.0, _positive(float), "a positive number of seconds"),
+        poll_timeout=_parsed(environ, "AIRBYTE_POLL_TIMEOUT_SECONDS", 4 * 3600.0, _positive(float), "a positive number of seconds"),
+        request_max_retries=_parsed(environ, "AIRBYTE_REQUEST_MAX_RETRIES", 3, int, "a whole number"),
+        request_retry_delay=_parsed(environ, "AIRBYTE_REQUEST_RETRY_DELAY_SECONDS", 2.0, float, "a number of seconds"),
+        connection_ids={k: v for k, v in environ.items() if k.startswith("AIRBYTE_CONNECTION_ID_") and v},
+    )
+
+
+def _alerting(environ: Mapping[str, str]) -> AlertSettings:
+    return AlertSettings(
+        webhook=bool(environ.get("DATA_PLATFORM_ALERT_WEBHOOK_URL")),
+        slack=bool(environ.get("SLACK_BOT_TOKEN")),
+        slack_default_channel=environ.get("DATA_PLATFORM_SLACK_DEFAULT_CHANNEL") or "#data-platform-alerts",
+        slack_api_url=environ.get("SLACK_API_URL") or None,
+        smtp_host=environ.get("DATA_PLATFORM_SMTP_HOST") or None,
+        smtp_port=_parsed(environ, "DATA_PLATFORM_SMTP_PORT", 587, int, "a port number"),
+        smtp_user=environ.get("DATA_PLATFORM_SMTP_USER") or None,
+        smtp_password=bool(environ.get("DATA_PLATFORM_SMTP_PASSWORD")),
+        email_from=environ.get("DATA_PLATFORM_ALERT_EMAIL_FROM") or "data-platform-alerts@localhost",
+    )
+
+
+def _simulation(environ: Mapping[str, str]) -> SimulationSettings:
+    simulation = SimulationSettings(
+        seed=_parsed(environ, "DATA_PLATFORM_SIM_SEED", 42, int, "a whole number"),
+        scale=_parsed(environ, "DATA_PLATFORM_SIM_SCALE", 1.0, _positive(float), "a positive finite number (1.0 ≈ 40 orders a day)"),
+        history_days=_parsed(environ, "DATA_PLATFORM_SIM_HISTORY_DAYS", 30, int, "a whole number of days"),
+        dirt=environ.get("DATA_PLATFORM_SIM_DIRT") or "default",
+        as_of=_parsed(environ, "DATA_PLATFORM_SIM_AS_OF", None, _instant, "an ISO 8601 instant with a time zone (2026-10-20T12:00:00Z)"),
+    )
+    if simulation.history_days < 1:
+        raise SettingsError(f"DATA_PLATFORM_SIM_HISTORY_DAYS={simulation.history_days!r} must be at least 1")
+    if simulation.dirt not in ("default", "clean", "everything"):
+        raise SettingsError(f"DATA_PLATFORM_SIM_DIRT={simulation.dirt!r}: use default, clean or everything")
+    return simulation
+
+
+def _folder(environ: Mapping[str, str], name: str, default: Path) -> Path:
+    return Path(environ.get(name) or default).expanduser().resolve()
+
+
+def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    raw_env = (environ.get("DATA_PLATFORM_ENV") or "local").strip().lower()
+    try:
+        environment = Environment(raw_env)
+    except ValueError:
+        raise SettingsError(f"DATA_PLATFORM_ENV={raw_env!r} is not an environment; use one of {[e.value for e in Environment]}") from None
+    data_dir = _folder(environ, "DATA_PLATFORM_DATA_DIR", REPO_ROOT / "data")
+    partitions_start = environ.get("DATA_PLATFORM_PARTITIONS_START") or "2025-01-01"
+    _parsed(environ, "DATA_PLATFORM_PARTITIONS_START", None, dt.date.fromisoformat, "a YYYY-MM-DD date")
+    cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "data-platform" / "connectors"
+    return Settings(
+        environment=environment,
+        data_dir=data_dir,
+        warehouse=_warehouse(environment, data_dir, environ),
+        simulation=_simulation(environ),
+        airbyte=_airbyte(environ),
+        alerting=_alerting(environ),
+        domains_dir=_folder(environ, "DATA_PLATFORM_DOMAINS_DIR", REPO_ROOT / "platform" / "domains"),
+        dbt_dir=_folder(environ, "DATA_PLATFORM_DBT_DIR", REPO_ROOT / "dbt"),
+        partitions_start=partitions_start,
+        dagster_home=Path(environ["DAGSTER_HOME"]) if environ.get("DAGSTER_HOME") else None,
+        connector_cache=cache,
+    )

@@ -1,0 +1,1 @@
+"""The warehouse: its profile (kind, databases, table naming, writer pool) and the SQL helpers."""
