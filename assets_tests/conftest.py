@@ -111,9 +111,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def prod_manifest(tmp_path_factory) -> Path:
-    """The production manifest, built as the deploy step builds it: ``DATA_PLATFORM_ENV=prod
-    data-platform prepare-dbt`` (dbt parse for Snowflake, placeholder credentials, no connection)."""
-    from data_platform.transformation.project import dbt_project
+    """The production manifests, built as the deploy step builds them: ``DATA_PLATFORM_ENV=prod
+    data-platform prepare-dbt`` (dbt parse for Snowflake, placeholder credentials, no connection);
+    returned as one merged document of the example domains' projects."""
+    import json
+
+    from .support.example import merged_manifest
 
     def prepare(_folder: Path) -> None:
         proc = subprocess.run(
@@ -126,7 +129,9 @@ def prod_manifest(tmp_path_factory) -> Path:
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
     shared_build(shared_root(tmp_path_factory), "prod_manifest", prepare)
-    return dbt_project("snowflake").manifest_path
+    merged = tmp_path_factory.mktemp("prod_manifest") / "manifest.json"
+    merged.write_text(json.dumps(merged_manifest("snowflake")))
+    return merged
 
 
 # --- the warehouse, built once --------------------------------------------------------------
@@ -217,7 +222,7 @@ class AlertingSensor:
     the cursor between ticks."""
 
     def __init__(self, defs, instance, receiver, smtp, log_path: Path):
-        from data_platform.quality.alerts import AlertSink
+        from data_platform.alerting.sink import AlertSink
 
         self.defs, self.instance, self.receiver, self.smtp, self.log_path = defs, instance, receiver, smtp, log_path
         self.sink = AlertSink(
@@ -242,7 +247,7 @@ class AlertingSensor:
 
     def heartbeat(self) -> dict:
         """The metadata of the heartbeat the last tick recorded (the daemon writes it; a test reads it from the tick)."""
-        (event,) = [e for e in self.last_tick.asset_events if e.asset_key.path == ["platform", "alerting_heartbeat"]]
+        (event,) = [e for e in self.last_tick.asset_events if e.asset_key.path[:2] == ["platform", "alerting_heartbeat"]]
         return {k: v.value for k, v in event.metadata.items()}
 
     def webhook_alerts(self, asset: str, check: str) -> list[dict]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from data_platform.environment import REPO_ROOT
+from data_platform.settings import REPO_ROOT
 
 DAILY_ASSETS = [
     ["trusted", "fct_orders"], ["trusted", "fct_order_lines"], ["trusted", "fct_web_events"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from data_platform.environment import REPO_ROOT
+from data_platform.settings import REPO_ROOT
 
 
 def test_the_benchmark_command_prints_its_table(tmp_path):

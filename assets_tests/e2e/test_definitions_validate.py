@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from data_platform.environment import REPO_ROOT
+from data_platform.settings import REPO_ROOT
 
 from ..conftest import PROD_ENV
 

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 
-from data_platform.environment import REPO_ROOT
+from data_platform.settings import REPO_ROOT
 
 STREAMS = (
     "raw_shop/merchants", "raw_shop/products", "raw_shop/customers", "raw_shop/orders",

@@ -9,7 +9,7 @@ import shutil
 
 import dagster as dg
 
-from data_platform.environment import REPO_ROOT
+from data_platform.settings import REPO_ROOT
 
 STREAMS = {
     "raw_shop/merchants", "raw_shop/products", "raw_shop/customers", "raw_shop/orders",
@@ -25,7 +25,7 @@ def syncs_in_parallel() -> dg.JobDefinition:
     job = dg.define_asset_job(
         "syncs_in_parallel", selection=dg.AssetSelection.groups("ingestion").without_checks(), executor_def=dg.multiprocess_executor
     )
-    return dg.Definitions.merge(definitions.defs, dg.Definitions(jobs=[job])).resolve_job_def("syncs_in_parallel")
+    return dg.Definitions.merge(definitions.build_definitions(), dg.Definitions(jobs=[job])).resolve_job_def("syncs_in_parallel")
 
 
 def test_parallel_steps_writing_duckdb_queue_on_the_warehouse_pool(built_platform, tmp_path, monkeypatch):

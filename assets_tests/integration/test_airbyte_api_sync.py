@@ -11,11 +11,12 @@ import socket
 import dagster as dg
 import pytest
 
-from data_platform.environment import resolve_settings
 from data_platform.ingestion.assets import build_connection_assets
-from data_platform.ingestion.connections import load_connections
-from data_platform.ingestion.resources import ZERO_ROWS_FLAG, SelfManagedAirbyte
+from data_platform.ingestion.keys import ZERO_ROWS_FLAG
+from data_platform.ingestion.resources import SelfManagedAirbyte
+from data_platform.settings import resolve_settings
 
+from ..support.example import example_connections
 from ..support.fake_airbyte_api import FakeAirbyteApi
 
 CONNECTION_ID = "9f0c2a1e-0000-4000-8000-000000000001"
@@ -31,7 +32,7 @@ def api(monkeypatch):
 @pytest.fixture
 def shop_db_assets():
     settings = resolve_settings({"DATA_PLATFORM_ENV": "prod"})
-    connection = {c.name: c for c in load_connections()}["shop_db"]
+    connection = {c.name: c for c in example_connections()}["shop_db"]
     return build_connection_assets(connection, settings)
 
 

@@ -8,7 +8,7 @@ import socket
 
 import dagster as dg
 
-from data_platform.quality.alerts import AlertSink
+from data_platform.alerting.sink import AlertSink
 
 from ..conftest import AlertingSensor
 
@@ -50,7 +50,7 @@ def test_an_unreachable_smtp_relay_stops_no_other_sink_or_alert_and_is_retried_o
 
 
 def test_one_failing_sink_does_not_stop_the_others_when_sending_directly(tmp_path, receiver):
-    from data_platform.quality.alerts import Alert
+    from data_platform.alerting.sink import Alert
 
     sink = AlertSink(log_path=str(tmp_path / "a.jsonl"), webhook_url=receiver.url, smtp_host="127.0.0.1", smtp_port=unused_port())
     errors = sink.send(Alert(kind="run_failed", title="run of x failed", owners=("a@example.com",), severity="ERROR"))

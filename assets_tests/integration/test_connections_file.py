@@ -9,10 +9,12 @@ from data_platform.ingestion.connections import ConnectionsFileError, load_conne
 from data_platform.ingestion.runner import EmbeddedAirbyte
 from data_platform.ingestion.schema import columns_from_json_schema
 
+from ..support.example import example_connections
+
 
 def test_declared_streams_match_what_each_embedded_source_discovers(marketplace):
     runner = EmbeddedAirbyte(marketplace.warehouse)
-    for connection in load_connections():
+    for connection in example_connections():
         config = connection.embedded_source.resolved_config({"source_systems": str(marketplace.root / "source_systems")})
         runner.check(connection.embedded_source, config)
         discovered = runner.discover(connection.embedded_source, config)
@@ -95,7 +97,7 @@ def test_mistakes_in_the_file_are_named(tmp_path, body, primary_key, message):
 
 
 def test_production_connection_id_comes_from_the_named_variable():
-    shop = {c.name: c for c in load_connections()}["shop_db"]
+    shop = {c.name: c for c in example_connections()}["shop_db"]
     assert shop.production_connection_id({"AIRBYTE_CONNECTION_ID_SHOP_DB": "abc"}) == "abc"
     with pytest.raises(ConnectionsFileError, match="AIRBYTE_CONNECTION_ID_SHOP_DB"):
         shop.production_connection_id({})

@@ -9,11 +9,11 @@ import fakesnow
 import pytest
 import snowflake.connector
 
-from data_platform.environment import resolve_settings
-from data_platform.ingestion.connections import load_connections
 from data_platform.quality.contract_checks import ContractEnforcer, contract_result, contract_rules, table_schema_changes
+from data_platform.settings import resolve_settings
 
 from ..conftest import PROD_ENV
+from ..support.example import example_connections
 
 
 class EmulatedSnowflake:
@@ -42,8 +42,8 @@ def meta(sync_id: int, changes: list | None = None) -> str:
 
 def test_the_snowflake_dialect_quarantines_reconciles_and_reports_drift(snowflake_warehouse):
     settings = resolve_settings(PROD_ENV)
-    shop = next(c for c in load_connections() if c.name == "shop_db")
-    enforcer = ContractEnforcer(shop, shop.stream("orders"), settings)
+    shop = next(c for c in example_connections() if c.name == "shop_db")
+    enforcer = ContractEnforcer(shop, shop.stream("orders"), settings.warehouse)
     assert enforcer.dialect.name == "snowflake" and enforcer.table == "RAW.raw_shop.orders"
     cursor = snowflake_warehouse.connection.cursor()
     # Airbyte's Snowflake destination: upper-case columns, _airbyte_meta a VARIANT; spend of a column left out: drift

@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 
 from data_platform.reporting import blocked_assets
-from data_platform.simulation import DirtSwitches, SimulationConfig
+from marketplace_example.simulation import DirtSwitches, SimulationConfig
 
 from ..conftest import AlertingSensor
 from ..support.platforms import START, T0, Platform, using

@@ -49,7 +49,7 @@ def day_rerun(built_platform, tmp_path_factory):
     again: (platform, DAY's rows in every daily table before)."""
     with using(built_platform.copy(tmp_path_factory.mktemp("rerun") / "data")) as platform, platform.instance() as instance:
         before = {t: rows_of(platform, t, f"{c} = '{DAY}'") for t, c in DAY_COLUMN.items()}
-        with duckdb.connect(str(platform.settings.warehouse_path)) as conn:
+        with duckdb.connect(str(platform.settings.warehouse.duckdb_path)) as conn:
             for table, column in MARK.items():
                 conn.execute(f"update {table} set {column} = 'marked'")
         run_daily(platform, instance, partition_key=DAY)
@@ -76,9 +76,14 @@ def test_rerunning_a_partition_gives_identical_results(day_rerun):
 
 
 def test_a_full_refresh_rebuilds_every_day_whatever_the_partition(platform, instance):
-    with duckdb.connect(str(platform.settings.warehouse_path)) as conn:
+    with duckdb.connect(str(platform.settings.warehouse.duckdb_path)) as conn:
         conn.execute("delete from trusted.fct_orders where order_date in ('2026-10-02', '2026-10-15')")
-    full_refresh = {"ops": {"marketplace_dbt_daily": {"config": {"full_refresh": True}}}}
+    full_refresh = {
+        "ops": {
+            "commerce_daily_dbt_models": {"config": {"full_refresh": True}},
+            "growth_daily_dbt_models": {"config": {"full_refresh": True}},
+        }
+    }
     run_daily(platform, instance, partition_key=DAY, run_config=full_refresh)
     ((expected,),) = platform.source_db("select count(*) from orders")
     assert platform.scalar("select count(*) from trusted.fct_orders") == expected
@@ -87,12 +92,12 @@ def test_a_full_refresh_rebuilds_every_day_whatever_the_partition(platform, inst
 
 def test_schedules_request_the_expected_partitions(built_platform):
     defs = built_platform.defs
-    daily = defs.get_schedule_def("daily_partition_schedule")
+    daily = defs.get_schedule_def("commerce_daily_partition_schedule")
     context = dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2026, 11, 21, 5, tzinfo=UTC), repository_def=defs.get_repository_def()
     )
     assert daily.evaluate_tick(context).run_requests[0].partition_key == "2026-11-20"
-    rerun = defs.get_schedule_def("late_events_rerun_schedule")
+    rerun = defs.get_schedule_def("commerce_late_events_rerun_schedule")
     context = dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2026, 11, 21, 6, 30, tzinfo=UTC), repository_def=defs.get_repository_def()
     )
@@ -144,7 +149,7 @@ def rolling_rerun(built_platform, tmp_path_factory):
         ]
         assert late, "the simulation has events that happened before T0 and arrived after it"
         assert platform.scalar(f"select count(*) from trusted.fct_web_events where event_id = '{late[0]['event_id']}'") == 0
-        schedule = platform.defs.get_schedule_def("late_events_rerun_schedule")
+        schedule = platform.defs.get_schedule_def("commerce_late_events_rerun_schedule")
         context = dg.build_schedule_context(scheduled_execution_time=later, repository_def=platform.defs.get_repository_def())
         runs_before = len(instance.get_run_records())
         result = run_daily(platform, instance, tags=schedule.evaluate_tick(context).run_requests[0].tags)

@@ -16,9 +16,9 @@ import dagster as dg
 import pytest
 import snowflake.connector
 
-from data_platform.automation.partitions import range_tags
-from data_platform.ingestion.connections import load_connections
+from data_platform.transformation.partitions import range_tags
 
+from ..support.example import example_connections
 from ..support.fake_airbyte_api import FakeAirbyteApi
 from ..support.platforms import LAST_DAY, START, Platform
 from ..support.snowflake_emulator import StatementLog, snowflake_emulator, snowflake_env
@@ -48,14 +48,14 @@ def load_raw_tables(built: Platform, connect: dict) -> dict[str, int]:
         for database in ("RAW", "ANALYTICS"):
             cursor.execute(f"create database if not exists {database}")
         rows = {}
-        for connection in load_connections():
+        for connection in example_connections():
             cursor.execute(f"create schema if not exists RAW.{connection.destination_namespace.upper()}")
             for stream in connection.streams:
                 rows[stream.name] = built.scalar(f"select count(*) from {connection.destination_namespace}.{stream.name}")
     duck = fakesnow.server.shared_fs.duck_conn.cursor()  # the emulator's storage, in this process: a bulk copy
     duck.execute(f"attach '{built.warehouse_path}' as build (read_only)")
     try:
-        for connection in load_connections():
+        for connection in example_connections():
             namespace = connection.destination_namespace
             for stream in connection.streams:
                 columns = duck.execute(

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from data_platform.simulation import DirtSwitches, SimulationConfig, SimulationMismatch, simulate
+from marketplace_example.simulation import DirtSwitches, SimulationConfig, SimulationMismatch, simulate
 
 from ..support.platforms import START, T0, T1
 

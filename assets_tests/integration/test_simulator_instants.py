@@ -11,8 +11,8 @@ import random
 import pytest
 
 from data_platform.governance.contracts import contract_for
-from data_platform.simulation.config import SimulationConfig
-from data_platform.simulation.marketplace import Marketplace
+from marketplace_example.simulation.config import SimulationConfig
+from marketplace_example.simulation.marketplace import Marketplace
 
 START = dt.date(2026, 9, 1)
 SEEDS = (1, 7, 42)

@@ -15,12 +15,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from data_platform.environment import REPO_ROOT, resolve_settings
-from data_platform.ingestion.connections import load_connections
 from data_platform.quality.contract_checks import ContractEnforcer
 from data_platform.resources import production_snowflake
+from data_platform.settings import REPO_ROOT, resolve_settings
 
 from ..conftest import PROD_ENV
+from ..support.example import example_connections
 from ..support.snowflake_emulator import snowflake_emulator, snowflake_env
 
 
@@ -46,7 +46,7 @@ def run_dbt(env: dict, target_path: Path, *args: str) -> subprocess.CompletedPro
             *(str(Path(sys.executable).parent / "dbt"), *args, "--target", "snowflake"),
             *("--target-path", str(target_path), "--profiles-dir", str(REPO_ROOT / "dbt")),
         ],
-        cwd=REPO_ROOT / "dbt",
+        cwd=REPO_ROOT / "dbt" / "commerce",
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -71,8 +71,8 @@ def test_the_python_resource_reaches_the_endpoint_from_the_environment(emulator)
 
 def test_dbt_reaches_the_endpoint_and_filters_quarantine_where_the_checks_write(emulator, prod_manifest, tmp_path):
     env, log = emulator
-    shop = next(c for c in load_connections() if c.name == "shop_db")
-    enforcer = ContractEnforcer(shop, shop.stream("orders"), resolve_settings(env))
+    shop = next(c for c in example_connections() if c.name == "shop_db")
+    enforcer = ContractEnforcer(shop, shop.stream("orders"), resolve_settings(env).warehouse)
     with snowflake_resource(env) as resources:
         enforcer.ensure_tables(resources.warehouse)  # what the data_contract check creates
     compiled = tmp_path / "target"
@@ -121,7 +121,7 @@ def node_of(sql: str) -> str | None:
 
 def test_every_dbt_statement_runs_under_its_own_nodes_query_tag_tests_billed_to_the_tested_models_owner(emulator, prod_manifest, tmp_path):
     env, log = emulator
-    shop = next(c for c in load_connections() if c.name == "shop_db")
+    shop = next(c for c in example_connections() if c.name == "shop_db")
     with snowflake_resource(env) as resources, resources.warehouse.get_connection() as conn:
         conn.cursor().execute("create schema if not exists RAW.RAW_SHOP")
         conn.cursor().execute(airbyte_shaped_table(shop, "orders"))
@@ -146,7 +146,7 @@ def test_the_contract_checks_statements_and_quarantine_writes_are_tagged_with_th
     from data_platform.quality.contract_checks import contract_check
 
     env, log = emulator
-    shop = next(c for c in load_connections() if c.name == "shop_db")
+    shop = next(c for c in example_connections() if c.name == "shop_db")
     settings = resolve_settings(env)
     with snowflake_resource(env) as resources:
         with resources.warehouse.get_connection() as conn:
@@ -161,7 +161,7 @@ def test_the_contract_checks_statements_and_quarantine_writes_are_tagged_with_th
             )
         first = len(log.statements)
         context = dg.build_asset_context(resources={"warehouse": resources.warehouse}, instance=dg.DagsterInstance.ephemeral())
-        result = contract_check(shop, shop.stream("orders"), settings).run(context, None, team="commerce-platform")
+        result = contract_check(shop, shop.stream("orders"), settings.warehouse).run(context, None, team="commerce-platform")
     assert result.metadata["rows_quarantined"].value == 1
     statements = log.statements[first:]
     # the tag itself, and the resource's closing COMMIT (transaction control, after the reset) aside

@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 import time_machine
 
-from data_platform.simulation import DirtSwitches, SimulationConfig
+from marketplace_example.simulation import DirtSwitches, SimulationConfig
 
 from ..conftest import AlertingSensor
 from ..support.platforms import START, T0, Platform, using

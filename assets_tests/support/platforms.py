@@ -23,11 +23,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from data_platform.automation.partitions import range_tags
-from data_platform.environment import Settings, resolve_settings
-from data_platform.ingestion.connections import ConnectionSpec, load_connections
+from data_platform.ingestion.connections import ConnectionSpec
 from data_platform.ingestion.runner import EmbeddedAirbyte, SyncResult
-from data_platform.simulation import DirtSwitches, SimulationConfig, simulate
+from data_platform.settings import Settings, resolve_settings
+from data_platform.transformation.partitions import range_tags
+from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
+
+from .example import example_connections
 
 START = dt.date(2026, 10, 1)
 T0 = dt.datetime(2026, 10, 20, 12, 0, tzinfo=dt.UTC)
@@ -77,7 +79,7 @@ class Marketplace(Readable):
 
     @functools.cached_property
     def connections(self) -> dict[str, ConnectionSpec]:
-        return {c.name: c for c in load_connections()}
+        return {c.name: c for c in example_connections()}
 
     def simulate(self, as_of: dt.datetime) -> None:
         simulate(self.config, self.source_systems_dir, as_of)
@@ -108,7 +110,7 @@ class Platform(Readable):
 
     @property
     def warehouse_path(self) -> Path:
-        return self.settings.warehouse_path
+        return self.settings.warehouse.duckdb_path
 
     @property
     def source_systems_dir(self) -> Path:

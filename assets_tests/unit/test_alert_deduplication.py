@@ -1,7 +1,8 @@
 """One alert per failed check: the same failure seen again (another tick, a retried step, a
 re-executed run) is not alerted twice; a new partition or a new run is."""
 
-from data_platform.quality.alerts import alert_identity, remember
+from data_platform.alerting.sensors import alert_identity
+from data_platform.alerting.sink import remember
 
 
 def test_the_first_failure_is_alerted():

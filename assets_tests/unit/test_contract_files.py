@@ -5,13 +5,14 @@ import copy
 import pytest
 import yaml
 
-from data_platform.governance.contracts import CONTRACTS_DIR, ContractError, load_contract
-from data_platform.ingestion.connections import load_connections
+from data_platform.governance.contracts import ContractError, load_contract
+
+from ..support.example import contract_file, contract_files, example_connections
 
 
 @pytest.fixture(scope="module")
 def connections():
-    return load_connections()
+    return example_connections()
 
 
 def test_every_source_stream_has_an_odcs_contract_with_owner_types_pii_and_sla(connections):
@@ -36,7 +37,7 @@ def test_personal_data_is_classified(connections):
 def test_contracts_are_valid_against_the_odcs_json_schema_and_round_trip_through_its_model():
     from open_data_contract_standard.model import OpenDataContractStandard
 
-    paths = sorted(CONTRACTS_DIR.glob("*.odcs.yaml"))
+    paths = contract_files()
     assert len(paths) == 8
     for path in paths:
         document = yaml.safe_load(path.read_text())
@@ -75,7 +76,7 @@ def test_contracts_are_valid_against_the_odcs_json_schema_and_round_trip_through
     ],
 )
 def test_mistakes_in_a_contract_are_named(tmp_path, mutate, message):
-    document = copy.deepcopy(yaml.safe_load((CONTRACTS_DIR / "raw_shop.customers.odcs.yaml").read_text()))
+    document = copy.deepcopy(yaml.safe_load((contract_file("raw_shop.customers.odcs.yaml")).read_text()))
     document["slaProperties"][0]["element"] = "customers.updated_at"
     mutate(document)
     path = tmp_path / "raw_shop.customers.odcs.yaml"

@@ -5,9 +5,11 @@ import dataclasses
 import duckdb
 import pytest
 
-from data_platform.governance.contracts import CONTRACTS_DIR, ContractColumn, load_contract
+from data_platform.governance.contracts import ContractColumn, load_contract
 from data_platform.quality.contract_checks import contract_rules
-from data_platform.quality.warehouse_sql import WarehouseDialect, identifier, literal
+from data_platform.warehouse.sql import WarehouseDialect, identifier, literal
+
+from ..support.example import contract_file
 
 DUCKDB, SNOWFLAKE = WarehouseDialect("duckdb"), WarehouseDialect("snowflake")
 
@@ -20,7 +22,7 @@ def contract():
         ContractColumn("amount", "number", minimum=0, maximum=1000),
         ContractColumn("sku", "string", pattern="^SKU-[0-9]+$", min_length=5, max_length=12),
     )
-    return dataclasses.replace(load_contract(CONTRACTS_DIR / "raw_shop.customers.odcs.yaml"), columns=columns, primary_key=("id",))
+    return dataclasses.replace(load_contract(contract_file("raw_shop.customers.odcs.yaml")), columns=columns, primary_key=("id",))
 
 
 def rules_by_label(contract, dialect=DUCKDB, present=("id", "country", "amount", "sku")):

@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from data_platform.automation.partitions import (
+from data_platform.settings import resolve_settings
+from data_platform.transformation.partitions import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     daily_partitions,
@@ -13,7 +14,6 @@ from data_platform.automation.partitions import (
     range_tags,
     recent_range_tags,
 )
-from data_platform.environment import resolve_settings
 
 UTC = dt.UTC
 

@@ -4,22 +4,53 @@ from pathlib import Path
 
 import pytest
 
-from data_platform.environment import Environment, SettingsError, resolve_settings
+from data_platform.settings import Environment, SettingsError, resolve_settings
 
 
 def test_defaults_are_the_local_embedded_platform():
     settings = resolve_settings({})
     assert settings.environment is Environment.LOCAL and settings.is_local
-    assert settings.warehouse_kind == "duckdb"
+    assert settings.warehouse.kind == "duckdb" and settings.warehouse.dbt_target == "duckdb"
     assert (settings.simulation.seed, settings.simulation.scale, settings.simulation.history_days) == (42, 1.0, 30)
     assert settings.partitions_start == "2025-01-01"
 
 
-def test_the_data_folder_holds_warehouse_sources_and_dagster_home(tmp_path):
+def test_the_data_folder_holds_the_warehouse_and_the_local_sources(tmp_path):
     settings = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
-    assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
+    assert settings.warehouse.duckdb_path == tmp_path / "warehouse.duckdb"
     assert settings.source_systems_dir == tmp_path / "source_systems"
-    assert settings.dagster_home == tmp_path / "dagster_home"
+
+
+def test_locally_raw_tables_are_in_the_duckdb_file_and_models_in_its_default_catalog(tmp_path):
+    warehouse = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)}).warehouse
+    assert warehouse.raw_table("raw_shop", "orders") == "warehouse.raw_shop.orders"
+    assert warehouse.analytics_table("trusted", "fct_orders") == "trusted.fct_orders"
+
+
+def test_in_prod_raw_and_analytics_databases_come_from_the_environment():
+    warehouse = resolve_settings(
+        {"DATA_PLATFORM_ENV": "prod", "SNOWFLAKE_DATABASE": "LAND", "SNOWFLAKE_ANALYTICS_DATABASE": "MODELS"}
+    ).warehouse
+    assert warehouse.raw_table("raw_shop", "orders") == "LAND.raw_shop.orders"
+    assert warehouse.analytics_table("ml", "customer_features") == "MODELS.ml.customer_features"
+    assert warehouse.duckdb_path is None and warehouse.snowflake.role == "TRANSFORMER"
+
+
+def test_a_snowflake_endpoint_is_parsed_once_with_its_port_a_number():
+    warehouse = resolve_settings({"DATA_PLATFORM_ENV": "prod", "SNOWFLAKE_HOST": "127.0.0.1", "SNOWFLAKE_PORT": "8123"}).warehouse
+    assert dict(warehouse.snowflake.endpoint) == {"host": "127.0.0.1", "port": 8123}
+
+
+def test_airbyte_connection_ids_are_read_by_the_resolver_not_by_the_connection():
+    airbyte = resolve_settings({"AIRBYTE_CONNECTION_ID_SHOP_DB": "c-1", "AIRBYTE_SERVER_URL": "http://airbyte:8000/"}).airbyte
+    assert airbyte.connection_ids == {"AIRBYTE_CONNECTION_ID_SHOP_DB": "c-1"}
+    assert (airbyte.server_url, airbyte.auth) == ("http://airbyte:8000", "none")
+
+
+def test_alert_settings_flag_secrets_without_holding_them():
+    alerting = resolve_settings({"SLACK_BOT_TOKEN": "xoxb-secret", "DATA_PLATFORM_SMTP_PASSWORD": "hunter2"}).alerting
+    assert alerting.slack is True and alerting.smtp_password is True
+    assert "xoxb-secret" not in repr(alerting) and "hunter2" not in repr(alerting)
 
 
 def test_a_relative_data_folder_is_made_absolute(monkeypatch, tmp_path):
@@ -30,17 +61,20 @@ def test_a_relative_data_folder_is_made_absolute(monkeypatch, tmp_path):
 
 def test_prod_is_snowflake_and_case_is_ignored():
     settings = resolve_settings({"DATA_PLATFORM_ENV": " PROD "})
-    assert settings.environment is Environment.PROD and settings.warehouse_kind == "snowflake" and not settings.is_local
+    assert settings.environment is Environment.PROD and settings.warehouse.kind == "snowflake" and not settings.is_local
 
 
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
         ({"DATA_PLATFORM_ENV": "staging"}, "DATA_PLATFORM_ENV='staging' is not an environment; use one of"),
-        ({"DATA_PLATFORM_SIM_SEED": "forty-two"}, "a DATA_PLATFORM_SIM_\\* variable is not a number"),
-        ({"DATA_PLATFORM_SIM_SCALE": "nan"}, "DATA_PLATFORM_SIM_SCALE=nan must be a positive finite number"),
-        ({"DATA_PLATFORM_SIM_SCALE": "inf"}, "DATA_PLATFORM_SIM_SCALE=inf must be a positive finite number"),
-        ({"DATA_PLATFORM_SIM_SCALE": "0"}, "DATA_PLATFORM_SIM_SCALE=0.0 must be a positive finite number"),
+        ({"DATA_PLATFORM_SIM_SEED": "forty-two"}, "DATA_PLATFORM_SIM_SEED='forty-two' is not a whole number"),
+        ({"DATA_PLATFORM_SIM_SCALE": "nan"}, "DATA_PLATFORM_SIM_SCALE='nan' is not a positive finite number"),
+        ({"DATA_PLATFORM_SIM_SCALE": "inf"}, "DATA_PLATFORM_SIM_SCALE='inf' is not a positive finite number"),
+        ({"DATA_PLATFORM_SIM_SCALE": "0"}, "DATA_PLATFORM_SIM_SCALE='0' is not a positive finite number"),
+        ({"DATA_PLATFORM_SMTP_PORT": "smtp"}, "DATA_PLATFORM_SMTP_PORT='smtp' is not a port number"),
+        ({"DATA_PLATFORM_ENV": "prod", "SNOWFLAKE_PORT": "eighty"}, "SNOWFLAKE_PORT='eighty' is not a port number"),
+        ({"AIRBYTE_POLL_INTERVAL_SECONDS": "-1"}, "AIRBYTE_POLL_INTERVAL_SECONDS='-1' is not a positive number of seconds"),
         ({"DATA_PLATFORM_SIM_HISTORY_DAYS": "0"}, "DATA_PLATFORM_SIM_HISTORY_DAYS=0 must be at least 1"),
         ({"DATA_PLATFORM_SIM_DIRT": "filthy"}, "DATA_PLATFORM_SIM_DIRT='filthy': use default, clean or everything"),
         ({"DATA_PLATFORM_PARTITIONS_START": "21/11/2026"}, "DATA_PLATFORM_PARTITIONS_START='21/11/2026' is not a YYYY-MM-DD date"),
@@ -58,13 +92,13 @@ def test_settings_are_read_from_the_mapping_given_not_the_process(monkeypatch):
 
 @pytest.mark.parametrize("scale", [float("nan"), float("inf"), -1.0, 0.0])
 def test_the_simulation_itself_refuses_a_scale_that_is_not_a_positive_finite_number(scale):
-    from data_platform.simulation.config import SimulationConfig
+    from marketplace_example.simulation.config import SimulationConfig
 
     with pytest.raises(ValueError, match="scale must be positive"):
         SimulationConfig(scale=scale)
 
 
-@pytest.mark.parametrize(("value", "message"), [("yesterday", "not an ISO 8601 instant"), ("2026-10-20T12:00:00", "needs a time zone")])
+@pytest.mark.parametrize(("value", "message"), [("yesterday", "not an ISO 8601 instant"), ("2026-10-20T12:00:00", "with a time zone")])
 def test_a_pinned_simulation_instant_must_be_an_instant_with_a_zone(value, message):
     with pytest.raises(SettingsError, match=message):
         resolve_settings({"DATA_PLATFORM_SIM_AS_OF": value})

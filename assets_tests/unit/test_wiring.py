@@ -19,9 +19,17 @@ def test_a_dependency_on_a_key_nothing_provides_is_named():
 
 
 def test_a_dbt_source_without_the_streams_key_is_named_with_the_fix():
-    (problem,) = wiring.unlinked_dbt_sources({dg.AssetKey(["shop", "orders"]): "source:shop.orders", ORDERS: "source:shop.x"}, {ORDERS})
-    assert problem.startswith("dbt source shop.orders has asset key shop/orders, which is no Airbyte stream")
-    assert "meta.dagster.asset_key" in problem
+    (problem,) = wiring.unlinked_dbt_sources(
+        {dg.AssetKey(["shop", "orders"]): "source:shop.orders", ORDERS: "source:shop.x"}, {ORDERS}, "commerce"
+    )
+    assert problem.startswith("domain commerce: dbt source shop.orders has asset key shop/orders, which is no Airbyte stream")
+    assert "meta.dagster.asset_key" in problem and "meta.domain" in problem
+
+
+def test_a_dependency_another_domains_code_location_provides_is_not_dangling():
+    fct_orders = dg.AssetKey(["trusted", "fct_orders"])
+    assets = [dg.AssetSpec(["marts", "mart_marketing_roas"], deps=[fct_orders])]
+    assert wiring.dangling_dependencies(assets, elsewhere={fct_orders}) == []
 
 
 def test_a_dbt_test_no_step_runs_is_named(tmp_path):

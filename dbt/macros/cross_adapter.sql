@@ -1,9 +1,11 @@
 {#- Where DuckDB and Snowflake SQL differ, models call these macros; adapter.dispatch picks
-    the right body for the target (duckdb__*, snowflake__*, default__*). -#}
+    the right body for the target (duckdb__*, snowflake__*, default__*). No macro_namespace: every
+    domain project loads this folder as its own macros (macro-paths ../macros), so dispatch finds
+    the bodies in whichever project runs. -#}
 
 {#- A string field of a JSON text column; null when the text is not valid JSON. -#}
 {% macro json_text_field(column, field) -%}
-    {{ return(adapter.dispatch('json_text_field', 'marketplace')(column, field)) }}
+    {{ return(adapter.dispatch('json_text_field')(column, field)) }}
 {%- endmacro %}
 {% macro default__json_text_field(column, field) -%}
     case when json_valid({{ column }}) then json_extract_string({{ column }}, '$.{{ field }}') end
@@ -14,7 +16,7 @@
 
 {#- True when a text column holds valid JSON. -#}
 {% macro is_valid_json(column) -%}
-    {{ return(adapter.dispatch('is_valid_json', 'marketplace')(column)) }}
+    {{ return(adapter.dispatch('is_valid_json')(column)) }}
 {%- endmacro %}
 {% macro default__is_valid_json(column) -%}
     coalesce(json_valid({{ column }}), false)
@@ -25,7 +27,7 @@
 
 {#- Irreversible pseudonym of a PII value (sha256 hex of the trimmed, lowercased value). -#}
 {% macro hash_pii(column) -%}
-    {{ return(adapter.dispatch('hash_pii', 'marketplace')(column)) }}
+    {{ return(adapter.dispatch('hash_pii')(column)) }}
 {%- endmacro %}
 {% macro default__hash_pii(column) -%}
     sha256(lower(trim({{ column }})))
@@ -41,7 +43,7 @@
 
 {#- Calendar date in UTC of a timestamp with time zone, whatever the session time zone. -#}
 {% macro utc_date(column) -%}
-    {{ return(adapter.dispatch('utc_date', 'marketplace')(column)) }}
+    {{ return(adapter.dispatch('utc_date')(column)) }}
 {%- endmacro %}
 {% macro default__utc_date(column) -%}
     cast(timezone('UTC', {{ column }}) as date)
@@ -52,7 +54,7 @@
 
 {#- Whole days from one date to another. -#}
 {% macro days_between(start_date, end_date) -%}
-    {{ return(adapter.dispatch('days_between', 'marketplace')(start_date, end_date)) }}
+    {{ return(adapter.dispatch('days_between')(start_date, end_date)) }}
 {%- endmacro %}
 {% macro default__days_between(start_date, end_date) -%}
     date_diff('day', {{ start_date }}, {{ end_date }})
@@ -68,7 +70,7 @@
 
 {#- One row per day in [start_date, end_date), column date_day. -#}
 {% macro date_series(start_date, end_date) -%}
-    {{ return(adapter.dispatch('date_series', 'marketplace')(start_date, end_date)) }}
+    {{ return(adapter.dispatch('date_series')(start_date, end_date)) }}
 {%- endmacro %}
 {% macro default__date_series(start_date, end_date) -%}
     select cast(range as date) as date_day from range(date '{{ start_date }}', date '{{ end_date }}', interval 1 day)

@@ -61,7 +61,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         built = set.intersection(*(set(instance.get_materialized_partitions(key)) for key in daily)) if daily else set()
 
         def downstream_tags() -> dict[str, str]:
-            earliest = None if built else earliest_data_day(defs.resources["warehouse"], [c for d in domains for c in d.connections], settings.warehouse)
+            earliest = (
+                None
+                if built
+                else earliest_data_day(defs.resources["warehouse"], [c for d in domains for c in d.connections], settings.warehouse)
+            )
             tags = main_run_tags(settings, built, earliest_data=earliest)
             print(f"daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} in one run, after ingestion", flush=True)
             return tags
@@ -115,7 +119,9 @@ def cmd_new_domain(args: argparse.Namespace) -> int:
     print(f"domain {args.name} created:")
     for path in created:
         print(f"  {path}")
-    print(f"add its code location to workspace.yaml:\n  - python_file: {{relative_path: {created[0].relative_to(REPO_ROOT) if created[0].is_relative_to(REPO_ROOT) else created[0]}, location_name: {args.name}}}")
+    print(
+        f"add its code location to workspace.yaml:\n  - python_file: {{relative_path: {created[0].relative_to(REPO_ROOT) if created[0].is_relative_to(REPO_ROOT) else created[0]}, location_name: {args.name}}}"
+    )
     return 0
 
 

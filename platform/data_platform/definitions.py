@@ -17,7 +17,7 @@ import dagster as dg
 
 from data_platform import wiring
 from data_platform.alerting.sensors import check_failure_alert_sensor, heartbeat_spec, run_failure_sensor
-from data_platform.automation.jobs import daily_partitions_job, ingestion_jobs
+from data_platform.automation.jobs import daily_partitions_job, every_domains_daily_job, ingestion_jobs
 from data_platform.automation.schedules import daily_partition_schedule, ingestion_schedules, late_events_rerun_schedule
 from data_platform.automation.sensors import automation_sensor
 from data_platform.domains import Domain, domain_folders, load_domain, load_domains, resolve_callable
@@ -45,7 +45,9 @@ from data_platform.transformation.translator import PlatformDbtTranslator
 MAIN_JOB = "platform_main_job"
 
 
-def build_definitions(settings: Settings | None = None, domains: Sequence[Domain] | None = None, location: str | None = None) -> dg.Definitions:
+def build_definitions(
+    settings: Settings | None = None, domains: Sequence[Domain] | None = None, location: str | None = None
+) -> dg.Definitions:
     """The definitions of ``domains`` (default: every domain folder). ``location``: the code
     location's name when it holds one domain (names its alerting heartbeat)."""
     settings = settings or resolve_settings()
@@ -59,9 +61,12 @@ def build_definitions(settings: Settings | None = None, domains: Sequence[Domain
     foreign: set[dg.AssetKey] = set()
     materializable_systems: set[dg.AssetKey] = set()
     dbt_assets_all: list[dg.AssetsDefinition] = []
+    daily_all: list[dg.AssetsDefinition] = []
     for domain in domains:
         stream_checks = [
-            check for c in domain.connections for check in (*build_contract_checks(c, settings.warehouse), *build_stream_checks(c, settings.warehouse))
+            check
+            for c in domain.connections
+            for check in (*build_contract_checks(c, settings.warehouse), *build_stream_checks(c, settings.warehouse))
         ]
         systems = build_source_system_assets(domain, settings, lambda reference, d=domain: resolve_callable(d, reference))
         materializable_systems |= {k for a in systems if isinstance(a, dg.AssetsDefinition) for k in a.keys}
@@ -83,7 +88,9 @@ def build_definitions(settings: Settings | None = None, domains: Sequence[Domain
                 if publisher is None:
                     continue
                 if publisher not in known_domains:
-                    problems.append(f"domain {domain.name}: dbt {selector} is published by domain {publisher!r}, which has no folder in {settings.domains_dir}")
+                    problems.append(
+                        f"domain {domain.name}: dbt {selector} is published by domain {publisher!r}, which has no folder in {settings.domains_dir}"
+                    )
                 elif publisher not in {d.name for d in domains}:
                     foreign.add(key)  # another code location provides it
                 stream_keys.add(key)
@@ -91,6 +98,7 @@ def build_definitions(settings: Settings | None = None, domains: Sequence[Domain
             problems += wiring.tests_no_step_runs(manifest, dbt)
             daily = next((d for d in dbt if d.partitions_def is not None), None)
             if daily is not None:
+                daily_all.append(daily)
                 partition_freshness = partition_freshness_checks(daily)
                 checks += partition_freshness
                 jobs.append(daily_partitions_job(domain.name, daily))
@@ -114,6 +122,8 @@ def build_definitions(settings: Settings | None = None, domains: Sequence[Domain
     ]
     if dbt_assets_all:
         sensors.append(automation_sensor(dg.AssetSelection.assets(*dbt_assets_all)))
+    if len(daily_all) > 1:
+        jobs.append(every_domains_daily_job(daily_all))
     if checks:
         jobs.append(freshness_checks_job(checks))
         sensors.append(freshness_sensor(checks))

@@ -133,7 +133,9 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
     schedules = {**DEFAULT_SCHEDULES, **(document.get("schedules") or {})}
     for schedule, cron in schedules.items():
         if schedule not in DEFAULT_SCHEDULES or not isinstance(cron, str) or len(cron.split()) != 5:
-            raise DomainError(f"{path}: schedules.{schedule}: {cron!r} (known schedules: {', '.join(DEFAULT_SCHEDULES)}, each a 5-field cron)")
+            raise DomainError(
+                f"{path}: schedules.{schedule}: {cron!r} (known schedules: {', '.join(DEFAULT_SCHEDULES)}, each a 5-field cron)"
+            )
     dbt_project = settings.dbt_dir / name
     return Domain(
         name=name,

@@ -24,6 +24,8 @@ from data_platform.governance.contracts import SLACK_CHANNEL_METADATA
 from data_platform.transformation.partitions import partition_label
 
 HEARTBEAT_EVERY = dt.timedelta(minutes=5)
+
+
 def heartbeat_key(location: str | None) -> dg.AssetKey:
     """One heartbeat per code location (``None``: every domain in one location)."""
     return dg.AssetKey(["platform", "alerting_heartbeat", *([location] if location else [])])

@@ -164,4 +164,3 @@ def remember(sent: list[str], identity: str, limit: int = REMEMBERED_ALERTS) -> 
     sent.append(identity)
     del sent[:-limit]
     return True
-

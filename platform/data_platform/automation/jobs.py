@@ -12,6 +12,10 @@ def ingestion_job_name(connection: ConnectionSpec) -> str:
     return f"ingest_{connection.name}"
 
 
+DAILY_JOB = "daily_partitions_job"
+"""Where several domains load together (the CLI, one code location for all): every domain's daily models."""
+
+
 def daily_job_name(domain: str) -> str:
     return f"{domain}_daily_partitions_job"
 
@@ -39,4 +43,12 @@ def daily_partitions_job(domain: str, daily_dbt_assets: dg.AssetsDefinition) -> 
         daily_job_name(domain),
         selection=dg.AssetSelection.assets(daily_dbt_assets),
         description=f"The daily-partitioned dbt models of domain {domain} (incremental facts, day-grained marts) for a day or a range of days.",
+    )
+
+
+def every_domains_daily_job(daily_dbt_assets: Sequence[dg.AssetsDefinition]) -> "dg.JobDefinition":
+    return dg.define_asset_job(
+        DAILY_JOB,
+        selection=dg.AssetSelection.assets(*daily_dbt_assets),
+        description="The daily-partitioned dbt models of every domain loaded here, for a day or a range of days.",
     )

@@ -52,7 +52,9 @@ def daily_partition_schedule(settings: Settings, domain: str, cron: str) -> dg.S
     return _schedule
 
 
-def late_events_rerun_schedule(settings: Settings, domain: str, cron: str, partitions: dg.DailyPartitionsDefinition) -> dg.ScheduleDefinition:
+def late_events_rerun_schedule(
+    settings: Settings, domain: str, cron: str, partitions: dg.DailyPartitionsDefinition
+) -> dg.ScheduleDefinition:
     @dg.schedule(
         name=f"{domain}_late_events_rerun_schedule",
         job_name=daily_job_name(domain),

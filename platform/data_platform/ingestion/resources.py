@@ -49,9 +49,7 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
     batch_size: int = 50_000
 
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
-        runner = EmbeddedAirbyte(
-            self.warehouse_path, batch_size=self.batch_size, logger=context.log, connector_cache=self.connector_cache
-        )
+        runner = EmbeddedAirbyte(self.warehouse_path, batch_size=self.batch_size, logger=context.log, connector_cache=self.connector_cache)
         config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
         result = runner.sync(connection, config, _selected_streams(context, connection))
         # judged per connection, as Airbyte's API reports it; an empty full refresh is always suspicious

@@ -6,7 +6,6 @@ it: it moves the system forward to now, so the connections have something new to
 keys are the same in both, so lineage reads the same: source system -> Airbyte stream -> dbt.
 """
 
-
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping

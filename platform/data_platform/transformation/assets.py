@@ -112,7 +112,9 @@ def build_dbt_assets(
     document = manifest_document(manifest)
     has_daily = any("daily" in (n.get("tags") or []) for n in document.get("nodes", {}).values() if n.get("resource_type") == "model")
     has_other = any(
-        "daily" not in (n.get("tags") or []) for n in document.get("nodes", {}).values() if n.get("resource_type") in ("model", "seed", "snapshot")
+        "daily" not in (n.get("tags") or [])
+        for n in document.get("nodes", {}).values()
+        if n.get("resource_type") in ("model", "seed", "snapshot")
     )
     assets = []
 
@@ -161,7 +163,9 @@ def build_dbt_assets(
     return assets
 
 
-def build_exposure_specs(manifest: Path, dbt_assets_defs: list[dg.AssetsDefinition], domain: str, source_keys: Mapping[str, dg.AssetKey]) -> list[dg.AssetSpec]:
+def build_exposure_specs(
+    manifest: Path, dbt_assets_defs: list[dg.AssetsDefinition], domain: str, source_keys: Mapping[str, dg.AssetKey]
+) -> list[dg.AssetSpec]:
     """dbt exposures (dashboards, sheets, ML features) as assets downstream of the models (and sources) they read."""
     document = manifest_document(manifest)
     key_by_node = {spec.metadata.get("dagster_dbt/unique_id"): spec.key for d in dbt_assets_defs for spec in d.specs}

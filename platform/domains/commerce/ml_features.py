@@ -79,10 +79,10 @@ def customer_features(domain: Domain, settings: Settings) -> list[dg.AssetsDefin
     def _customer_features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         resource = context.resources.warehouse
         with query_tag(asset=CUSTOMER_FEATURES_KEY.to_user_string(), team="data-science"):
-            execute(resource, [f"create schema if not exists {warehouse.analytics_schema('ml')}", f"create or replace table {table} as {sql}"])
-            ((rows, repeaters),) = fetch_all(
-                resource, f"select count(*), sum(case when is_repeat_customer then 1 else 0 end) from {table}"
+            execute(
+                resource, [f"create schema if not exists {warehouse.analytics_schema('ml')}", f"create or replace table {table} as {sql}"]
             )
+            ((rows, repeaters),) = fetch_all(resource, f"select count(*), sum(case when is_repeat_customer then 1 else 0 end) from {table}")
         return dg.MaterializeResult(metadata={"dagster/row_count": int(rows), "repeat_customers": int(repeaters or 0)})
 
     return [_customer_features]

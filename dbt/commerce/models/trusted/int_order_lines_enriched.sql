@@ -33,9 +33,9 @@ final as (
         lines.unit_price_eur,
         lines.discount_eur,
         lines.line_amount_eur,
-        orders.order_status != 'cancelled' as counts_toward_gmv,
-        orders.order_status not in ('cancelled', 'refunded') as earns_commission,
-        cast(lines.line_amount_eur * coalesce(merchants.commission_rate, 0) as decimal(18, 2)) as commission_eur,
+        {{ counts_toward_gmv('orders.order_status') }} as counts_toward_gmv,
+        {{ earns_commission('orders.order_status') }} as earns_commission,
+        {{ commission_on('lines.line_amount_eur', 'merchants.commission_rate') }} as commission_eur,
         greatest(lines.updated_at, orders.updated_at) as changed_at
     from lines
     inner join orders on lines.order_id = orders.order_id

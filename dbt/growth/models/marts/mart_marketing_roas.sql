@@ -12,7 +12,7 @@ sessions as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ source('commerce', 'fct_orders') }}
 ),
 
 attributed as (

@@ -83,7 +83,9 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
                 reader.fieldnames = [name.strip() for name in reader.fieldnames]
                 for row in reader:
                     if None in row:  # more values than the header has columns
-                        yield Log(f"{path.name} line {reader.line_num}: {len(row[None])} value(s) beyond the header, dropped from the record")
+                        yield Log(
+                            f"{path.name} line {reader.line_num}: {len(row[None])} value(s) beyond the header, dropped from the record"
+                        )
                         del row[None]
                     if not any(v not in (None, "") for v in row.values()):
                         yield Log(f"{path.name} line {reader.line_num}: blank line skipped")
