@@ -12,7 +12,7 @@ from data_platform.settings import REPO_ROOT
 
 def test_the_benchmark_command_prints_its_table(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "data_platform.cli", "benchmark", "--rows", "2000", "--partition-days", "0", "--skip-dbt"],
+        [sys.executable, "-m", "marketplace_example.benchmark", "--rows", "2000", "--partition-days", "0", "--skip-dbt"],
         capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -235,3 +235,16 @@ def test_the_ui_shows_why_an_asset_was_not_materialized(duplicate_key):
     observation = records[0].asset_observation
     assert observation.metadata["platform/blocked_by"].value == ["raw_shop/merchants:primary_key_unique"]
     assert "not materialized in run" in observation.description
+
+
+# --- domains: one domain's blocking failure never stops another's -------------------------
+
+
+def test_a_blocking_failure_in_commerce_leaves_growths_own_models_materialized_in_the_same_run(duplicate_key):
+    graph = duplicate_key.platform.defs.resolve_asset_graph()
+    growth = {k for k in duplicate_key.dbt_models() if graph.get(k).tags.get("domain") == "growth"}
+    blocked = {dg.AssetKey.from_user_string(k) for k in duplicate_key.not_materialized}
+    assert dg.AssetKey(["marts", "mart_web_funnel"]) in growth
+    assert growth - descendants(graph, {MERCHANTS}) <= duplicate_key.materialized, "growth's models that do not read commerce are built"
+    assert not (blocked & growth) - descendants(graph, {MERCHANTS}), "no growth model is blocked by commerce except through commerce's data"
+    assert dg.AssetKey(["marts", "mart_marketing_roas"]) in blocked, "ROAS reads commerce's orders, which read the merchants"

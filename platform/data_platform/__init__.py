@@ -1,2 +1,2 @@
-"""Dagster asset platform for the DIY & garden marketplace: Airbyte ingestion and dbt
+"""A Dagster asset platform teams adopt by adding a domain folder: Airbyte ingestion and dbt
 transformation in one lineage graph, on Snowflake in production and DuckDB locally."""

@@ -7,7 +7,6 @@
 - ``data-platform new-domain NAME``: scaffold a working domain (connection, contract, dbt model, test).
 - ``data-platform sql "select ..."``: query the local warehouse.
 - ``data-platform dev``: ``dagster dev`` with the local instance configured.
-- ``data-platform benchmark``: throughput figures on the example's data (see ``marketplace_example.benchmark``).
 """
 
 from __future__ import annotations
@@ -146,12 +145,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
     os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *extra])
 
 
-def cmd_benchmark(args: argparse.Namespace) -> int:
-    from marketplace_example.benchmark import main as benchmark
-
-    return benchmark(rows=args.rows, partition_days=args.partition_days, dbt=not args.skip_dbt)
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="data-platform", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -171,11 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     dev = commands.add_parser("dev", help="dagster dev with the local instance configured")
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
     dev.set_defaults(func=cmd_dev)
-    bench = commands.add_parser("benchmark", help="print embedded-sync throughput figures")
-    bench.add_argument("--rows", type=int, default=1_000_000, help="approximate number of source rows (default 1M)")
-    bench.add_argument("--partition-days", type=int, default=365, help="days of the partition backfill benchmark (0 to skip)")
-    bench.add_argument("--skip-dbt", action="store_true", help="skip the cold definitions load and the Dagster-vs-plain-dbt comparison")
-    bench.set_defaults(func=cmd_benchmark)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -221,7 +221,7 @@ with
 
 source as (
 
-    select * from {{ contract_passed_rows('{name}', 'items') }}
+    {{ contract_passed_rows('{name}', 'items') }}
 
 ),
 

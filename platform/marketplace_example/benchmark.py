@@ -29,9 +29,9 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from data_platform.ingestion.connections import load_connections
+from data_platform.domains import load_domains
 from data_platform.ingestion.runner import EmbeddedAirbyte
-from data_platform.settings import REPO_ROOT
+from data_platform.settings import REPO_ROOT, resolve_settings
 from data_platform.transformation.project import DBT_EXECUTABLE
 from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
 
@@ -124,7 +124,7 @@ def main(rows: int = 1_000_000, partition_days: int = 365, dbt: bool = True) -> 
         total = sum(summary.rows_total.values())
         print(f"simulated {total:,} source rows (scale {scale:.1f}) in {time.perf_counter() - started:.1f}s")
         variables = {"source_systems": str(root / "sources")}
-        connections = load_connections()
+        connections = [c for d in load_domains(resolve_settings({})) for c in d.connections]
 
         read_seconds, captured = 0.0, []
         for connection in connections:
@@ -252,3 +252,18 @@ def _dagster_vs_plain_dbt(root: Path) -> tuple[float, float]:
         capture_output=True,
     )
     return dagster_seconds, time.perf_counter() - t
+
+
+def cli(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m marketplace_example.benchmark", description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="approximate number of source rows (default 1M)")
+    parser.add_argument("--partition-days", type=int, default=365, help="days of the partition backfill benchmark (0 to skip)")
+    parser.add_argument("--skip-dbt", action="store_true", help="skip the cold definitions load and the Dagster-vs-plain-dbt comparison")
+    args = parser.parse_args(argv)
+    return main(rows=args.rows, partition_days=args.partition_days, dbt=not args.skip_dbt)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -14,6 +14,7 @@ Both flag a successful sync that moved no rows where the connection expects rows
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -49,6 +50,7 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
     batch_size: int = 50_000
 
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
+        Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)  # nothing may have written the data folder yet
         runner = EmbeddedAirbyte(self.warehouse_path, batch_size=self.batch_size, logger=context.log, connector_cache=self.connector_cache)
         config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
         result = runner.sync(connection, config, _selected_streams(context, connection))
