@@ -20,4 +20,5 @@ def test_dagster_definitions_validate_passes_in_production_without_credentials(t
         [dagster, "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Validation successful" in proc.stderr + proc.stdout
+    for location in ("commerce", "growth"):
+        assert f"Validation successful for code location {location}" in proc.stderr + proc.stdout

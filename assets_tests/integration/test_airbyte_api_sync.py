@@ -33,7 +33,7 @@ def api(monkeypatch):
 def shop_db_assets():
     settings = resolve_settings({"DATA_PLATFORM_ENV": "prod"})
     connection = {c.name: c for c in example_connections()}["shop_db"]
-    return build_connection_assets(connection, settings)
+    return build_connection_assets(connection, settings.warehouse, "commerce")
 
 
 def workspace(api: FakeAirbyteApi, **overrides) -> SelfManagedAirbyte:

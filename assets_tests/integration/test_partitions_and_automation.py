@@ -161,13 +161,13 @@ def test_the_rolling_rerun_picks_up_an_event_that_arrived_late(rolling_rerun):
     assert platform.scalar(f"select count(*) from trusted.fct_web_events where event_id = '{event_id}'") == 1
 
 
-def test_a_range_of_partitions_executes_as_one_run_with_one_dbt_invocation(rolling_rerun):
+def test_a_range_of_partitions_executes_as_one_run_with_one_dbt_invocation_per_domain(rolling_rerun):
     result, instance = rolling_rerun.result, rolling_rerun.instance
     assert len(instance.get_run_records()) == rolling_rerun.runs_before + 1
     partitions = {e.partition for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "trusted/fct_orders"}
     assert partitions == {"2026-10-18", "2026-10-19", "2026-10-20", "2026-10-21"}
     windows = [e.user_message for e in instance.all_logs(result.run_id) if e.user_message.startswith("dbt build for")]
-    assert windows == ["dbt build for 2026-10-18 <= day < 2026-10-22"]
+    assert windows == ["dbt build for 2026-10-18 <= day < 2026-10-22"] * 2, "commerce's daily models, then growth's"
 
 
 def test_the_main_run_covers_every_simulated_day(built_platform):

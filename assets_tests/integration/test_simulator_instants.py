@@ -10,15 +10,17 @@ import random
 
 import pytest
 
-from data_platform.governance.contracts import contract_for
+from data_platform.governance.contracts import load_contract
 from marketplace_example.simulation.config import SimulationConfig
 from marketplace_example.simulation.marketplace import Marketplace
+
+from ..support.example import contract_file
 
 START = dt.date(2026, 9, 1)
 SEEDS = (1, 7, 42)
 INSTANTS = 200
 CONTRACTS = {
-    table: contract_for(namespace, table).required_columns
+    table: load_contract(contract_file(f"{namespace}.{table}.odcs.yaml")).required_columns
     for namespace, table in [
         ("raw_shop", "merchants"),
         ("raw_shop", "products"),

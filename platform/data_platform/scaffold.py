@@ -197,6 +197,7 @@ vars:
 
 models:
   {name}:
+    +meta: {dagster: {owners: ["team:{name}"]}}   # default owner: Dagster owners and the Snowflake query tag's team
     staging:
       +schema: staging
       +materialized: view
