@@ -23,8 +23,7 @@ CONNECTION_ID = "9f0c2a1e-0000-4000-8000-000000000001"
 
 
 @pytest.fixture
-def api(monkeypatch):
-    monkeypatch.setenv("AIRBYTE_CONNECTION_ID_SHOP_DB", CONNECTION_ID)
+def api():
     with FakeAirbyteApi() as fake:
         yield fake
 
@@ -47,6 +46,7 @@ def workspace(api: FakeAirbyteApi, **overrides) -> SelfManagedAirbyte:
         poll_previous_running_sync=True,
         request_max_retries=3,
         request_retry_delay=0.01,
+        connection_ids={"AIRBYTE_CONNECTION_ID_SHOP_DB": CONNECTION_ID},  # as the resolver reads them from the environment
     )
     return SelfManagedAirbyte(**{**settings, **overrides})
 
@@ -190,8 +190,7 @@ def test_wrong_credentials_fail_at_once_with_the_apis_message(api, shop_db_asset
     assert "invalid client credentials" in failure_message(result)
 
 
-def test_connection_errors_are_retried_then_reported(shop_db_assets, monkeypatch):
-    monkeypatch.setenv("AIRBYTE_CONNECTION_ID_SHOP_DB", CONNECTION_ID)
+def test_connection_errors_are_retried_then_reported(shop_db_assets):
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -201,6 +200,7 @@ def test_connection_errors_are_retried_then_reported(shop_db_assets, monkeypatch
         workspace_id="ws-1",
         request_max_retries=2,
         request_retry_delay=0.01,
+        connection_ids={"AIRBYTE_CONNECTION_ID_SHOP_DB": CONNECTION_ID},
     )
     result = materialize(shop_db_assets, airbyte)
     assert not result.success
@@ -232,8 +232,7 @@ def test_a_subset_still_records_the_streams_airbyte_synced_anyway(api, shop_db_a
     assert "orders" in planned and "payments" in planned, "the whole connection synced, so every stream is recorded"
 
 
-def test_a_missing_connection_id_is_a_clear_error(api, shop_db_assets, monkeypatch):
-    monkeypatch.delenv("AIRBYTE_CONNECTION_ID_SHOP_DB")
-    result = materialize(shop_db_assets, workspace(api))
+def test_a_missing_connection_id_is_a_clear_error(api, shop_db_assets):
+    result = materialize(shop_db_assets, workspace(api, connection_ids={}))
     assert not result.success
     assert "set the environment variable AIRBYTE_CONNECTION_ID_SHOP_DB" in failure_message(result)

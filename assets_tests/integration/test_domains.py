@@ -45,7 +45,7 @@ def test_a_scaffolded_domain_has_its_lineage_from_source_system_to_staging(scrat
     staging = graph.get(dg.AssetKey(["staging", "stg_scratch__items"]))
     assert staging.parent_keys == {dg.AssetKey(["raw_scratch", "items"])}
     assert graph.get(dg.AssetKey(["raw_scratch", "items"])).parent_keys == {dg.AssetKey(["source_system", "scratch_files"])}
-    assert staging.tags["domain"] == "scratch" and staging.owners == ["team:scratch", "scratch-data@example.com"]
+    assert staging.tags["domain"] == "scratch" and staging.owners == ["team:scratch"], "the dbt project's default owner"
 
 
 def test_a_scaffolded_domain_gets_its_contract_checks_and_dbt_tests(scratch):

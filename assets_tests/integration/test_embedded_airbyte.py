@@ -77,7 +77,7 @@ def test_connector_killed_before_a_checkpoint_leaves_data_and_state_untouched(ma
     marketplace.simulate(T1)
     connection = marketplace.connections["web_events"]
     with pytest.raises(SyncFailed, match="killed by SIGKILL") as failure:
-        marketplace.sync("web_events", source_command=killed_after(40, connection))
+        marketplace.sync("web_events", command=killed_after(40, connection))
     assert "Committed checkpoints and their state are kept" in str(failure.value)
     assert marketplace.query("select _airbyte_raw_id from raw_web.web_events order by 1") == snapshot
     assert marketplace.query("select state from airbyte_internal.sync_state where stream='web_events'") == state
@@ -98,7 +98,7 @@ def test_connector_killed_between_checkpoints_keeps_exactly_the_checkpointed_row
     marketplace.simulate(T1)
     connection = marketplace.connections["shop_db"]
     with pytest.raises(SyncFailed, match="killed by SIGKILL"):
-        marketplace.sync("shop_db", ["orders"], config={"checkpoint_interval": 25}, source_command=killed_after(90, connection))
+        marketplace.sync("shop_db", ["orders"], config={"checkpoint_interval": 25}, command=killed_after(90, connection))
     cursor = orjson.loads(marketplace.scalar("select state from airbyte_internal.sync_state where stream='orders'"))["cursor"]
     assert cursor > first, "checkpoints committed before the crash are kept"
     as_text = "strftime(updated_at, '%Y-%m-%dT%H:%M:%S.%g') || 'Z'"
@@ -119,7 +119,7 @@ def test_failed_full_refresh_keeps_the_previous_table(marketplace):
     marketplace.sync("shop_db", ["merchants"])
     before = marketplace.query("select _airbyte_raw_id, _airbyte_generation_id from raw_shop.merchants order by 1")
     with pytest.raises(SyncFailed):
-        marketplace.sync("shop_db", ["merchants"], source_command=killed_after(3, marketplace.connections["shop_db"]))
+        marketplace.sync("shop_db", ["merchants"], command=killed_after(3, marketplace.connections["shop_db"]))
     assert marketplace.query("select _airbyte_raw_id, _airbyte_generation_id from raw_shop.merchants order by 1") == before
 
 

@@ -84,11 +84,14 @@ class Marketplace(Readable):
     def simulate(self, as_of: dt.datetime) -> None:
         simulate(self.config, self.source_systems_dir, as_of)
 
-    def sync(self, connection: str, streams=None, *, config: dict | None = None, **kwargs) -> SyncResult:
+    def sync(self, connection: str, streams=None, *, config: dict | None = None, command=None, batch_size: int = 5_000) -> SyncResult:
+        """``command``: another connector command for the connection (a wrapper that kills it, say)."""
         spec = self.connections[connection]
+        if command is not None:
+            spec = dataclasses.replace(spec, embedded_source=dataclasses.replace(spec.embedded_source, command=tuple(command)))
         resolved = spec.embedded_source.resolved_config({"source_systems": str(self.source_systems_dir)})
-        runner = EmbeddedAirbyte(self.warehouse, batch_size=kwargs.pop("batch_size", 5_000))
-        return runner.sync(spec, {**resolved, **(config or {})}, streams, **kwargs)
+        runner = EmbeddedAirbyte(self.warehouse, batch_size=batch_size)
+        return runner.sync(spec, {**resolved, **(config or {})}, streams)
 
 
 @dataclasses.dataclass

@@ -74,11 +74,6 @@ class Domain:
     schedules: Mapping[str, str]
     dbt_project_dir: Path | None
 
-    @property
-    def team(self) -> str:
-        """The team its warehouse cost is billed to: its first ``team:`` owner, else its name."""
-        return next((o.removeprefix("team:") for o in self.owners if o.startswith("team:")), self.name)
-
     def source_system(self, name: str) -> SourceSystem:
         return next((s for s in self.source_systems if s.name == name), SourceSystem(name, "source", ""))
 

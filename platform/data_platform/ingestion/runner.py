@@ -161,15 +161,11 @@ class EmbeddedAirbyte:
         connection: ConnectionSpec,
         config: Mapping[str, Any],
         streams: Sequence[str] | None = None,
-        *,
-        source_command: Sequence[str] | None = None,
     ) -> SyncResult:
-        """Sync ``streams`` (default: all) of ``connection``. ``source_command`` overrides the connector command."""
+        """Sync ``streams`` (default: all) of ``connection``."""
         started = time.perf_counter()
         started_at = dt.datetime.now(dt.UTC)
-        source = dataclasses.replace(
-            connection.embedded_source, command=tuple(source_command or self.command(connection.embedded_source)), pypi=None
-        )
+        source = dataclasses.replace(connection.embedded_source, command=self.command(connection.embedded_source), pypi=None)
         specs = [connection.stream(name) for name in streams] if streams else list(connection.streams)
         discovered = self.discover(source, config)
         targets, drift = {}, {}

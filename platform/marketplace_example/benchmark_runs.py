@@ -1,0 +1,71 @@
+"""The benchmark's timed Dagster runs, each in a fresh interpreter (``python -m marketplace_example.benchmark_runs``).
+
+- ``dagster-build``: every dbt model of every domain materialized through Dagster in one run;
+  prints the seconds.
+- ``partitions FIRST LAST SAMPLE``: after a full build over FIRST..LAST, the daily models of every
+  domain as one range run, as a full refresh, and one run per sampled day; prints JSON timings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import dagster as dg
+
+from data_platform.automation.jobs import DAILY_JOB
+from data_platform.definitions import MAIN_JOB, build_definitions
+from data_platform.settings import resolve_settings
+from data_platform.transformation.partitions import main_run_tags, range_tags
+from data_platform.transformation.translator import LAYERS
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def dagster_build() -> float:
+    defs = build_definitions()
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in LAYERS]
+    started = time.perf_counter()
+    result = defs.resolve_job_def(MAIN_JOB).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, tags=main_run_tags(resolve_settings()), run_config=QUIET
+    )
+    assert result.success
+    return time.perf_counter() - started
+
+
+def partitions(first: str, last: str, sample: list[str]) -> dict[str, float]:
+    defs = build_definitions()
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    keys = [k for k in graph.get_all_asset_keys() if k.path[0] != "source_system" and graph.get(k).is_materializable]
+    built = defs.resolve_job_def(MAIN_JOB).execute_in_process(
+        instance=instance, asset_selection=keys, tags=range_tags(first, last), run_config=QUIET
+    )
+    assert built.success
+    daily = defs.resolve_job_def(DAILY_JOB)
+    daily_steps = {node.name for node in daily.graph.nodes}
+    timings = {}
+    started = time.perf_counter()
+    assert daily.execute_in_process(instance=instance, tags=range_tags(first, last), run_config=QUIET).success
+    timings["range"] = time.perf_counter() - started
+    started = time.perf_counter()
+    full = {**QUIET, "ops": {step: {"config": {"full_refresh": True}} for step in daily_steps}}
+    assert daily.execute_in_process(instance=instance, partition_key=last, run_config=full).success
+    timings["full_refresh"] = time.perf_counter() - started
+    per = []
+    for key in sample:
+        started = time.perf_counter()
+        assert daily.execute_in_process(instance=instance, partition_key=key, run_config=QUIET).success
+        per.append(time.perf_counter() - started)
+    timings["per_partition"] = sum(per) / len(per)
+    return timings
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["dagster-build"]:
+        print(dagster_build())
+    elif sys.argv[1:2] == ["partitions"]:
+        print(json.dumps(partitions(sys.argv[2], sys.argv[3], sys.argv[4].split(","))))
+    else:
+        sys.exit(f"usage: python -m marketplace_example.benchmark_runs dagster-build | partitions FIRST LAST D1,D2,...; got {sys.argv[1:]}")
