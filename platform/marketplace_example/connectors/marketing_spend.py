@@ -6,14 +6,22 @@ renames or drops shows up as schema drift rather than as silently missing data.
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_platform.ingestion.connectors._source import Checkpoint, Log, Record, Source, checkpoints, instant, stream_entry
+from data_platform.ingestion.connectors._source import (
+    Checkpoint,
+    Log,
+    Record,
+    Source,
+    checkpoints,
+    csv_header,
+    csv_records,
+    instant,
+    stream_entry,
+)
 from data_platform.ingestion.schema import Column
 
 STREAM = "marketing_spend"
@@ -25,7 +33,6 @@ KNOWN_TYPES = {
     "cost_micros": "integer",
     "reported_at": "timestamp_with_timezone",
 }
-CONVERT = {"integer": int, "number": float}
 CHECKPOINT_EVERY = 500
 
 
@@ -44,18 +51,11 @@ def check(config: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _open(path: Path):
-    """A report as text: UTF-8, with or without a byte-order mark (a BOM would otherwise glue itself to the first column's name)."""
-    return path.open(newline="", encoding="utf-8-sig")
-
-
 def _header(config: Mapping[str, Any]) -> list[str]:
     """The newest report's header; an empty report (no header) is passed over."""
     for path in reversed(_reports(config)):
-        with _open(path) as f:
-            header = next(csv.reader(f), None)
-        if header:
-            return [name.strip() for name in header]
+        if header := csv_header(path):
+            return header
     return [c for c in KNOWN_TYPES if c != "cost_micros"]
 
 
@@ -71,30 +71,7 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
 
     def rows() -> Iterator[Record | Log]:
         for path in _reports(config):
-            with _open(path) as f:
-                reader = csv.DictReader(f)
-                if not reader.fieldnames:
-                    yield Log(f"{path.name} is empty (no header, no rows): skipped")
-                    continue
-                reader.fieldnames = [name.strip() for name in reader.fieldnames]
-                for row in reader:
-                    if None in row:  # more values than the header has columns
-                        yield Log(
-                            f"{path.name} line {reader.line_num}: {len(row[None])} value(s) beyond the header, dropped from the record"
-                        )
-                        del row[None]
-                    reported = instant(row.get("reported_at"))
-                    if after is not None and reported is not None and reported <= after:
-                        continue
-                    for column, value in row.items():
-                        convert = CONVERT.get(KNOWN_TYPES.get(column, ""))
-                        if value is None or value == "":
-                            row[column] = None
-                        elif convert:
-                            # a value that does not convert is sent as text: the destination nulls it and records the change
-                            with contextlib.suppress(ValueError):
-                                row[column] = convert(value)
-                    yield row
+            yield from csv_records(path, KNOWN_TYPES, "reported_at", after)
 
     if mode == "incremental":
         previous = (state or {}).get("cursor")

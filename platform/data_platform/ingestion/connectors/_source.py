@@ -10,11 +10,14 @@ to a buffered stdout: the runner on the other side is the throughput bottleneck,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import datetime as dt
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -145,6 +148,55 @@ class Source:
 def _load(path: str) -> Any:
     with open(path, "rb") as f:
         return orjson.loads(f.read())
+
+
+CONVERT: dict[str, Callable[[str], Any]] = {
+    "integer": int,
+    "number": float,
+    "boolean": lambda v: {"true": True, "false": False}[v.strip().lower()],
+}
+"""Text to the Airbyte column type's value (CSV cells); other types stay text."""
+
+
+def csv_records(
+    path: Path, types: Mapping[str, str], cursor: str | None = None, after: dt.datetime | None = None
+) -> Iterator[Record | Log]:
+    """The rows of one CSV file as records typed by ``types`` (column -> Airbyte type), those
+    with ``cursor`` at or before ``after`` left out. UTF-8 with or without a byte-order mark (a
+    BOM would otherwise glue itself to the first column's name). An empty file, a row of empty
+    cells and values beyond the header are logged with the file and line, never silently
+    dropped; a value that does not convert is sent as text (the destination nulls it and
+    records the change)."""
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames:
+            yield Log(f"{path.name} is empty (no header, no rows): skipped")
+            return
+        reader.fieldnames = [name.strip() for name in reader.fieldnames]
+        for row in reader:
+            if None in row:  # more values than the header has columns
+                yield Log(f"{path.name} line {reader.line_num}: {len(row[None])} value(s) beyond the header, dropped from the record")
+                del row[None]
+            if not any(v not in (None, "") for v in row.values()):
+                yield Log(f"{path.name} line {reader.line_num}: no value in any column, skipped")
+                continue
+            moment = instant(row.get(cursor)) if cursor else None
+            if after is not None and moment is not None and moment <= after:
+                continue
+            for column, value in row.items():
+                convert = CONVERT.get(types.get(column, ""))
+                if value is None or value == "":
+                    row[column] = None
+                elif convert:
+                    with contextlib.suppress(ValueError, KeyError):
+                        row[column] = convert(value)
+            yield row
+
+
+def csv_header(path: Path) -> list[str]:
+    """The file's column names (empty for an empty file)."""
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        return [name.strip() for name in next(csv.reader(f), None) or []]
 
 
 def stream_entry(name: str, properties: Mapping[str, Any], cursor: str | None, primary_key: list[str]) -> dict[str, Any]:

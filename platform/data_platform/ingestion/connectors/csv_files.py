@@ -14,17 +14,24 @@ Config::
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_platform.ingestion.connectors._source import Checkpoint, Log, Record, Source, checkpoints, instant, stream_entry
+from data_platform.ingestion.connectors._source import (
+    Checkpoint,
+    Log,
+    Record,
+    Source,
+    checkpoints,
+    csv_header,
+    csv_records,
+    instant,
+    stream_entry,
+)
 from data_platform.ingestion.schema import Column
 
-CONVERT = {"integer": int, "number": float, "boolean": lambda v: {"true": True, "false": False}[v.strip().lower()]}
 CHECKPOINT_EVERY = 1000
 
 
@@ -41,18 +48,8 @@ def check(config: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _open(path: Path):
-    """UTF-8, with or without a byte-order mark (a BOM would otherwise glue itself to the first column's name)."""
-    return path.open(newline="", encoding="utf-8-sig")
-
-
 def _header(paths: list[Path]) -> list[str]:
-    for path in reversed(paths):
-        with _open(path) as f:
-            header = next(csv.reader(f), None)
-        if header:
-            return [name.strip() for name in header]
-    return []
+    return next((header for path in reversed(paths) if (header := csv_header(path))), [])
 
 
 def discover(config: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -75,32 +72,7 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
 
     def rows() -> Iterator[Record | Log]:
         for path in _files(config, stream):
-            with _open(path) as f:
-                reader = csv.DictReader(f)
-                if not reader.fieldnames:
-                    yield Log(f"{path.name} is empty (no header, no rows): skipped")
-                    continue
-                reader.fieldnames = [name.strip() for name in reader.fieldnames]
-                for row in reader:
-                    if None in row:  # more values than the header has columns
-                        yield Log(
-                            f"{path.name} line {reader.line_num}: {len(row[None])} value(s) beyond the header, dropped from the record"
-                        )
-                        del row[None]
-                    if not any(v not in (None, "") for v in row.values()):
-                        yield Log(f"{path.name} line {reader.line_num}: blank line skipped")
-                        continue
-                    moment = instant(row.get(cursor)) if cursor else None
-                    if after is not None and moment is not None and moment <= after:
-                        continue
-                    for column, value in row.items():
-                        convert = CONVERT.get(types.get(column, ""))
-                        if value is None or value == "":
-                            row[column] = None
-                        elif convert:
-                            with contextlib.suppress(ValueError, KeyError):
-                                row[column] = convert(value)
-                    yield row
+            yield from csv_records(path, types, cursor, after)
 
     if mode == "incremental" and cursor:
         ordered = sorted(rows(), key=lambda r: (not isinstance(r, Log), str(instant(r.get(cursor)) or "") if isinstance(r, dict) else ""))
