@@ -22,10 +22,20 @@ import dagster as dg
 
 from data_platform.settings import REPO_ROOT
 
-DAILY_ASSETS = [
-    ["trusted", "fct_orders"], ["trusted", "fct_order_lines"], ["trusted", "fct_web_events"],
-    ["marts", "mart_daily_gmv"], ["marts", "mart_merchant_commission"], ["marts", "mart_web_funnel"], ["marts", "mart_marketing_roas"],
-]  # fmt: skip
+DAILY_ASSETS_BY_DOMAIN = {
+    "commerce": [
+        ["trusted", "fct_orders"],
+        ["trusted", "fct_order_lines"],
+        ["marts", "mart_daily_gmv"],
+        ["marts", "mart_merchant_commission"],
+    ],
+    "growth": [["trusted", "fct_web_events"], ["marts", "mart_web_funnel"], ["marts", "mart_marketing_roas"]],
+}
+"""One backfill per domain, as an operator launches them from each domain's code location. (One
+backfill across both fails in Dagster 1.13: its daemon groups a single-run backfill's partitions
+by partitions definition and policy, not by code location, and submits both domains' assets as
+one run to one location; see the README, "Partitions, backfills".)"""
+DAILY_ASSETS = [path for paths in DAILY_ASSETS_BY_DOMAIN.values() for path in paths]
 PARTITIONS = [f"2026-10-{day}" for day in range(13, 20)]
 """Seven days inside the built platform's simulated history."""
 
@@ -88,21 +98,25 @@ def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_
             return len(entries) == 2 and all(e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries)
 
         wait_for(code_location_loaded, 120, "the webserver did not load the code location", servers, log)
-        launched = graphql(
-            port,
-            """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
-                 __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } ... on InvalidSubsetError { message } } }""",
-            {"params": {"assetSelection": [{"path": p} for p in DAILY_ASSETS], "partitionNames": PARTITIONS}},
-        )["launchPartitionBackfill"]
-        assert launched["__typename"] == "LaunchBackfillSuccess", launched
-        backfill_id = launched["backfillId"]
+        backfill_ids = []
+        for paths in DAILY_ASSETS_BY_DOMAIN.values():
+            launched = graphql(
+                port,
+                """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+                     __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } ... on InvalidSubsetError { message } } }""",
+                {"params": {"assetSelection": [{"path": p} for p in paths], "partitionNames": PARTITIONS}},
+            )["launchPartitionBackfill"]
+            assert launched["__typename"] == "LaunchBackfillSuccess", launched
+            backfill_ids.append(launched["backfillId"])
         start(str(bin_dir / "dagster-daemon"), "run", "-w", workspace)
         query = """query($id: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
                      ... on Runs { results { runId status } } } }"""
 
         def finished_runs() -> list[dict]:
-            runs = graphql(port, query, {"id": backfill_id})["runsOrError"]["results"]
-            return runs if runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs) else []
+            runs = [graphql(port, query, {"id": backfill_id})["runsOrError"]["results"] for backfill_id in backfill_ids]
+            if all(runs) and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for domain_runs in runs for r in domain_runs):
+                return [r for domain_runs in runs for r in domain_runs]
+            return []
 
         runs = wait_for(finished_runs, 300, "the backfill's run did not finish", servers, log, interval=1)
     finally:
@@ -111,7 +125,9 @@ def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_
         for server in servers:
             server.wait(timeout=60)
 
-    assert [r["status"] for r in runs] == ["SUCCESS", "SUCCESS"], "a range of partitions is one run per domain (single-run backfill policy)"
+    assert [r["status"] for r in runs] == ["SUCCESS", "SUCCESS"], (
+        "each domain's range of partitions is one run (single-run backfill policy)"
+    )
     backfill_runs = {r["runId"] for r in runs}
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for path in DAILY_ASSETS:
