@@ -17,6 +17,7 @@ from data_platform.definitions import MAIN_JOB, build_definitions, domain_locati
 from data_platform.domains import DomainError, load_domain, load_domains
 from data_platform.scaffold import ScaffoldError, create_domain
 from data_platform.settings import REPO_ROOT, Settings, resolve_settings
+from data_platform.transformation.project import DbtProjectError
 
 
 @pytest.fixture
@@ -109,6 +110,15 @@ def test_next_to_a_broken_domain_the_others_load_and_run(scratch):
     assert result.success and "staging/stg_alpha__items" in {
         e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
     }
+
+
+def test_a_domain_whose_dbt_model_is_broken_fails_alone_naming_the_model(scratch):
+    create_domain("alpha", scratch)
+    create_domain("beta", scratch)
+    (scratch.dbt_dir / "beta" / "models" / "staging" / "broken.sql").write_text("select * from {{ ref('no_such_model') }}\n")
+    with pytest.raises(DbtProjectError, match=r"(?s)dbt/beta does not parse: .*models/staging/broken.sql.*no_such_model"):
+        domain_location(scratch.domains_dir / "beta")
+    assert "staging/stg_alpha__items" in keys(domain_location(scratch.domains_dir / "alpha"))
 
 
 def test_a_domain_yaml_with_an_unknown_key_is_named(scratch):

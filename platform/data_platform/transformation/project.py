@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from filelock import FileLock
 
 from data_platform.settings import Settings
@@ -34,6 +35,10 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 class ManifestMissing(RuntimeError):
     """Production definitions need a manifest built at build time."""
+
+
+class DbtProjectError(RuntimeError):
+    """A domain's dbt project does not parse; the message names the project and dbt's error (file, node)."""
 
 
 @functools.cache
@@ -61,7 +66,11 @@ def prepared_manifest(project_dir: Path, settings: Settings) -> Path:
             manifest.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(manifest.parent / "parse.lock"):
                 if _stale(project_dir, manifest):
-                    parse(project)
+                    try:
+                        parse(project)
+                    except DagsterDbtCliRuntimeError as error:
+                        found = str(error).split("Errors parsed from dbt logs:")[-1].strip()
+                        raise DbtProjectError(f"dbt project {project_dir} does not parse: {found}") from None
                     share_partial_parse(project_dir, manifest.parent)
     elif not manifest.exists():
         raise ManifestMissing(
