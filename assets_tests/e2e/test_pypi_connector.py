@@ -9,13 +9,17 @@ import pytest
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
 from data_platform.ingestion.runner import EmbeddedAirbyte
 
+from ..support.example import declared_contract
+
 FAKER = "airbyte-source-faker==7.2.1"
 
 
 @pytest.fixture(scope="module")
 def faker_connection() -> ConnectionSpec:
     streams = tuple(
-        StreamSpec(name, SyncMode.INCREMENTAL_APPEND_DEDUP, cursor_field="updated_at", primary_key=("id",))
+        StreamSpec(
+            name, SyncMode.INCREMENTAL_APPEND_DEDUP, declared_contract("raw_faker", name, primary_key=("id",)), cursor_field="updated_at"
+        )
         for name in ("users", "products", "purchases")
     )
     return ConnectionSpec(

@@ -9,9 +9,9 @@ import pytest
 
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
 from data_platform.ingestion.runner import EmbeddedAirbyte, ProtocolError, SyncFailed
-from data_platform.ingestion.schema import Column
 
 from ..conftest import SUPPORT, killed_after
+from ..support.example import declared_contract
 from ..support.platforms import T1
 
 AIRBYTE_COLUMNS = {"_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta", "_airbyte_generation_id"}
@@ -142,7 +142,10 @@ def scripted(tmp_path, lines: list[str], exit_code: int = 0) -> tuple[EmbeddedAi
         source_system="scripted",
         streams=(
             StreamSpec(
-                "payments", SyncMode.INCREMENTAL_APPEND, cursor_field="id", columns=(Column("id", "integer"), Column("amount", "number"))
+                "payments",
+                SyncMode.INCREMENTAL_APPEND,
+                declared_contract("raw_scripted", "payments", {"id": "integer", "amount": "number"}),
+                cursor_field="id",
             ),
         ),
         embedded_source=EmbeddedSource(command=(sys.executable, str(SUPPORT / "scripted_source.py")), config={}),

@@ -47,21 +47,44 @@ class ConnectionsFileError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class StreamSpec:
+    """How Airbyte moves a stream (name, sync mode, cursor), and its data contract: the one
+    declaration of what the stream holds and who answers for it, read through the properties below."""
+
     name: str
     sync_mode: SyncMode
-    description: str = ""
+    contract: StreamContract
     cursor_field: str | None = None
-    primary_key: tuple[str, ...] = ()
-    columns: tuple[Column, ...] = ()
-    """Declared columns. Empty: typed from the source's discovered schema at sync time."""
-    owners: tuple[str, ...] = ()
-    """The contract's owners; empty: the connection's."""
-    freshness_warn_minutes: int = 120
-    freshness_error_minutes: int = 360
-    """How old the newest data (and the last sync) may be: warning, error (the contract's latency SLA)."""
-    freshness_column: str | None = None
-    """The column whose newest value the SLA is about; None: judged on syncs only (quiet dimensions)."""
-    contract: StreamContract | None = None
+
+    @property
+    def description(self) -> str:
+        return self.contract.description
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return self.contract.primary_key
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """Declared columns. Empty (a contract without properties): typed from the source's discovered schema at sync time."""
+        return tuple(c.column for c in self.contract.columns)
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        return self.contract.owners
+
+    @property
+    def freshness_warn_minutes(self) -> int:
+        return self.contract.freshness_warn_minutes
+
+    @property
+    def freshness_error_minutes(self) -> int:
+        """How old the newest data (and the last sync) may be: the contract's latency SLA."""
+        return self.contract.freshness_error_minutes
+
+    @property
+    def freshness_column(self) -> str | None:
+        """The column whose newest value the SLA is about; None: judged on syncs only (quiet dimensions)."""
+        return self.contract.freshness_column
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -201,19 +224,7 @@ def _stream(name: str, body: Mapping[str, Any], where: str, namespace: str, cont
     for field in (*primary_key, *([cursor] if cursor else [])):
         if columns and field not in names:
             raise ConnectionsFileError(f"{where}: {field!r} is used as cursor or primary key but is not a declared column")
-    return StreamSpec(
-        name=name,
-        sync_mode=mode,
-        description=contract.description,
-        cursor_field=cursor,
-        primary_key=primary_key,
-        columns=columns,
-        owners=contract.owners,
-        freshness_warn_minutes=contract.freshness_warn_minutes,
-        freshness_error_minutes=contract.freshness_error_minutes,
-        freshness_column=contract.freshness_column,
-        contract=contract,
-    )
+    return StreamSpec(name=name, sync_mode=mode, contract=contract, cursor_field=cursor)
 
 
 def _with_domain_dir(config: Mapping[str, Any], folder: Path) -> dict[str, Any]:
