@@ -41,7 +41,7 @@ LANES = ("unit", "integration", "e2e")
 LONGEST_FIRST = (
     "test_readme_command.py", "test_backfill_with_daemon.py", "test_transformation_run.py", "test_partitions_and_automation.py",
     "test_warehouse_pool.py", "test_production_on_emulator.py", "test_dirty_sources.py", "test_blast_radius.py",
-    "test_definitions_validate.py",
+    "test_definitions_validate.py", "test_domains_cli.py", "test_domains.py",
 )  # fmt: skip
 """Files in the order their cost suggests, so that the two workers finish together."""
 AFTER_THE_BUILD = ("test_readme_command.py",)
