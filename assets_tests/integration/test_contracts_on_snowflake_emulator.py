@@ -9,7 +9,9 @@ import fakesnow
 import pytest
 import snowflake.connector
 
-from data_platform.quality.contract_checks import ContractEnforcer, contract_result, contract_rules, table_schema_changes
+from data_platform.quality.contract_checks import contract_result
+from data_platform.quality.contract_rules import contract_rules, table_schema_changes
+from data_platform.quality.quarantine import ContractEnforcer
 from data_platform.settings import resolve_settings
 
 from ..conftest import PROD_ENV

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from data_platform.quality.contract_checks import ContractEnforcer
+from data_platform.quality.quarantine import ContractEnforcer
 from data_platform.resources import production_snowflake
 from data_platform.settings import REPO_ROOT, resolve_settings
 

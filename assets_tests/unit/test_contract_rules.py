@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from data_platform.governance.contracts import ContractColumn, load_contract
-from data_platform.quality.contract_checks import contract_rules
+from data_platform.quality.contract_rules import contract_rules
 from data_platform.warehouse.sql import WarehouseDialect, identifier, literal
 
 from ..support.example import contract_file
