@@ -65,3 +65,10 @@ def test_every_problem_is_reported_at_once():
         wiring.validate(["first problem", "second problem"])
     assert "- first problem\n- second problem" in str(error.value)
     wiring.validate([])
+
+
+def test_a_source_read_from_a_domain_without_a_folder_is_named():
+    problems = wiring.unknown_publishers(
+        "growth", {"source:commerce.fct_orders": "commerce", "source:ghost.x": "ghost"}, {"commerce", "growth"}
+    )
+    assert problems == ["domain growth: dbt source:ghost.x is published by domain 'ghost', which has no folder"]

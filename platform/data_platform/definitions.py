@@ -83,17 +83,10 @@ def build_definitions(
             sources = source_selectors(manifest, translator, project)
             assets += [*dbt, *build_exposure_specs(manifest, dbt, domain.name, source_keys_by_id(manifest, translator, project))]
             publishers = published_by(manifest)
-            for key, selector in sources.items():
-                publisher = publishers.get(selector)
-                if publisher is None:
-                    continue
-                if publisher not in known_domains:
-                    problems.append(
-                        f"domain {domain.name}: dbt {selector} is published by domain {publisher!r}, which has no folder in {settings.domains_dir}"
-                    )
-                elif publisher not in {d.name for d in domains}:
-                    foreign.add(key)  # another code location provides it
-                stream_keys.add(key)
+            published = {key: publishers[selector] for key, selector in sources.items() if selector in publishers}
+            problems += wiring.unknown_publishers(domain.name, {sources[k]: p for k, p in published.items()}, known_domains)
+            foreign |= {key for key, publisher in published.items() if publisher not in {d.name for d in domains}}
+            stream_keys |= set(published)
             problems += wiring.unlinked_dbt_sources({k: s for k, s in sources.items() if s not in publishers}, stream_keys, domain.name)
             problems += wiring.tests_no_step_runs(manifest, dbt)
             daily = next((d for d in dbt if d.partitions_def is not None), None)

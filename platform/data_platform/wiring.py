@@ -48,6 +48,15 @@ def unlinked_dbt_sources(source_keys: dict[dg.AssetKey, str], stream_keys: set[d
     ]
 
 
+def unknown_publishers(domain: str, publishers: dict[str, str], known_domains: set[str]) -> list[str]:
+    """dbt sources read from another domain (``meta.domain``) that names no domain folder."""
+    return [
+        f"domain {domain}: dbt {selector} is published by domain {publisher!r}, which has no folder"
+        for selector, publisher in sorted(publishers.items())
+        if publisher not in known_domains
+    ]
+
+
 def tests_no_step_runs(manifest: Path, dbt_assets: Sequence[dg.AssetsDefinition]) -> list[str]:
     """dbt data tests that are no asset check of a dbt step (on a source, or on several models without ``meta.dagster.ref``)."""
     document = manifest_document(manifest)
