@@ -27,7 +27,7 @@ def scratch(tmp_path, monkeypatch) -> Settings:
     shutil.copytree(REPO_ROOT / "dbt" / "macros", dbt / "macros")
     shutil.copy(REPO_ROOT / "dbt" / "profiles.yml", dbt / "profiles.yml")
     env = {
-        "DATA_PLATFORM_DATA_DIR": str(tmp_path / "data"),
+        "DATA_PLATFORM_DATA_DIR": str(tmp_path / "platform_data"),  # not where the profile defaults to from dbt/<domain>
         "DATA_PLATFORM_DOMAINS_DIR": str(tmp_path / "domains"),
         "DATA_PLATFORM_DBT_DIR": str(dbt),
     }
@@ -56,7 +56,8 @@ def test_a_scaffolded_domain_gets_its_contract_checks_and_dbt_tests(scratch):
     assert any(c.startswith("staging/stg_scratch__items:unique") for c in checks)
 
 
-def test_a_scaffolded_domain_runs_end_to_end(scratch):
+def test_a_scaffolded_domain_runs_end_to_end(scratch, monkeypatch):
+    monkeypatch.delenv("DATA_PLATFORM_DATA_DIR")  # dbt must write where the settings say, not where its profile defaults to
     create_domain("scratch", scratch)
     defs = build_definitions(scratch)
     with dg.DagsterInstance.ephemeral() as instance:

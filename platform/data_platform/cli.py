@@ -105,7 +105,7 @@ def cmd_prepare_dbt(args: argparse.Namespace) -> int:
     settings = resolve_settings()
     for domain in load_domains(settings):
         if domain.dbt_project_dir is not None:
-            manifest = parse(dbt_project(domain.dbt_project_dir, settings.warehouse.dbt_target))
+            manifest = parse(dbt_project(domain.dbt_project_dir, settings.warehouse.dbt_target), settings)
             print(f"dbt manifest of domain {domain.name} for target {settings.warehouse.dbt_target}: {manifest}")
     return 0
 

@@ -107,7 +107,7 @@ def build_dbt_assets(
     warehouse = settings.warehouse
     translator = PlatformDbtTranslator(warehouse.kind, domain.name, domain.owners)
     project = dbt_project(domain.dbt_project_dir, warehouse.dbt_target)
-    dbt = dbt_cli(project)
+    dbt = dbt_cli(project, settings)
     sources = source_selectors(manifest, translator, project)
     document = manifest_document(manifest)
     has_daily = any("daily" in (n.get("tags") or []) for n in document.get("nodes", {}).values() if n.get("resource_type") == "model")

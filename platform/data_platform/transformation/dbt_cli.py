@@ -1,4 +1,11 @@
-"""dagster-dbt's ``DbtCliResource`` without two per-run costs this platform does not need.
+"""dagster-dbt's ``DbtCliResource`` with the platform's environment, without two per-run costs it does not need.
+
+- ``environment``: variables the dbt process gets on top of the inherited ones. The profile finds
+  the local warehouse through ``DATA_PLATFORM_DATA_DIR``; the platform passes the data folder its
+  settings resolved, so dbt writes where the Airbyte runner and the checks do even when the
+  variable is unset (the default folder) or the process was started elsewhere. dagster-dbt builds
+  the dbt process's environment from ``os.environ`` inside ``cli()`` and offers no parameter for
+  it, so ``cli()`` lays these variables over ``os.environ`` for the duration of that call only.
 
 Both are private hooks of ``DbtCliResource`` (no public option turns them off); they are
 overridden here and nowhere else, so an upgrade that renames them touches this module only.
@@ -15,10 +22,14 @@ overridden here and nowhere else, so an upgrade that renames them touches this m
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+from collections.abc import Iterator, Mapping
 from importlib.metadata import version as installed_version
 from typing import Any
 
+import pydantic
 from dagster_dbt import DbtCliResource
 from packaging import version
 
@@ -28,7 +39,28 @@ def _installed_dbt_version() -> version.Version:
     return version.parse(installed_version("dbt-core"))
 
 
+@contextlib.contextmanager
+def _laid_over_environ(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class PlatformDbtCliResource(DbtCliResource):
+    environment: dict[str, str] = pydantic.Field(default_factory=dict)
+    """Variables for the dbt process (the platform's data folder), laid over the inherited environment."""
+
+    def cli(self, args, **kwargs):  # type: ignore[override]
+        with _laid_over_environ(self.environment):
+            return super().cli(args, **kwargs)
+
     @property
     def _cli_version(self) -> version.Version:
         return _installed_dbt_version()

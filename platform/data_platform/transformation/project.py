@@ -67,7 +67,7 @@ def prepared_manifest(project_dir: Path, settings: Settings) -> Path:
             with FileLock(manifest.parent / "parse.lock"):
                 if _stale(project_dir, manifest):
                     try:
-                        parse(project)
+                        parse(project, settings)
                     except DagsterDbtCliRuntimeError as error:
                         found = str(error).split("Errors parsed from dbt logs:")[-1].strip()
                         raise DbtProjectError(f"dbt project {project_dir} does not parse: {found}") from None
@@ -113,11 +113,14 @@ def _stale(project_dir: Path, manifest: Path) -> bool:
     return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project_dir)
 
 
-def dbt_cli(project: DbtProject) -> PlatformDbtCliResource:
-    return PlatformDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+def dbt_cli(project: DbtProject, settings: Settings) -> PlatformDbtCliResource:
+    """dbt for ``project``, writing the local warehouse in the settings' data folder."""
+    return PlatformDbtCliResource(
+        project_dir=project, dbt_executable=DBT_EXECUTABLE, environment={"DATA_PLATFORM_DATA_DIR": str(settings.data_dir)}
+    )
 
 
-def parse(project: DbtProject) -> Path:
+def parse(project: DbtProject, settings: Settings) -> Path:
     """``dbt parse`` into the project's target path (what dagster-dbt's preparer does, with our dbt)."""
-    dbt_cli(project).cli(["--quiet", "parse"], target_path=project.target_path).wait()
+    dbt_cli(project, settings).cli(["--quiet", "parse"], target_path=project.target_path).wait()
     return project.manifest_path
