@@ -30,17 +30,9 @@ from data_platform.quality.freshness import freshness_checks_job, freshness_sens
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
 from data_platform.settings import Settings, resolve_settings
-from data_platform.transformation.assets import (
-    DAILY_SELECTION,
-    build_dbt_assets,
-    build_exposure_specs,
-    published_by,
-    source_keys_by_id,
-    source_selectors,
-)
+from data_platform.transformation.assets import DAILY_SELECTION, build_dbt_assets, build_exposure_specs
 from data_platform.transformation.partitions import daily_partitions
-from data_platform.transformation.project import dbt_project, prepared_manifest
-from data_platform.transformation.translator import PlatformDbtTranslator
+from data_platform.transformation.project import prepared_manifest
 
 MAIN_JOB = "platform_main_job"
 
@@ -52,7 +44,8 @@ def build_definitions(
     location's name when it holds one domain (names its alerting heartbeat)."""
     settings = settings or resolve_settings()
     domains = load_domains(settings) if domains is None else list(domains)
-    known_domains = {p.name for p in domain_folders(settings)} | {d.name for d in domains}
+    loaded = {d.name for d in domains}
+    known_domains = {p.name for p in domain_folders(settings)} | loaded
     assets: list = []
     checks: list = []
     jobs: list = []
@@ -76,18 +69,15 @@ def build_definitions(
         stream_keys = {stream_key(c, s.name) for c in domain.connections for s in c.streams}
         if domain.dbt_project_dir is not None:
             manifest = prepared_manifest(domain.dbt_project_dir, settings)
-            dbt = build_dbt_assets(domain, manifest, settings, gates_of(c.spec for c in stream_checks))
+            dbt, sources = build_dbt_assets(domain, manifest, settings, gates_of(c.spec for c in stream_checks))
             dbt_assets_all += dbt
-            translator = PlatformDbtTranslator(settings.warehouse.kind, domain.name)
-            project = dbt_project(domain.dbt_project_dir, settings.warehouse.dbt_target)
-            sources = source_selectors(manifest, translator, project)
-            assets += [*dbt, *build_exposure_specs(manifest, dbt, domain.name, source_keys_by_id(manifest, translator, project))]
-            publishers = published_by(manifest)
-            published = {key: publishers[selector] for key, selector in sources.items() if selector in publishers}
-            problems += wiring.unknown_publishers(domain.name, {sources[k]: p for k, p in published.items()}, known_domains)
-            foreign |= {key for key, publisher in published.items() if publisher not in {d.name for d in domains}}
-            stream_keys |= set(published)
-            problems += wiring.unlinked_dbt_sources({k: s for k, s in sources.items() if s not in publishers}, stream_keys, domain.name)
+            assets += [*dbt, *build_exposure_specs(manifest, dbt, domain.name, sources.keys_by_id)]
+            published = sources.publishers
+            problems += wiring.unknown_publishers(domain.name, {sources.selectors[k]: p for k, p in published.items()}, known_domains)
+            foreign |= {key for key, publisher in published.items() if publisher not in loaded}  # another code location provides it
+            problems += wiring.unlinked_dbt_sources(
+                {k: s for k, s in sources.selectors.items() if k not in published}, stream_keys, domain.name
+            )
             problems += wiring.tests_no_step_runs(manifest, dbt)
             daily = next((d for d in dbt if d.partitions_def is not None), None)
             if daily is not None:

@@ -74,9 +74,6 @@ class Domain:
     schedules: Mapping[str, str]
     dbt_project_dir: Path | None
 
-    def source_system(self, name: str) -> SourceSystem:
-        return next((s for s in self.source_systems if s.name == name), SourceSystem(name, "source", ""))
-
 
 def domain_folders(settings: Settings) -> list[Path]:
     """Every domain folder (one holding ``domain.yaml``), by name."""

@@ -223,8 +223,9 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except ValueError:
         raise SettingsError(f"DATA_PLATFORM_ENV={raw_env!r} is not an environment; use one of {[e.value for e in Environment]}") from None
     data_dir = _folder(environ, "DATA_PLATFORM_DATA_DIR", REPO_ROOT / "data")
-    partitions_start = environ.get("DATA_PLATFORM_PARTITIONS_START") or "2025-01-01"
-    _parsed(environ, "DATA_PLATFORM_PARTITIONS_START", None, dt.date.fromisoformat, "a YYYY-MM-DD date")
+    partitions_start = _parsed(
+        environ, "DATA_PLATFORM_PARTITIONS_START", "2025-01-01", lambda raw: dt.date.fromisoformat(raw).isoformat(), "a YYYY-MM-DD date"
+    )
     cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "data-platform" / "connectors"
     return Settings(
         environment=environment,

@@ -2,6 +2,7 @@
 
 Each domain's dbt steps build only that domain's project, so one domain's failure never stops another's."""
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,29 +42,28 @@ def dbt_build_args(config: DbtBuildConfig, dbt_vars: dict[str, str] | None, excl
     return args
 
 
-def source_selectors(manifest: Path, translator: PlatformDbtTranslator, project) -> dict[dg.AssetKey, str]:
-    """Asset key of each dbt source (its Airbyte stream) -> dbt's selector for it."""
+@dataclasses.dataclass(frozen=True)
+class DbtSources:
+    """A domain's dbt sources, read from its manifest in one pass."""
+
+    selectors: dict[dg.AssetKey, str]
+    """Asset key (its Airbyte stream's, or another domain's model's) -> dbt's selector, ``source:<source>.<table>``."""
+    keys_by_id: dict[str, dg.AssetKey]
+    """dbt unique id -> asset key (exposures may read sources)."""
+    publishers: dict[dg.AssetKey, str]
+    """Keys of the sources another domain publishes (``meta.domain``) -> that domain."""
+
+
+def dbt_sources(manifest: Path, translator: PlatformDbtTranslator, project) -> DbtSources:
     document = manifest_document(manifest)
-    return {
-        translator.get_asset_spec(document, unique_id, project).key: f"source:{source['source_name']}.{source['name']}"
-        for unique_id, source in document.get("sources", {}).items()
-    }
-
-
-def source_keys_by_id(manifest: Path, translator: PlatformDbtTranslator, project) -> dict[str, dg.AssetKey]:
-    """dbt unique id of each source -> its asset key."""
-    document = manifest_document(manifest)
-    return {unique_id: translator.get_asset_spec(document, unique_id, project).key for unique_id in document.get("sources", {})}
-
-
-def published_by(manifest: Path) -> dict[str, str]:
-    """dbt selector of each source another domain publishes (``meta.domain``) -> that domain."""
-    document = manifest_document(manifest)
-    return {
-        f"source:{source['source_name']}.{source['name']}": domain
-        for source in document.get("sources", {}).values()
-        if (domain := (source.get("config", {}).get("meta") or source.get("meta") or {}).get("domain"))
-    }
+    selectors, keys_by_id, publishers = {}, {}, {}
+    for unique_id, source in document.get("sources", {}).items():
+        key = translator.get_asset_spec(document, unique_id, project).key
+        selectors[key] = f"source:{source['source_name']}.{source['name']}"
+        keys_by_id[unique_id] = key
+        if domain := (source.get("config", {}).get("meta") or source.get("meta") or {}).get("domain"):
+            publishers[key] = domain
+    return DbtSources(selectors, keys_by_id, publishers)
 
 
 def leave_out_blocked(
@@ -100,15 +100,15 @@ def leave_out_blocked(
 
 def build_dbt_assets(
     domain, manifest: Path, settings: Settings, gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None
-) -> list[dg.AssetsDefinition]:
-    """Two multi-assets over the domain's dbt project: the daily-partitioned models and the rest.
-    ``gates``: the blocking checks of the dbt sources' assets, whose failures leave out their descendants."""
+) -> tuple[list[dg.AssetsDefinition], DbtSources]:
+    """Two multi-assets over the domain's dbt project (the daily-partitioned models and the rest), and
+    its sources. ``gates``: the blocking checks of the dbt sources' assets, whose failures leave out their descendants."""
     gates = gates or {}
     warehouse = settings.warehouse
     translator = PlatformDbtTranslator(warehouse.kind, domain.name, domain.owners)
     project = dbt_project(domain.dbt_project_dir, warehouse.dbt_target)
     dbt = dbt_cli(project, settings)
-    sources = source_selectors(manifest, translator, project)
+    sources = dbt_sources(manifest, translator, project)
     document = manifest_document(manifest)
     has_daily = any("daily" in (n.get("tags") or []) for n in document.get("nodes", {}).values() if n.get("resource_type") == "model")
     has_other = any(
@@ -135,7 +135,7 @@ def build_dbt_assets(
             window = context.partition_time_window  # one partition or a whole range: [start, end)
             dbt_vars = {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
             context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
-            excludes, blocked = leave_out_blocked(context, sources, gates)
+            excludes, blocked = leave_out_blocked(context, sources.selectors, gates)
             yield from blocked
             yield from dbt.cli(dbt_build_args(config, dbt_vars, excludes), context=context).stream()
 
@@ -153,14 +153,14 @@ def build_dbt_assets(
         )
         def models(context: dg.AssetExecutionContext, config: DbtBuildConfig):
             warehouse.ensure_local_folder()
-            excludes, blocked = leave_out_blocked(context, sources, gates)
+            excludes, blocked = leave_out_blocked(context, sources.selectors, gates)
             yield from blocked
             invocation = dbt.cli(dbt_build_args(config, None, excludes), context=context)
             yield from invocation.stream()
             share_partial_parse(domain.dbt_project_dir, invocation.target_path)
 
         assets.append(models)
-    return assets
+    return assets, sources
 
 
 def build_exposure_specs(

@@ -75,8 +75,13 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
             yield from csv_records(path, types, cursor, after)
 
     if mode == "incremental" and cursor:
-        ordered = sorted(rows(), key=lambda r: (not isinstance(r, Log), str(instant(r.get(cursor)) or "") if isinstance(r, dict) else ""))
-        yield from checkpoints(iter(ordered), cursor, int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), (state or {}).get("cursor"))
+        # checkpoints need the rows in cursor order; files need not be: the logs first, then the rows by instant
+        read = list(rows())
+        logs = [r for r in read if isinstance(r, Log)]
+        records = sorted((r for r in read if not isinstance(r, Log)), key=lambda r: str(instant(r.get(cursor)) or ""))
+        yield from checkpoints(
+            iter([*logs, *records]), cursor, int(config.get("checkpoint_interval", CHECKPOINT_EVERY)), (state or {}).get("cursor")
+        )
     else:
         yield from rows()
 
