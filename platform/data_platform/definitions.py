@@ -61,7 +61,7 @@ def build_definitions(
             for c in domain.connections
             for check in (*build_contract_checks(c, settings.warehouse), *build_stream_checks(c, settings.warehouse))
         ]
-        systems = build_source_system_assets(domain, settings, lambda reference, d=domain: resolve_callable(d, reference))
+        systems = build_source_system_assets(domain, settings)
         materializable_systems |= {k for a in systems if isinstance(a, dg.AssetsDefinition) for k in a.keys}
         assets += [*systems, *build_ingestion_assets(domain.connections, settings.warehouse, domain.name, stream_checks)]
         jobs += ingestion_jobs(domain.connections, materializable_systems)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from data_platform.domains import Domain, resolve_callable
 from data_platform.ingestion.keys import source_system_key
 from data_platform.settings import Settings, SimulationSettings
 
@@ -30,9 +31,8 @@ class StandInReport:
 StandIn = Callable[[Path, SimulationSettings], StandInReport]
 
 
-def build_source_system_assets(domain, settings: Settings, resolve: Callable[[str], StandIn]) -> list:
-    """External specs for the domain's systems; locally, one multi-asset per stand-in materializes its systems.
-    ``resolve`` turns a ``local_stand_in`` reference into the function."""
+def build_source_system_assets(domain: Domain, settings: Settings) -> list:
+    """External specs for the domain's systems; locally, one multi-asset per stand-in materializes its systems."""
     tables: dict[str, list[str]] = {}
     for connection in domain.connections:  # a system's tables are the streams its connections read
         tables.setdefault(connection.source_system, []).extend(s.name for s in connection.streams)
@@ -55,7 +55,9 @@ def build_source_system_assets(domain, settings: Settings, resolve: Callable[[st
                 by_stand_in.setdefault(system.local_stand_in, []).append(system.name)
     assets: list = [spec for name, spec in specs.items() if not any(name in names for names in by_stand_in.values())]
     for reference, names in by_stand_in.items():
-        assets.append(_stand_in_asset(domain.name, reference, resolve(reference), [specs[n] for n in names], tables, settings))
+        assets.append(
+            _stand_in_asset(domain.name, reference, resolve_callable(domain, reference), [specs[n] for n in names], tables, settings)
+        )
     return assets
 
 
