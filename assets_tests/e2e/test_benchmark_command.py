@@ -17,6 +17,6 @@ def test_the_benchmark_command_prints_its_table(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = proc.stdout.splitlines()
-    for line in ("source connectors alone", "embedded Airbyte sync, end to end", "DuckDB bulk load of the same records (ceiling)"):
+    for line in ("source connectors alone", "embedded Airbyte sync, end to end", "DuckDB typed bulk load of the same records (ceiling)"):
         assert float(next(r for r in rows if r.startswith(line)).split()[-1].replace(",", "")) > 0, line
     assert any(r.startswith("embedded sync reaches") and "peak RSS" in r for r in rows)

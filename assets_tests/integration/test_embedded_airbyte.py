@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import duckdb
 import orjson
 import pytest
 
@@ -178,6 +179,26 @@ def test_a_line_that_is_not_json_fails_naming_the_line(tmp_path):
 def test_a_malformed_record_fails_naming_the_stream_and_line(tmp_path):
     runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 2}), record(["not", "an", "object"])])
     with pytest.raises(ProtocolError, match=r"stream 'payments': line 2 is a malformed RECORD .*not.*an.*object"):
+        runner.sync(connection, config)
+
+
+def test_a_truncated_record_is_named_by_its_line_and_its_checkpoint_is_not_committed(tmp_path):
+    """A RECORD in the canonical shape is not parsed in Python on arrival: DuckDB parses it when its
+    buffer loads. A broken one must still be named by the connector's line, and stop its checkpoint."""
+    truncated = record({"id": 3, "amount": 1})[:-20]
+    runner, connection, config = scripted(
+        tmp_path, [record({"id": 1, "amount": 1}), state(1), record({"id": 2, "amount": 1}), truncated, state(3)]
+    )
+    with pytest.raises(ProtocolError, match=r"line 4 is not valid JSON"):
+        runner.sync(connection, config)
+    with duckdb.connect(str(tmp_path / "scripted.duckdb")) as conn:
+        assert conn.execute("select id from raw_scripted.payments").fetchall() == [(1,)], "only the first checkpoint landed"
+
+
+def test_a_record_whose_emitted_at_is_text_fails_naming_the_stream_and_line(tmp_path):
+    text_instant = record({"id": 2, "amount": 1}).replace("1700000000000", '"1700000000000"')
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 1}), text_instant, state(2)])
+    with pytest.raises(ProtocolError, match=r"stream 'payments': line 2 is a malformed RECORD"):
         runner.sync(connection, config)
 
 

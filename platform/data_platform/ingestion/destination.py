@@ -5,14 +5,16 @@ Final tables ``<namespace>.<stream>`` hold typed columns plus ``_airbyte_raw_id`
 buffer file -> stage table -> final table:
 
 - the runner appends raw protocol lines to a per-stream buffer file and loads it into the
-  stream's stage table (``airbyte_internal``) every batch;
+  stream's stage table (a temporary table of the sync's connection) every batch and at each
+  checkpoint, DuckDB parsing each line once;
 - at a STATE checkpoint, one transaction applies the stage to the final table with the
   stream's sync mode *and* stores the state. Data and state cannot disagree: what is
   committed is exactly what the stored state says was read;
 - a full-refresh stream is applied only when the source finished successfully, replacing the
   table's contents in one transaction and bumping the generation id.
 
-Anything not yet committed when a sync fails lives only in stage tables, which are dropped.
+Anything not yet committed when a sync fails lives only in stage tables, which are dropped
+(or vanish with the process).
 Bookkeeping lives in ``airbyte_internal``: ``sync_state`` (per stream) and ``sync_runs``
 (one row per stream and sync, the history volume checks read).
 """
@@ -58,7 +60,9 @@ class StreamTarget:
 
     @property
     def stage_table(self) -> str:
-        return f"{INTERNAL_SCHEMA}.{quote(f'{self.namespace}__{self.name}__stage')}"
+        """A temporary table: never written to the database file (the records reach the file once, at
+        their checkpoint), private to the sync's connection, and gone if the process dies."""
+        return f"temp.main.{quote(f'{self.namespace}__{self.name}__stage')}"
 
 
 class DuckDBDestination:
@@ -137,54 +141,61 @@ class DuckDBDestination:
         for column in target.columns:
             if column.name not in existing:
                 self.conn.execute(f"alter table {target.final_table} add column {quote(column.name)} {column.duckdb_type}")
-        self.conn.execute(f"create or replace table {target.stage_table} as select * from {target.final_table} limit 0")
+        self.conn.execute(
+            f"create or replace temp table {target.stage_table.removeprefix('temp.main.')} as select * from {target.final_table} limit 0"
+        )
         self.conn.execute(f"alter table {target.stage_table} add column _airbyte_line bigint")
 
     def drop_stage(self, target: StreamTarget) -> None:
         self.conn.execute(f"drop table if exists {target.stage_table}")
 
     def load_buffer(self, target: StreamTarget, buffer: Path, sync_id: int, first_line: int) -> None:
-        """Type the RECORD lines of ``buffer`` into the stage table (autocommit; invisible to readers)."""
-        extracted = ", ".join(
-            f"json_extract_string(json, {_path(c.name)}) as {quote('_raw_' + c.name)}"
-            if c.type != "json"
-            else f"json_extract(json, {_path(c.name)}) as {quote('_raw_' + c.name)}"
-            for c in target.columns
+        """Type the RECORD lines of ``buffer`` into the stage table (autocommit; invisible to readers).
+
+        One ``read_json`` pass parses each line once, straight into the stream's columns (read as
+        text, then cast, so a value that does not fit is nulled and reported as Airbyte does rather
+        than failing the load). A line that is not valid JSON, a ``data`` that is not an object or an
+        ``emitted_at`` that is not a number raises ``duckdb.Error`` naming the buffer's line: the
+        runner turns that into a protocol error naming the connector's line."""
+        fields = ", ".join(f"{quote(c.name)} {'json' if c.type == 'json' else 'varchar'}" for c in target.columns)
+        record = (
+            f"struct({'data struct(' + fields + '), ' if fields else 'data json, '}emitted_at json, meta struct(changes {CHANGE_TYPE}[]))"
         )
         typed = ", ".join(
-            f"{quote('_raw_' + c.name)} as {quote(c.name)}"
+            f"r.data.{quote(c.name)} as {quote(c.name)}"
             if c.type in ("string", "json")
-            else f"try_cast({quote('_raw_' + c.name)} as {c.duckdb_type}) as {quote(c.name)}"
+            else f"try_cast(r.data.{quote(c.name)} as {c.duckdb_type}) as {quote(c.name)}"
             for c in target.columns
         )
         # Airbyte's behaviour for a value that does not fit its column: null it, and say so in _airbyte_meta.
         changes = ", ".join(
-            f"case when {quote('_raw_' + c.name)} is not null and try_cast({quote('_raw_' + c.name)} as {c.duckdb_type}) is null "
-            f"then {{'field': '{c.name}', 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
+            f"case when r.data.{quote(c.name)} is not null and t.{quote(c.name)} is null "
+            f"then {{'field': '{c.name.replace(chr(39), chr(39) * 2)}', 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
             for c in target.columns
             if c.type not in ("string", "json")
         )
         change_list = f"list_filter([{changes}], lambda x: x is not null)" if changes else f"cast([] as {CHANGE_TYPE}[])"
         columns = ", ".join(quote(c.name) for c in target.columns)
+        malformed = "r.data is null" + ("" if fields else " or json_type(r.data) <> 'OBJECT'")
         self.conn.execute(
             f"""
             insert into {target.stage_table} ({columns + ", " if columns else ""}_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, _airbyte_generation_id, _airbyte_line)
             with lines as (
-                select json, row_number() over () as line from read_json_objects(?, format = 'newline_delimited')
-            ), raw as (
-                select {extracted + "," if extracted else ""} line,
-                       cast(json_extract(json, '$.record.emitted_at') as bigint) as emitted_at,
-                       from_json(json_extract(json, '$.record.meta.changes'), '[{{"field":"VARCHAR","change":"VARCHAR","reason":"VARCHAR"}}]') as source_changes
-                from lines
+                select record as r, row_number() over () as line
+                from read_json(?, format = 'newline_delimited', records = 'true', columns = {{'record': '{record}'}})
+            ), t as (
+                select r, line{", " + typed if typed else ""} from lines
             )
-            select {typed + "," if typed else ""}
+            select {", ".join(f"t.{quote(c.name)}" for c in target.columns) + "," if target.columns else ""}
                    cast(uuid() as varchar),
-                   make_timestamptz(emitted_at * 1000),
+                   make_timestamptz(cast(cast(r.emitted_at as double) as bigint) * 1000),
                    json_object('sync_id', ?::bigint, 'changes',
-                       to_json(list_concat(coalesce(cast(source_changes as {CHANGE_TYPE}[]), cast([] as {CHANGE_TYPE}[])), {change_list}))),
+                       to_json(list_concat(coalesce(r.meta.changes, cast([] as {CHANGE_TYPE}[])), {change_list}))),
                    0,
-                   ? + line
-            from raw
+                   case when {malformed} or coalesce(json_type(r.emitted_at) not in ('UBIGINT', 'BIGINT', 'DOUBLE'), true)
+                        then error('malformed RECORD in line ' || line || ': it needs an object data and a numeric emitted_at')
+                        else ? + line end
+            from t
             """,
             [str(buffer), sync_id, first_line],
         )
@@ -212,7 +223,7 @@ class DuckDBDestination:
             else:
                 self.conn.execute(
                     f"insert into {target.final_table} ({_column_list(target)}) "
-                    f"select {_select_list(target, generation)} from {target.stage_table} b order by _airbyte_line"
+                    f"select {_select_list(target, generation)} from {target.stage_table} b"
                 )
             self.conn.execute(f"delete from {target.stage_table}")
             self._store_state(target, state if mode is not SyncMode.FULL_REFRESH_OVERWRITE else None, generation)
@@ -334,7 +345,3 @@ def _select_list(target: StreamTarget, generation: int) -> str:
     """Stage columns aliased ``b``, with the generation id of this commit."""
     meta = [f"{generation}" if n == "_airbyte_generation_id" else f"b.{n}" for n, _, _ in AIRBYTE_META_COLUMNS]
     return ", ".join([*(f"b.{quote(c.name)}" for c in target.columns), *meta])
-
-
-def _path(column: str) -> str:
-    return "'$.record.data.\"" + column.replace("'", "''").replace('"', '\\"') + "\"'"

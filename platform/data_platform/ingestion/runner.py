@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import duckdb
 import orjson
 
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
@@ -90,6 +91,8 @@ class _StreamProgress:
     buffer_path: Path
     buffer: IO[bytes]
     buffered: int = 0
+    lines: list[int] = dataclasses.field(default_factory=list)
+    """The connector's line number of each buffered record (to name a bad one)."""
     loaded: int = 0
     read: int = 0
     committed: int = 0
@@ -267,9 +270,13 @@ class EmbeddedAirbyte:
         def load(item: _StreamProgress) -> None:
             item.buffer.close()
             if item.buffered:
-                destination.load_buffer(item.target, item.buffer_path, sync_id, item.loaded)
+                try:
+                    destination.load_buffer(item.target, item.buffer_path, sync_id, item.loaded)
+                except duckdb.Error as error:
+                    raise _bad_record(item, where, error) from None
                 item.loaded += item.buffered
                 item.buffered = 0
+                item.lines.clear()
             item.buffer = item.buffer_path.open("wb")
 
         def checkpoint(item: _StreamProgress, stream_state: Mapping[str, Any] | None, final: bool = False) -> None:
@@ -281,6 +288,17 @@ class EmbeddedAirbyte:
             item.conflict_sample = (*item.conflict_sample, *figures.conflict_sample)[:5]
             item.state = stream_state
 
+        def buffer(item: _StreamProgress, line: bytes, number: int) -> None:
+            item.buffer.write(line)
+            item.lines.append(number)
+            item.buffered += 1
+            item.read += 1
+            if item.buffered >= self.batch_size:
+                load(item)
+            if item.read % self.progress_every == 0:
+                self.log.info("%s.%s: %s records read", connection.name, item.target.name, f"{item.read:,}")
+
+        by_name = {name.encode(): item for name, item in progress.items()}
         trace_errors: list[str] = []
         with (folder / "stderr.log").open("w+b") as stderr:
             proc = subprocess.Popen([*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
@@ -288,6 +306,13 @@ class EmbeddedAirbyte:
             number = 0
             try:
                 for number, line in enumerate(proc.stdout, 1):
+                    # fast path: a RECORD in the canonical shape goes to its stream's buffer unparsed;
+                    # DuckDB parses it once when the buffer loads, and a bad one is named then
+                    if line.startswith(_RECORD_PREFIX):
+                        item = by_name.get(line[_PREFIX_LENGTH : line.find(b'"', _PREFIX_LENGTH)])
+                        if item is not None:
+                            buffer(item, line, number)
+                            continue
                     message = _parse_line(line, number, where)
                     kind = message.get("type")
                     if kind == "RECORD":
@@ -299,18 +324,8 @@ class EmbeddedAirbyte:
                                 f"{where}: line {number} is a RECORD for stream {stream!r}, which is not in the configured catalog "
                                 f"({sorted(progress)}): {_snippet(line)}"
                             )
-                        if not isinstance(record.get("data"), dict) or not isinstance(record.get("emitted_at"), int | float):
-                            raise ProtocolError(
-                                f"{where}, stream {stream!r}: line {number} is a malformed RECORD "
-                                f"(it needs an object 'data' and a numeric 'emitted_at'): {_snippet(line)}"
-                            )
-                        item.buffer.write(line)
-                        item.buffered += 1
-                        item.read += 1
-                        if item.buffered >= self.batch_size:
-                            load(item)
-                        if item.read % self.progress_every == 0:
-                            self.log.info("%s.%s: %s records read", connection.name, stream, f"{item.read:,}")
+                        _check_record(record, number, where, stream, line)
+                        buffer(item, line, number)
                     elif kind == "STATE":
                         for stream, stream_state in _state_by_stream(message, number, where, progress):
                             checkpoint(progress[stream], stream_state)
@@ -327,6 +342,8 @@ class EmbeddedAirbyte:
                 _stop(proc)
                 raise
             returncode = proc.wait()
+            for item in progress.values():  # a malformed record is named before any other failure, as if parsed on arrival
+                load(item)
             stderr.seek(0)
             stderr_tail = _tail(stderr.read().decode(errors="replace"))
         if returncode != 0 or trace_errors:
@@ -382,6 +399,33 @@ def _parse_line(line: bytes, number: int, where: str) -> dict[str, Any]:
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError(f"{where}: line {number} is not an Airbyte message (no 'type'): {_snippet(line)}")
     return message
+
+
+_RECORD_PREFIX = b'{"type":"RECORD","record":{"stream":"'
+"""How Airbyte's CDK (and most connectors) start a RECORD line: the stream's name follows."""
+_PREFIX_LENGTH = len(_RECORD_PREFIX)
+
+
+def _check_record(record: Mapping[str, Any], number: int, where: str, stream: str, line: bytes) -> None:
+    if not isinstance(record.get("data"), dict) or not isinstance(record.get("emitted_at"), int | float):
+        raise ProtocolError(
+            f"{where}, stream {stream!r}: line {number} is a malformed RECORD "
+            f"(it needs an object 'data' and a numeric 'emitted_at'): {_snippet(line)}"
+        )
+
+
+def _bad_record(item: _StreamProgress, where: str, error: Exception) -> ProtocolError:
+    """The protocol error for a buffer DuckDB refused: the first line Python's checks reject, named
+    by the connector's line number, or DuckDB's own message when every line passes them."""
+    with item.buffer_path.open("rb") as lines:
+        for index, line in enumerate(lines):
+            number = item.lines[index]
+            try:
+                message = _parse_line(line, number, where)
+                _check_record(message.get("record") or {}, number, where, item.target.name, line)
+            except ProtocolError as found:
+                return found
+    return ProtocolError(f"{where}, stream {item.target.name!r}: a RECORD the warehouse cannot load: {error}")
 
 
 def _state_by_stream(message: Mapping[str, Any], number: int, where: str, progress: Mapping[str, _StreamProgress]) -> list[tuple[str, Any]]:
