@@ -30,6 +30,7 @@ import duckdb
 import orjson
 
 from data_platform.domains import load_domains
+from data_platform.ingestion.destination import quote
 from data_platform.ingestion.runner import EmbeddedAirbyte
 from data_platform.settings import REPO_ROOT, resolve_settings
 from data_platform.transformation.project import DBT_EXECUTABLE
@@ -169,13 +170,13 @@ def _typed_bulk_load(root: Path, connections: list, captured: list[Path]) -> tup
     started, loaded = time.perf_counter(), 0
     with duckdb.connect(str(root / "ceiling.duckdb")) as conn:
         for name, (path, columns) in streams.items():
-            fields = ", ".join(f'"{c.name}" {c.duckdb_type}' for c in columns)
+            fields = ", ".join(f"{quote(c.name)} {c.duckdb_type}" for c in columns)
             conn.execute(
-                f"create or replace table {name} as select unnest(record.data) from read_json(?, format = 'newline_delimited', "
+                f"create or replace table {quote(name)} as select unnest(record.data) from read_json(?, format = 'newline_delimited', "
                 f"records = 'true', columns = {{'record': 'struct(data struct({fields}))'}})",
                 [str(path)],
             )
-            loaded += conn.execute(f"select count(*) from {name}").fetchone()[0]
+            loaded += conn.execute(f"select count(*) from {quote(name)}").fetchone()[0]
     return loaded, time.perf_counter() - started
 
 

@@ -32,6 +32,7 @@ import orjson
 
 from data_platform.ingestion.connections import StreamSpec, SyncMode
 from data_platform.ingestion.schema import AIRBYTE_META_COLUMNS, Column
+from data_platform.warehouse.sql import literal
 
 INTERNAL_SCHEMA = "airbyte_internal"
 CHANGE_TYPE = "struct(field varchar, change varchar, reason varchar)"
@@ -141,9 +142,7 @@ class DuckDBDestination:
         for column in target.columns:
             if column.name not in existing:
                 self.conn.execute(f"alter table {target.final_table} add column {quote(column.name)} {column.duckdb_type}")
-        self.conn.execute(
-            f"create or replace temp table {target.stage_table.removeprefix('temp.main.')} as select * from {target.final_table} limit 0"
-        )
+        self.conn.execute(f"create or replace temp table {target.stage_table} as select * from {target.final_table} limit 0")
         self.conn.execute(f"alter table {target.stage_table} add column _airbyte_line bigint")
 
     def drop_stage(self, target: StreamTarget) -> None:
@@ -170,7 +169,7 @@ class DuckDBDestination:
         # Airbyte's behaviour for a value that does not fit its column: null it, and say so in _airbyte_meta.
         changes = ", ".join(
             f"case when r.data.{quote(c.name)} is not null and t.{quote(c.name)} is null "
-            f"then {{'field': '{c.name.replace(chr(39), chr(39) * 2)}', 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
+            f"then {{'field': {literal(c.name)}, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
             for c in target.columns
             if c.type not in ("string", "json")
         )
