@@ -44,7 +44,8 @@ def partitions(first: str, last: str, sample: list[str]) -> dict[str, float]:
     )
     assert built.success
     daily = defs.resolve_job_def(DAILY_JOB)
-    daily_steps = {node.name for node in daily.graph.nodes}
+    # the dbt steps (the job's freshness checks take no configuration)
+    daily_steps = {node.name for node in daily.graph.nodes if node.name.endswith("_dbt_models")}
     timings = {}
     started = time.perf_counter()
     assert daily.execute_in_process(instance=instance, tags=range_tags(first, last), run_config=QUIET).success

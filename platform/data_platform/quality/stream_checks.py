@@ -12,6 +12,7 @@
 """
 
 import itertools
+import json
 import statistics
 import time
 
@@ -36,15 +37,20 @@ def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: 
     keys = ", ".join(identifier(k) for k in stream.primary_key)
 
     def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
+        # one scan: the duplicated keys' count, their extra rows and a sample of the worst, in one aggregate
         duplicated = f"select {keys}, count(*) as n from {table} group by {keys} having count(*) > 1"
-        ((keys_duplicated, extra_rows),) = fetch_all(
-            context.resources.warehouse, f"select count(*), coalesce(sum(n - 1), 0) from ({duplicated}) d"
+        sample_json = warehouse.dialect.top_objects_json({**{k: identifier(k) for k in stream.primary_key}, "rows": "n"}, "n", 5)
+        ((keys_duplicated, extra_rows, sample_text),) = fetch_all(
+            context.resources.warehouse, f"select count(*), coalesce(sum(n - 1), 0), {sample_json} from ({duplicated}) d"
         )
-        sample = fetch_all(context.resources.warehouse, f"{duplicated} order by n desc, {keys} limit 5") if keys_duplicated else []
+        sample = sorted(
+            ({k: str(v) for k, v in item.items()} for item in json.loads(sample_text or "[]")),
+            key=lambda item: (-int(item["rows"]), *(item.get(k, "") for k in stream.primary_key)),
+        )
         conflicts = (synced or {}).get(CONFLICTS) or {}
         problems = []
         if keys_duplicated:
-            problems.append(f"{keys_duplicated} primary key value(s) of {table} appear more than once ({extra_rows} extra rows)")
+            problems.append(f"{keys_duplicated} primary key value(s) of {table} appear more than once ({int(extra_rows)} extra rows)")
         if conflicts.get("keys"):
             problems.append(
                 f"the sync received {conflicts['keys']} primary key value(s) in two or more different versions with the same "
@@ -58,9 +64,7 @@ def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: 
             metadata={
                 "duplicate_keys": int(keys_duplicated),
                 "duplicate_rows": int(extra_rows),
-                "sample_duplicate_keys": dg.MetadataValue.json(
-                    [dict(zip([*stream.primary_key, "rows"], map(str, row), strict=True)) for row in sample]
-                ),
+                "sample_duplicate_keys": dg.MetadataValue.json(sample),
                 "conflicting_duplicate_keys": int(conflicts.get("keys") or 0),
                 "table": table,
             },

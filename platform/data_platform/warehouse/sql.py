@@ -146,6 +146,15 @@ class WarehouseDialect:
             row = f"object_insert({row}, {literal(column.upper())}, {value}, true)"  # Snowflake's column names are upper case
         return f"to_json({row})"
 
+    def top_objects_json(self, fields: dict[str, str], by: str, n: int) -> str:
+        """An aggregate: JSON text of an array of up to ``n`` objects ``{name: expression}``, those
+        with the largest ``by`` (ties in no particular order); NULL over no rows."""
+        if self.name == "duckdb":
+            items = ", ".join(f"{literal(name)}: {expression}" for name, expression in fields.items())
+            return f"cast(to_json(max_by({{{items}}}, {by}, {int(n)})) as varchar)"
+        pairs = ", ".join(f"{literal(name)}, {expression}" for name, expression in fields.items())
+        return f"to_json(max_by(object_construct({pairs}), {by}, {int(n)}))"
+
     def hash_pii(self, expression: str) -> str:
         """The same pseudonym as the dbt macro ``hash_pii``: sha256 hex of the trimmed, lowercased text."""
         text = f"lower(trim(cast({expression} as varchar)))"
