@@ -84,3 +84,17 @@ def test_mistakes_in_a_contract_are_named(tmp_path, mutate, message):
     with pytest.raises(ContractError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")) as raised:
         load_contract(path)
     assert path.name in str(raised.value)
+
+
+def test_a_contract_validated_once_is_remembered_by_content_and_a_changed_one_is_validated_again(tmp_path):
+    validated = tmp_path / "validated"
+    path = tmp_path / "raw_shop.customers.odcs.yaml"
+    path.write_text(contract_file("raw_shop.customers.odcs.yaml").read_text())
+    load_contract(path, validated)
+    assert len(list(validated.iterdir())) == 1, "the passing content is remembered"
+    document = yaml.safe_load(path.read_text())
+    document["apiVersion"] = 3  # breaks the ODCS schema (a string is required)
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(ContractError, match="not a valid ODCS v3 contract at apiVersion"):
+        load_contract(path, validated)
+    assert len(list(validated.iterdir())) == 1, "a failing content is not remembered"

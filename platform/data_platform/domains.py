@@ -41,6 +41,7 @@ import yaml
 
 from data_platform.ingestion.connections import ConnectionsFileError, ConnectionSpec, load_connections
 from data_platform.settings import Settings
+from data_platform.yaml_text import load_yaml
 
 DOMAIN_FILE = "domain.yaml"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -92,7 +93,7 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
     if not path.exists():
         raise DomainError(f"{folder}: has no {DOMAIN_FILE}, so it is not a domain")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = load_yaml(path.read_text()) or {}
     except yaml.YAMLError as error:
         raise DomainError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(document, dict):
@@ -102,7 +103,7 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
         raise DomainError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KNOWN))}")
     connections_file = folder / "connections.yaml"
     try:
-        connections = load_connections(connections_file, folder / "contracts") if connections_file.exists() else ()
+        connections = load_connections(connections_file, folder / "contracts", settings.contract_cache) if connections_file.exists() else ()
     except ConnectionsFileError as error:
         raise DomainError(f"domain {name}: {connections_file}: {error}") from None
     for connection in connections:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from data_platform.alerting.sink import AlertSink
 from data_platform.ingestion.resources import CloudAirbyte, EmbeddedAirbyteResource, SelfManagedAirbyte
@@ -53,6 +52,8 @@ def alert_sink(settings: Settings, slack_default_channel: str | None = None) -> 
 def _environment_resources(settings: Settings) -> dict[str, Any]:
     warehouse = settings.warehouse
     if warehouse.duckdb_path is not None:
+        from dagster_duckdb import DuckDBResource  # imports DuckDB (~0.25 s), which production never needs
+
         return {
             "airbyte": EmbeddedAirbyteResource(
                 warehouse_path=str(warehouse.duckdb_path),

@@ -105,6 +105,8 @@ class Settings:
     """``DAGSTER_HOME`` when set; the CLI then uses it instead of one in the data directory."""
     connector_cache: Path = Path.home() / ".cache" / "data-platform" / "connectors"
     """Where PyPI connectors get their virtual environments."""
+    contract_cache: Path | None = None
+    """Where contents of data contracts that passed the ODCS schema are remembered (None: validate every load)."""
 
     @property
     def source_systems_dir(self) -> Path:
@@ -226,7 +228,7 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
     partitions_start = _parsed(
         environ, "DATA_PLATFORM_PARTITIONS_START", "2025-01-01", lambda raw: dt.date.fromisoformat(raw).isoformat(), "a YYYY-MM-DD date"
     )
-    cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "data-platform" / "connectors"
+    cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "data-platform"
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -238,5 +240,6 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dbt_dir=_folder(environ, "DATA_PLATFORM_DBT_DIR", REPO_ROOT / "dbt"),
         partitions_start=partitions_start,
         dagster_home=Path(environ["DAGSTER_HOME"]) if environ.get("DAGSTER_HOME") else None,
-        connector_cache=cache,
+        connector_cache=cache / "connectors",
+        contract_cache=cache / "validated-contracts",
     )

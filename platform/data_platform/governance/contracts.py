@@ -28,6 +28,7 @@ from open_data_contract_standard.model import OpenDataContractStandard, SchemaPr
 
 from data_platform.ingestion.schema import Column
 from data_platform.settings import REPO_ROOT
+from data_platform.yaml_text import load_yaml
 
 LOGICAL_TO_COLUMN_TYPE = {
     "string": "string",
@@ -111,38 +112,57 @@ def contract_path(namespace: str, stream: str, directory: Path) -> Path:
     return directory / f"{namespace}.{stream}.odcs.yaml"
 
 
-def contract_for(namespace: str, stream: str, directory: Path) -> StreamContract:
+def contract_for(namespace: str, stream: str, directory: Path, validated: Path | None = None) -> StreamContract:
+    """``validated``: the folder remembering contents that passed JSON-schema validation (see ``load_contract``)."""
     path = contract_path(namespace, stream, directory)
     if not path.exists():
         raise ContractError(f"stream {namespace}.{stream} has no data contract: expected {path}")
-    contract = load_contract(path)
+    contract = load_contract(path, validated)
     if (contract.namespace, contract.stream) != (namespace, stream):
         raise ContractError(f"{path.name}: describes {contract.namespace}.{contract.stream}, not {namespace}.{stream}")
     return contract
 
 
 @functools.cache
+def _odcs_schema_text() -> str:
+    return resources.files("open_data_contract_standard").joinpath("schema.json").read_text()
+
+
+@functools.cache
 def _odcs_validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(resources.files("open_data_contract_standard").joinpath("schema.json").read_text())
+    schema = json.loads(_odcs_schema_text())
     return jsonschema.validators.validator_for(schema)(schema)
 
 
-def load_contract(path: Path) -> StreamContract:
-    """The contract in ``path``, validated once per content (each code location and test loads it again)."""
+def load_contract(path: Path, validated: Path | None = None) -> StreamContract:
+    """The contract in ``path``, validated once per content.
+
+    JSON-schema validation of the ODCS schema is most of a contract's load time (~50 ms each, in
+    every process loading definitions). A content that passed is remembered in ``validated`` as a
+    marker named by the hash of the contract and of the ODCS schema, so later processes skip only
+    that step; any change to either is validated again. The platform's own checks always run."""
     text = path.read_text()
-    return _validated_contract(path, hashlib.sha256(text.encode()).hexdigest(), text)
+    return _validated_contract(path, hashlib.sha256(text.encode()).hexdigest(), text, validated)
 
 
 @functools.lru_cache(maxsize=256)
-def _validated_contract(path: Path, _digest: str, text: str) -> StreamContract:
+def _validated_contract(path: Path, digest: str, text: str, validated: Path | None) -> StreamContract:
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)
     except yaml.YAMLError as error:
         raise ContractError(f"{path.name} is not valid YAML: {error}") from error
-    errors = sorted(_odcs_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        where = "/".join(map(str, errors[0].absolute_path)) or "(top level)"
-        raise ContractError(f"{path.name} is not a valid ODCS v3 contract at {where}: {errors[0].message}")
+    marker = validated / hashlib.sha256(f"{digest}:{_odcs_schema_text()}".encode()).hexdigest() if validated else None
+    if marker is None or not marker.exists():
+        errors = sorted(_odcs_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+        if errors:
+            where = "/".join(map(str, errors[0].absolute_path)) or "(top level)"
+            raise ContractError(f"{path.name} is not a valid ODCS v3 contract at {where}: {errors[0].message}")
+        if marker is not None:
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:  # a read-only home: validate every time
+                pass
     odcs = OpenDataContractStandard(**document)
     return _stream_contract(path, odcs)
 

@@ -21,6 +21,7 @@ import yaml
 
 from data_platform.governance.contracts import ContractError, StreamContract, contract_for
 from data_platform.ingestion.schema import Column
+from data_platform.yaml_text import load_yaml
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -141,14 +142,16 @@ class ConnectionSpec:
         return value
 
 
-def load_connections(path: Path, contracts_dir: Path) -> tuple[ConnectionSpec, ...]:
+def load_connections(path: Path, contracts_dir: Path, validated: Path | None = None) -> tuple[ConnectionSpec, ...]:
+    """The connections of ``path``, their streams described by the contracts in ``contracts_dir``
+    (``validated``: see ``contracts.load_contract``)."""
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_yaml(path.read_text())
     except yaml.YAMLError as error:
         raise ConnectionsFileError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(document, dict) or not isinstance(document.get("connections"), dict):
         raise ConnectionsFileError(f"{path} must have a top-level 'connections' mapping")
-    connections = tuple(_connection(name, body or {}, path, contracts_dir) for name, body in document["connections"].items())
+    connections = tuple(_connection(name, body or {}, path, contracts_dir, validated) for name, body in document["connections"].items())
     seen: dict[tuple[str, str], str] = {}
     for connection in connections:
         for stream in connection.streams:
@@ -161,7 +164,7 @@ def load_connections(path: Path, contracts_dir: Path) -> tuple[ConnectionSpec, .
     return connections
 
 
-def _connection(name: str, body: Mapping[str, Any], path: Path, contracts_dir: Path) -> ConnectionSpec:
+def _connection(name: str, body: Mapping[str, Any], path: Path, contracts_dir: Path, validated: Path | None) -> ConnectionSpec:
     where = f"{path.name}: connection {name!r}"
     if not _NAME.match(name):
         raise ConnectionsFileError(f"{where}: names are lowercase snake_case")
@@ -178,7 +181,7 @@ def _connection(name: str, body: Mapping[str, Any], path: Path, contracts_dir: P
     else:
         raise ConnectionsFileError(f"{where}: embedded_source needs 'module', 'command', or 'pypi' with 'executable'")
     streams = tuple(
-        _stream(stream_name, stream_body or {}, f"{where}, stream {stream_name!r}", body["destination_namespace"], contracts_dir)
+        _stream(stream_name, stream_body or {}, f"{where}, stream {stream_name!r}", body["destination_namespace"], contracts_dir, validated)
         for stream_name, stream_body in body["streams"].items()
     )
     if not streams:
@@ -202,7 +205,7 @@ def _connection(name: str, body: Mapping[str, Any], path: Path, contracts_dir: P
     )
 
 
-def _stream(name: str, body: Mapping[str, Any], where: str, namespace: str, contracts_dir: Path) -> StreamSpec:
+def _stream(name: str, body: Mapping[str, Any], where: str, namespace: str, contracts_dir: Path, validated: Path | None) -> StreamSpec:
     _require(body, ("sync_mode",), where)
     _moved_to_contract(body, ("columns", "primary_key", "description", "data_freshness", "owners"), where)
     try:
@@ -210,7 +213,7 @@ def _stream(name: str, body: Mapping[str, Any], where: str, namespace: str, cont
     except ValueError:
         raise ConnectionsFileError(f"{where}: sync_mode {body['sync_mode']!r} is not one of {[m.value for m in SyncMode]}") from None
     try:
-        contract = contract_for(namespace, name, contracts_dir)
+        contract = contract_for(namespace, name, contracts_dir, validated)
         columns = tuple(c.column for c in contract.columns)
     except (ContractError, ValueError) as error:
         raise ConnectionsFileError(f"{where}: {error}") from None
