@@ -2,6 +2,9 @@
 
 - ``dagster-build``: every dbt model of every domain materialized through Dagster in one run;
   prints the seconds.
+- ``definitions-plain PROJECT`` / ``definitions-platform PROJECT``: seconds to build and resolve the
+  definitions of the dbt project in PROJECT, with plain ``@dbt_assets`` / through the platform's path
+  (a domain holding the project, ``build_definitions``); imports are done before the clock starts.
 - ``partitions FIRST LAST SAMPLE``: after a full build over FIRST..LAST, the daily models of every
   domain as one range run, as a full refresh, and one run per sampled day; prints JSON timings.
 """
@@ -11,13 +14,16 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from data_platform.automation.jobs import DAILY_JOB
 from data_platform.definitions import MAIN_JOB, build_definitions
 from data_platform.settings import resolve_settings
 from data_platform.transformation.partitions import main_run_tags, range_tags
+from data_platform.transformation.project import DBT_EXECUTABLE
 from data_platform.transformation.translator import LAYERS
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -31,6 +37,41 @@ def dagster_build() -> float:
         instance=dg.DagsterInstance.ephemeral(), asset_selection=keys, tags=main_run_tags(resolve_settings()), run_config=QUIET
     )
     assert result.success
+    return time.perf_counter() - started
+
+
+def definitions_plain(project_dir: Path) -> float:
+    started = time.perf_counter()
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir.parent, target="duckdb", target_path=Path("target") / "duckdb")
+
+    @dbt_assets(manifest=project.manifest_path, project=project)
+    def models(context, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    dg.Definitions(
+        assets=[models], resources={"dbt": DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)}
+    ).resolve_asset_graph()
+    return time.perf_counter() - started
+
+
+def definitions_platform(project_dir: Path) -> float:
+    from data_platform.domains import Domain
+
+    settings = resolve_settings()
+    started = time.perf_counter()
+    domain = Domain(
+        name=project_dir.name,
+        folder=project_dir,
+        description="synthetic",
+        owners=("team:synthetic",),
+        slack_channel=None,
+        connections=(),
+        source_systems=(),
+        consumers=(),
+        schedules={"daily_partitions": "0 2 * * *", "late_events_rerun": "0 3 * * *"},
+        dbt_project_dir=project_dir,
+    )
+    build_definitions(settings, domains=[domain]).resolve_asset_graph()
     return time.perf_counter() - started
 
 
@@ -66,6 +107,10 @@ def partitions(first: str, last: str, sample: list[str]) -> dict[str, float]:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["dagster-build"]:
         print(dagster_build())
+    elif sys.argv[1:2] == ["definitions-plain"]:
+        print(definitions_plain(Path(sys.argv[2])))
+    elif sys.argv[1:2] == ["definitions-platform"]:
+        print(definitions_platform(Path(sys.argv[2])))
     elif sys.argv[1:2] == ["partitions"]:
         print(json.dumps(partitions(sys.argv[2], sys.argv[3], sys.argv[4].split(","))))
     else:

@@ -121,7 +121,7 @@ def build_dbt_assets(
     if has_daily:
 
         @dbt_assets(
-            manifest=manifest,
+            manifest=document,
             project=project,
             dagster_dbt_translator=translator,
             name=f"{domain.name}_daily_dbt_models",
@@ -144,7 +144,7 @@ def build_dbt_assets(
     if has_other:
 
         @dbt_assets(
-            manifest=manifest,
+            manifest=document,
             project=project,
             dagster_dbt_translator=translator,
             name=f"{domain.name}_dbt_models",

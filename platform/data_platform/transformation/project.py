@@ -13,12 +13,12 @@ platform's macros (``dbt/macros/``) and profile (``dbt/profiles.yml``). The mani
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import sys
 from pathlib import Path
 
+import orjson
 from dagster_dbt import DbtProject
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from filelock import FileLock
@@ -81,13 +81,14 @@ def prepared_manifest(project_dir: Path, settings: Settings) -> Path:
 
 
 def manifest_document(manifest: Path) -> dict:
-    """The manifest's JSON, read once per version of the file (definitions read it in several places)."""
+    """The manifest's JSON, read once per version of the file (definitions read it in several places,
+    and hand this same document to ``@dbt_assets``, so dagster-dbt does not read it again)."""
     return _manifest_document(manifest, manifest.stat().st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=16)
 def _manifest_document(manifest: Path, _version: int) -> dict:
-    return json.loads(manifest.read_text())
+    return orjson.loads(manifest.read_bytes())
 
 
 def share_partial_parse(project_dir: Path, target_path: Path) -> None:
