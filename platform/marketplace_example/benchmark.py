@@ -1,29 +1,41 @@
-"""``python -m marketplace_example.benchmark``: the platform's throughput on the example's data, printed, never asserted.
+"""``python -m marketplace_example.benchmark``: the platform against the plain tool it wraps, each
+figure printed as A, B and A/B next to its goal, never asserted (``--quick``: a small size, for a smoke test).
 
-1. simulate the marketplace at a scale giving about ``rows`` source rows;
-2. time each connector's ``read`` alone (its output captured to a file);
-3. time the embedded sync of every connection into a fresh DuckDB file (connector +
-   protocol parsing + batching + typed load + checkpoints), in rows/s;
-4. time DuckDB's own bulk load of the very same captured records, typed as the contracts
-   declare them (``read_json`` straight into tables, no protocol, no Python in the loop): the ceiling;
-5. the cold definitions load (a fresh interpreter importing the code location and building
-   the Definitions, manifest cached);
-6. the full materialization of the dbt models through Dagster against plain ``dbt build`` of
-   the same models on the same data;
-7. a 365-partition single-run backfill of the daily models against a full refresh of the same
-   data and against one run per partition (timed on a sample of days, projected).
+Figures (A is the platform, B the plain tool doing the same work on the same data):
+
+1. embedded sync of every example connection (connector + protocol + typed load + checkpoints)
+   against DuckDB's typed bulk load of the very same records (``read_json`` straight into tables
+   typed as the contracts declare them): goal A/B <= 2 (the sync at half the ceiling or better);
+2. the primary-key uniqueness check's query against ``count(*) - count(distinct key)`` on a
+   table of 10M rows with some duplicates: A/B <= 1.2;
+3. the cold definitions load (a fresh interpreter importing the code location and building its
+   Definitions) against a fresh interpreter importing ``dagster`` and ``dagster_dbt``: A - B <= 0.5 s.
+   Both run with bytecode caches, as any installed deployment has them;
+4. the definitions of a synthetic 2,500-model dbt project through the platform's path (a domain,
+   ``build_definitions``) against plain ``@dbt_assets`` over the same manifest: A/B <= 1.15;
+5. every dbt model materialized through Dagster (one run over the simulated days) against plain
+   ``dbt build --full-refresh`` of the same projects on the same data: A/B <= 1.15;
+6. a 365-partition single-run backfill of the daily models against a full refresh of the same
+   models: A/B <= 1.3 (and, for scale, one run per partition, sampled and projected).
+
+Sizes: ``--rows`` source rows (default ~1M), ``--uniqueness-rows`` (10M), ``--models`` (2,500),
+``--partition-days`` (365); ``--quick`` makes all of them small.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
+import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -32,14 +44,280 @@ import orjson
 from data_platform.domains import load_domains
 from data_platform.ingestion.destination import quote
 from data_platform.ingestion.runner import EmbeddedAirbyte
+from data_platform.quality.stream_checks import duplicate_keys_query
 from data_platform.settings import REPO_ROOT, resolve_settings
 from data_platform.transformation.project import DBT_EXECUTABLE
+from data_platform.warehouse.sql import WarehouseDialect
+from marketplace_example.benchmark_project import synthetic_project
 from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
 
 ROWS_PER_SCALE_UNIT = 32_000  # source rows for scale 1.0 over 30 days of history
+HISTORY_DAYS = 30
 
 
-def partitions_benchmark(days: int = 365, scale: float = 0.3) -> None:
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    rows: int = 1_000_000
+    uniqueness_rows: int = 10_000_000
+    models: int = 2_500
+    partition_days: int = 365
+    partition_scale: float = 0.3
+    partition_samples: int = 5
+    """days run one partition per run, for the projection"""
+    repeats: int = 3
+
+
+QUICK = Sizes(rows=20_000, uniqueness_rows=200_000, models=60, partition_days=10, partition_scale=0.05, partition_samples=2, repeats=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """One comparison: A (the platform) against B (the plain tool), and the goal it is held to."""
+
+    name: str
+    a_what: str
+    a: float
+    b_what: str
+    b: float
+    max_ratio: float | None = None
+    max_extra: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.a / self.b
+
+    @property
+    def goal(self) -> str:
+        return f"A/B <= {self.max_ratio:.2f}" if self.max_ratio is not None else f"A-B <= {self.max_extra:.1f}s"
+
+    @property
+    def met(self) -> bool:
+        if self.max_ratio is not None:
+            return self.ratio <= self.max_ratio
+        return self.a - self.b <= self.max_extra
+
+
+def print_figures(figures: list[Figure], notes: list[str]) -> None:
+    print()
+    print(f"{'figure':<44} {'A (s)':>9} {'B (s)':>9} {'A/B':>7} {'A-B (s)':>8}  {'goal':<15} result")
+    print("-" * 104)
+    for f in figures:
+        print(f"{f.name:<44} {f.a:>9.3f} {f.b:>9.3f} {f.ratio:>6.2f}x {f.a - f.b:>8.3f}  {f.goal:<15} {'met' if f.met else 'MISSED'}")
+    print("-" * 104)
+    for f in figures:
+        print(f"{f.name}:\n    A = {f.a_what}\n    B = {f.b_what}")
+    for note in notes:
+        print(note)
+
+
+def machine() -> str:
+    cpu = (
+        next(
+            (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def alternated(a: Callable[[], float], b: Callable[[], float], repeats: int) -> tuple[float, float]:
+    """Medians of A and B timed in alternation (A, B, A, B, ...), so drift on the machine hits both."""
+    times_a, times_b = [], []
+    for _ in range(repeats):
+        times_a.append(a())
+        times_b.append(b())
+    return statistics.median(times_a), statistics.median(times_b)
+
+
+def sync_figure(root: Path, rows: int, notes: list[str]) -> Figure:
+    scale = max(0.05, rows / ROWS_PER_SCALE_UNIT)
+    started = time.perf_counter()
+    summary = simulate(SimulationConfig(seed=1, scale=scale, history_days=HISTORY_DAYS, dirt=DirtSwitches()), root / "sources")
+    total = sum(summary.rows_total.values())
+    _progress(f"simulated {total:,} source rows (scale {scale:.1f}) in {time.perf_counter() - started:.1f}s")
+    variables = {"source_systems": str(root / "sources")}
+    connections = [c for d in load_domains(resolve_settings({})) for c in d.connections]
+
+    read_seconds, captured = 0.0, []
+    for connection in connections:
+        config = connection.embedded_source.resolved_config(variables)
+        discovered = EmbeddedAirbyte(root / "scratch.duckdb").discover(connection.embedded_source, config)
+        catalog = {
+            "streams": [
+                {"stream": discovered[s.name], "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+                for s in connection.streams
+            ]
+        }
+        (root / "config.json").write_bytes(orjson.dumps(config))
+        (root / "catalog.json").write_bytes(orjson.dumps(catalog))
+        out = root / f"{connection.name}.messages.jsonl"
+        command = [
+            *connection.embedded_source.command,
+            "read",
+            "--config",
+            str(root / "config.json"),
+            "--catalog",
+            str(root / "catalog.json"),
+        ]
+        t = time.perf_counter()
+        with out.open("wb") as f:
+            subprocess.run(command, stdout=f, check=True)
+        read_seconds += time.perf_counter() - t
+        captured.append(out)
+
+    t = time.perf_counter()
+    synced = 0
+    for connection in connections:
+        synced += (
+            EmbeddedAirbyte(root / "warehouse.duckdb")
+            .sync(connection, connection.embedded_source.resolved_config(variables))
+            .records_synced
+        )
+    sync_seconds = time.perf_counter() - t
+    loaded, ceiling_seconds = _typed_bulk_load(root, connections, captured)
+    notes.append(
+        f"source connectors alone (read to a file): {total:,} rows in {read_seconds:.1f}s ({total / read_seconds:,.0f} rows/s); "
+        f"embedded sync {synced / sync_seconds:,.0f} rows/s; typed bulk load {loaded / ceiling_seconds:,.0f} rows/s: "
+        f"the sync reaches {ceiling_seconds / sync_seconds:.0%} of the ceiling"
+    )
+    _progress(f"embedded sync {sync_seconds:.1f}s, typed bulk load {ceiling_seconds:.1f}s")
+    return Figure(
+        "embedded sync vs DuckDB typed bulk load",
+        f"embedded Airbyte sync of {synced:,} records, end to end (connectors included), into DuckDB",
+        sync_seconds,
+        f"DuckDB typed bulk load of the same {loaded:,} records (one read_json per stream)",
+        ceiling_seconds,
+        max_ratio=2.0,
+    )
+
+
+def uniqueness_figure(root: Path, rows: int, repeats: int) -> Figure:
+    """A table like a big raw orders stream: text keys, one key in 10,000 sent twice."""
+    with duckdb.connect(str(root / "uniqueness.duckdb")) as conn:
+        conn.execute(
+            "create table orders as select 'ord_' || (case when i % 10000 = 9999 then i - 1 else i end) as order_id, "
+            f"i % 97 as merchant_id, 'paid' as status from range({int(rows)}) r(i)"
+        )
+        check = duplicate_keys_query("orders", ["order_id"], WarehouseDialect("duckdb"))
+        plain = "select count(*) - count(distinct order_id) from orders"
+
+        def timed(sql: str) -> Callable[[], float]:
+            def run() -> float:
+                started = time.perf_counter()
+                conn.execute(sql).fetchall()
+                return time.perf_counter() - started
+
+            return run
+
+        a, b = alternated(timed(check), timed(plain), max(3, repeats))
+    _progress(f"uniqueness check {a:.2f}s, count distinct {b:.2f}s")
+    return Figure(
+        f"uniqueness check, {rows:,} rows",
+        "primary_key_unique's query: duplicated keys, extra rows and a sample, one scan",
+        a,
+        "select count(*) - count(distinct order_id)",
+        b,
+        max_ratio=1.2,
+    )
+
+
+def cold_load_figure(root: Path, repeats: int) -> Figure:
+    env = {k: v for k, v in _env(root).items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: bytecode cached
+    (root / "dagster_home").mkdir(exist_ok=True)
+    platform_code = (
+        "import time; t = time.perf_counter(); import data_platform.definitions as d; "
+        "d.build_definitions().resolve_asset_graph(); print(time.perf_counter() - t)"
+    )
+    plain_code = "import time; t = time.perf_counter(); import dagster, dagster_dbt; print(time.perf_counter() - t)"
+
+    def fresh(code: str) -> Callable[[], float]:
+        def run() -> float:
+            out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, check=True, capture_output=True, text=True)
+            return float(out.stdout.strip().splitlines()[-1])
+
+        return run
+
+    fresh(platform_code)(), fresh(plain_code)()  # warm: bytecode written, manifests parsed
+    a, b = alternated(fresh(platform_code), fresh(plain_code), max(3, repeats))
+    _progress(f"cold definitions load {a:.2f}s, import dagster + dagster_dbt {b:.2f}s")
+    return Figure(
+        "cold definitions load",
+        "fresh interpreter: import the code location, build and resolve its Definitions (both example domains)",
+        a,
+        "fresh interpreter: import dagster, dagster_dbt",
+        b,
+        max_extra=0.5,
+    )
+
+
+def synthetic_figure(root: Path, models: int, repeats: int) -> Figure:
+    started = time.perf_counter()
+    project = synthetic_project(root / "synthetic", models)
+    _progress(f"synthetic dbt project of {models:,} models written and parsed in {time.perf_counter() - started:.1f}s")
+    env = {**_env(root / "synthetic"), "DAGSTER_HOME": str(root / "dagster_home")}
+
+    def fresh(command: str) -> Callable[[], float]:
+        def run() -> float:
+            out = subprocess.run(
+                [sys.executable, "-W", "ignore", "-m", "marketplace_example.benchmark_runs", command, str(project)],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            return float(out.stdout.strip().splitlines()[-1])
+
+        return run
+
+    a, b = alternated(fresh("definitions-platform"), fresh("definitions-plain"), max(3, repeats))
+    _progress(f"{models:,}-model definitions: platform {a:.2f}s, plain @dbt_assets {b:.2f}s")
+    return Figure(
+        f"definitions of a {models:,}-model dbt project",
+        "the platform's path: a domain holding the project, build_definitions, resolved asset graph",
+        a,
+        "plain @dbt_assets over the same manifest, Definitions, resolved asset graph",
+        b,
+        max_ratio=1.15,
+    )
+
+
+def dbt_figure(root: Path) -> Figure:
+    """The warehouse under ``root`` holds only synced raw tables: Dagster builds every model from
+    scratch (one run over the simulated days, as the main job does on an empty warehouse), then
+    plain ``dbt build --full-refresh`` does the same."""
+    env = {**_env(root), "DATA_PLATFORM_PARTITIONS_START": _data_start().isoformat()}
+    out = subprocess.run(
+        [sys.executable, "-m", "marketplace_example.benchmark_runs", "dagster-build"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    dagster_seconds = float(out.strip().splitlines()[-1])
+    t = time.perf_counter()
+    for domain in ("commerce", "growth"):  # growth reads commerce's models: commerce first
+        subprocess.run(
+            [
+                *(DBT_EXECUTABLE, "build", "--full-refresh", "--quiet", "--profiles-dir", str(REPO_ROOT / "dbt")),
+                *("--target-path", str(root / "dbt_target" / domain), "--log-path", str(root / "dbt_logs" / domain)),
+            ],
+            cwd=REPO_ROOT / "dbt" / domain,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    plain_seconds = time.perf_counter() - t
+    _progress(f"dbt through Dagster {dagster_seconds:.1f}s, plain dbt build {plain_seconds:.1f}s")
+    return Figure(
+        "dbt models through Dagster vs plain dbt",
+        f"every dbt model of both domains materialized through Dagster, one run over the {HISTORY_DAYS + 1} simulated days",
+        dagster_seconds,
+        "plain dbt build --full-refresh of both projects, same data",
+        plain_seconds,
+        max_ratio=1.15,
+    )
+
+
+def partitions_figure(days: int, scale: float, samples: int, notes: list[str]) -> Figure:
     """A ``days``-partition single-run backfill against a full refresh and per-partition runs."""
     with tempfile.TemporaryDirectory(prefix="data-platform-partitions-") as tmp:
         root = Path(tmp)
@@ -54,103 +332,31 @@ def partitions_benchmark(days: int = 365, scale: float = 0.3) -> None:
         }
         t = time.perf_counter()
         summary = simulate(SimulationConfig(seed=2, scale=scale, history_days=days, dirt=DirtSwitches()), root / "source_systems", now)
-        print(
-            f"\nsimulated {days} days ({sum(summary.rows_total.values()):,} source rows) in {time.perf_counter() - t:.1f}s; building and timing..."
-        )
-        sample = [(now.date() - dt.timedelta(days=d)).isoformat() for d in (days // 2, days // 3, 7, 2, 1)]
-        out = subprocess.run(
+        _progress(f"simulated {days} days ({sum(summary.rows_total.values()):,} source rows) in {time.perf_counter() - t:.1f}s")
+        sample = sorted({(now.date() - dt.timedelta(days=d)).isoformat() for d in (days // 2, days // 3, 7 % days, 2 % days, 1)[:samples]})
+        proc = subprocess.run(
             [sys.executable, "-m", "marketplace_example.benchmark_runs", "partitions", first, last, ",".join(sample)],
             env=env,
-            check=True,
             capture_output=True,
             text=True,
-        ).stdout
-        timings = json.loads(out.strip().splitlines()[-1])
+        )
+        if proc.returncode:
+            raise RuntimeError(f"the partition runs failed:\n{proc.stderr[-4000:]}")
+        timings = json.loads(proc.stdout.strip().splitlines()[-1])
     per_all = timings["per_partition"] * days
-    print(f"{f'daily models, {days} partitions in one run (single-run backfill)':<66} {timings['range']:>8.2f}s")
-    print(
-        f"{'daily models, full refresh of the same data':<66} {timings['full_refresh']:>8.2f}s   ratio {timings['range'] / timings['full_refresh']:.2f}x"
+    notes.append(
+        f"{days} runs of one partition each (mean of {len(sample)} sampled days: {timings['per_partition']:.2f}s), projected: "
+        f"{per_all:.0f}s; the single-run backfill is {per_all / timings['range']:.0f}x faster"
     )
-    print(f"{'daily models, one partition per run (mean of a sample of 5 days)':<66} {timings['per_partition']:>8.2f}s")
-    print(f"{f'  -> {days} per-partition runs, projected':<66} {per_all:>8.1f}s   single run is {per_all / timings['range']:.0f}x faster")
-
-
-def main(rows: int = 1_000_000, partition_days: int = 365, dbt: bool = True) -> int:
-    with tempfile.TemporaryDirectory(prefix="data-platform-bench-") as tmp:
-        root = Path(tmp)
-        scale = max(0.05, rows / ROWS_PER_SCALE_UNIT)
-        started = time.perf_counter()
-        summary = simulate(SimulationConfig(seed=1, scale=scale, history_days=30, dirt=DirtSwitches()), root / "sources")
-        total = sum(summary.rows_total.values())
-        print(f"simulated {total:,} source rows (scale {scale:.1f}) in {time.perf_counter() - started:.1f}s")
-        variables = {"source_systems": str(root / "sources")}
-        connections = [c for d in load_domains(resolve_settings({})) for c in d.connections]
-
-        read_seconds, captured = 0.0, []
-        for connection in connections:
-            config = connection.embedded_source.resolved_config(variables)
-            runner = EmbeddedAirbyte(root / "scratch.duckdb")
-            discovered = runner.discover(connection.embedded_source, config)
-            catalog = {
-                "streams": [
-                    {"stream": discovered[s.name], "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
-                    for s in connection.streams
-                ]
-            }
-            (root / "config.json").write_bytes(orjson.dumps(config))
-            (root / "catalog.json").write_bytes(orjson.dumps(catalog))
-            out = root / f"{connection.name}.messages.jsonl"
-            t = time.perf_counter()
-            with out.open("wb") as f:
-                subprocess.run(
-                    [
-                        *connection.embedded_source.command,
-                        "read",
-                        "--config",
-                        str(root / "config.json"),
-                        "--catalog",
-                        str(root / "catalog.json"),
-                    ],
-                    stdout=f,
-                    check=True,
-                )
-            read_seconds += time.perf_counter() - t
-            captured.append(out)
-
-        t = time.perf_counter()
-        synced = 0
-        for connection in connections:
-            result = EmbeddedAirbyte(root / "warehouse.duckdb").sync(connection, connection.embedded_source.resolved_config(variables))
-            synced += result.records_synced
-        sync_seconds = time.perf_counter() - t
-
-        loaded, ceiling_seconds = _typed_bulk_load(root, connections, captured)
-
-        if dbt:
-            cold_load = _cold_definitions_load(root)
-            dagster_seconds, dbt_seconds = _dagster_vs_plain_dbt(root)
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print()
-        print(f"{'measurement':<52} {'rows':>11} {'seconds':>8} {'rows/s':>10}")
-        print("-" * 84)
-        print(f"{'source connectors alone (read to a file)':<52} {total:>11,} {read_seconds:>8.1f} {total / read_seconds:>10,.0f}")
-        print(f"{'embedded Airbyte sync, end to end, into DuckDB':<52} {synced:>11,} {sync_seconds:>8.1f} {synced / sync_seconds:>10,.0f}")
-        print(
-            f"{'DuckDB typed bulk load of the same records (ceiling)':<52} {loaded:>11,} {ceiling_seconds:>8.1f} {loaded / ceiling_seconds:>10,.0f}"
-        )
-        print("-" * 84)
-        print(
-            f"embedded sync reaches {ceiling_seconds / sync_seconds:.0%} of DuckDB's bulk-load speed; peak RSS {peak_mb:,.0f} MiB; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
-        )
-        if dbt:
-            print()
-            print(f"{'cold definitions load (fresh interpreter, import + Definitions)':<66} {cold_load:>8.2f}s")
-            print(f"{'dbt models materialized through Dagster (one run, dbt build)':<66} {dagster_seconds:>8.2f}s")
-            print(f"{'plain dbt build of the same models on the same data':<66} {dbt_seconds:>8.2f}s")
-            print(f"{'Dagster overhead over plain dbt':<66} {dagster_seconds / dbt_seconds:>8.2f}x")
-    if partition_days:
-        partitions_benchmark(partition_days)
-    return 0
+    _progress(f"{days}-day backfill {timings['range']:.1f}s, full refresh {timings['full_refresh']:.1f}s")
+    return Figure(
+        f"{days}-day single-run backfill vs full refresh",
+        f"the daily models of both domains, {days} partitions in one run",
+        timings["range"],
+        "the same models, full refresh (dbt --full-refresh) of the same data",
+        timings["full_refresh"],
+        max_ratio=1.3,
+    )
 
 
 def _typed_bulk_load(root: Path, connections: list, captured: list[Path]) -> tuple[int, float]:
@@ -184,48 +390,56 @@ def _env(root: Path) -> dict[str, str]:
     return {**os.environ, "DATA_PLATFORM_ENV": "local", "DATA_PLATFORM_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster_home")}
 
 
-def _cold_definitions_load(root: Path) -> float:
-    """Seconds for a fresh interpreter to import the code location and build its Definitions."""
-    (root / "dagster_home").mkdir(exist_ok=True)
-    code = "import time; t = time.perf_counter(); import data_platform.definitions as d; d.build_definitions().resolve_asset_graph(); print(time.perf_counter() - t)"
-    subprocess.run([sys.executable, "-c", code], env=_env(root), check=True, capture_output=True)  # first: may parse the manifest
-    out = subprocess.run([sys.executable, "-c", code], env=_env(root), check=True, capture_output=True, text=True).stdout
-    return float(out.strip().splitlines()[-1])
+def _data_start() -> dt.date:
+    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=HISTORY_DAYS)
 
 
-def _dagster_vs_plain_dbt(root: Path) -> tuple[float, float]:
-    """The warehouse under ``root`` holds only synced raw tables: Dagster builds every model from
-    scratch (one run over the simulated days), then plain ``dbt build --full-refresh`` does the same."""
-    # the sync above wrote root/warehouse.duckdb: point both at it
-    env = _env(root)
-    out = subprocess.run(
-        [sys.executable, "-m", "marketplace_example.benchmark_runs", "dagster-build"], env=env, check=True, capture_output=True, text=True
-    ).stdout
-    dagster_seconds = float(out.strip().splitlines()[-1])
-    t = time.perf_counter()
-    for domain in ("commerce", "growth"):  # growth reads commerce's models: commerce first
-        subprocess.run(
-            [
-                *(DBT_EXECUTABLE, "build", "--full-refresh", "--quiet", "--profiles-dir", str(REPO_ROOT / "dbt")),
-                *("--target-path", str(root / "dbt_target" / domain), "--log-path", str(root / "dbt_logs" / domain)),
-            ],
-            cwd=REPO_ROOT / "dbt" / domain,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    return dagster_seconds, time.perf_counter() - t
+def _progress(line: str) -> None:
+    print(f"  {line}", flush=True)
+
+
+def main(sizes: Sizes = Sizes(), dbt: bool = True) -> int:
+    started = dt.datetime.now(dt.UTC)
+    print(f"benchmark of {started:%Y-%m-%d %H:%M} UTC on {machine()}")
+    print(f"sizes: {sizes.rows:,} source rows, uniqueness on {sizes.uniqueness_rows:,} rows, {sizes.models:,} synthetic models, "
+          f"{sizes.partition_days} partition days; medians of {max(3, sizes.repeats)} alternated runs where repeated", flush=True)  # fmt: skip
+    figures: list[Figure] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="data-platform-bench-") as tmp:
+        root = Path(tmp)
+        figures.append(sync_figure(root, sizes.rows, notes))
+        figures.append(uniqueness_figure(root, sizes.uniqueness_rows, sizes.repeats))
+        if dbt:
+            figures.append(cold_load_figure(root, sizes.repeats))
+            figures.append(synthetic_figure(root, sizes.models, sizes.repeats))
+            figures.append(dbt_figure(root))
+    if dbt and sizes.partition_days:
+        figures.append(partitions_figure(sizes.partition_days, sizes.partition_scale, sizes.partition_samples, notes))
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    notes.append(f"peak RSS: this process {own:,.0f} MiB, largest child process {children:,.0f} MiB")
+    notes.append(f"finished in {(dt.datetime.now(dt.UTC) - started).total_seconds() / 60:.1f} min")
+    print_figures(figures, notes)
+    return 0
 
 
 def cli(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m marketplace_example.benchmark", description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="approximate number of source rows (default 1M)")
-    parser.add_argument("--partition-days", type=int, default=365, help="days of the partition backfill benchmark (0 to skip)")
-    parser.add_argument("--skip-dbt", action="store_true", help="skip the cold definitions load and the Dagster-vs-plain-dbt comparison")
+    parser = argparse.ArgumentParser(
+        prog="python -m marketplace_example.benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test (a few minutes)")
+    parser.add_argument("--rows", type=int, help="approximate number of source rows (default 1M)")
+    parser.add_argument("--uniqueness-rows", type=int, help="rows of the uniqueness check's table (default 10M)")
+    parser.add_argument("--models", type=int, help="models of the synthetic dbt project (default 2,500)")
+    parser.add_argument("--partition-days", type=int, help="days of the partition backfill (default 365; 0 skips it)")
+    parser.add_argument("--skip-dbt", action="store_true", help="only the sync and the uniqueness check")
     args = parser.parse_args(argv)
-    return main(rows=args.rows, partition_days=args.partition_days, dbt=not args.skip_dbt)
+    sizes = QUICK if args.quick else Sizes()
+    given = {"rows": args.rows, "uniqueness_rows": args.uniqueness_rows, "models": args.models, "partition_days": args.partition_days}
+    sizes = dataclasses.replace(sizes, **{k: v for k, v in given.items() if v is not None})
+    return main(sizes, dbt=not args.skip_dbt)
 
 
 if __name__ == "__main__":

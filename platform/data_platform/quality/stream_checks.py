@@ -15,6 +15,7 @@ import itertools
 import json
 import statistics
 import time
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -22,7 +23,7 @@ from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, Sync
 from data_platform.ingestion.keys import CONFLICTS, stream_key
 from data_platform.quality.stream_check import StreamCheck, Synced, stream_check_spec
 from data_platform.warehouse.profile import WarehouseProfile
-from data_platform.warehouse.sql import fetch_all, identifier
+from data_platform.warehouse.sql import WarehouseDialect, fetch_all, identifier
 
 BASELINE_SYNCS = 10
 MIN_BASELINE = 3
@@ -32,17 +33,22 @@ LOW_FACTOR, HIGH_FACTOR = 0.1, 10.0
 ROWS_SYNCED_KEYS = ("airbyte/rows_synced", "airbyte/rows_synced_connection")
 
 
+def duplicate_keys_query(table: str, primary_key: Sequence[str], dialect: WarehouseDialect) -> str:
+    """One row: how many key values appear more than once, their extra rows, and a JSON sample of
+    the five most repeated (``{column: value, ..., "rows": n}``), in one scan of ``table``.
+    A NULL key value counts like any other (a key that is NULL twice is a duplicate)."""
+    keys = ", ".join(identifier(k) for k in primary_key)
+    duplicated = f"select {keys}, count(*) as n from {table} group by {keys} having count(*) > 1"
+    sample = dialect.top_objects_json({**{k: identifier(k) for k in primary_key}, "rows": "n"}, "n", 5)
+    return f"select count(*), coalesce(sum(n - 1), 0), {sample} from ({duplicated}) d"
+
+
 def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: WarehouseProfile) -> StreamCheck:
     table = warehouse.raw_table(connection.destination_namespace, stream.name)
-    keys = ", ".join(identifier(k) for k in stream.primary_key)
+    query = duplicate_keys_query(table, stream.primary_key, warehouse.dialect)
 
     def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
-        # one scan: the duplicated keys' count, their extra rows and a sample of the worst, in one aggregate
-        duplicated = f"select {keys}, count(*) as n from {table} group by {keys} having count(*) > 1"
-        sample_json = warehouse.dialect.top_objects_json({**{k: identifier(k) for k in stream.primary_key}, "rows": "n"}, "n", 5)
-        ((keys_duplicated, extra_rows, sample_text),) = fetch_all(
-            context.resources.warehouse, f"select count(*), coalesce(sum(n - 1), 0), {sample_json} from ({duplicated}) d"
-        )
+        ((keys_duplicated, extra_rows, sample_text),) = fetch_all(context.resources.warehouse, query)
         sample = sorted(
             ({k: str(v) for k, v in item.items()} for item in json.loads(sample_text or "[]")),
             key=lambda item: (-int(item["rows"]), *(item.get(k, "") for k in stream.primary_key)),
