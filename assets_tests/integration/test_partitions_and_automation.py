@@ -80,8 +80,8 @@ def test_a_full_refresh_rebuilds_every_day_whatever_the_partition(platform, inst
         conn.execute("delete from trusted.fct_orders where order_date in ('2026-10-02', '2026-10-15')")
     full_refresh = {
         "ops": {
-            "commerce_daily_dbt_models": {"config": {"full_refresh": True}},
-            "growth_daily_dbt_models": {"config": {"full_refresh": True}},
+            "commerce_dbt_models": {"config": {"full_refresh": True}},
+            "growth_dbt_models": {"config": {"full_refresh": True}},
         }
     }
     run_daily(platform, instance, partition_key=DAY, run_config=full_refresh)

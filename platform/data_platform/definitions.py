@@ -30,7 +30,7 @@ from data_platform.quality.freshness import freshness_checks_job, freshness_sens
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
 from data_platform.settings import Settings, resolve_settings
-from data_platform.transformation.assets import DAILY_SELECTION, build_dbt_assets, build_exposure_specs
+from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs
 from data_platform.transformation.partitions import daily_partitions
 from data_platform.transformation.project import prepared_manifest
 
@@ -54,7 +54,7 @@ def build_definitions(
     foreign: set[dg.AssetKey] = set()
     materializable_systems: set[dg.AssetKey] = set()
     dbt_assets_all: list[dg.AssetsDefinition] = []
-    daily_all: list[dg.AssetsDefinition] = []
+    daily_by_domain: dict[str, list[dg.AssetKey]] = {}
     for domain in domains:
         stream_checks = [
             check
@@ -79,9 +79,9 @@ def build_definitions(
                 {k: s for k, s in sources.selectors.items() if k not in published}, stream_keys, domain.name
             )
             problems += wiring.tests_no_step_runs(manifest, dbt)
-            daily = next((d for d in dbt if d.partitions_def is not None), None)
-            if daily is not None:
-                daily_all.append(daily)
+            daily = [spec.key for d in dbt for spec in d.specs if spec.partitions_def is not None]
+            if daily:
+                daily_by_domain[domain.name] = daily
                 partition_freshness = partition_freshness_checks(daily)
                 checks += partition_freshness
                 jobs.append(daily_partitions_job(domain.name, daily))
@@ -105,8 +105,8 @@ def build_definitions(
     ]
     if dbt_assets_all:
         sensors.append(automation_sensor(dg.AssetSelection.assets(*dbt_assets_all)))
-    if len(daily_all) > 1:
-        jobs.append(every_domains_daily_job(daily_all))
+    if len(daily_by_domain) > 1:
+        jobs.append(every_domains_daily_job([key for keys in daily_by_domain.values() for key in keys]))
     if checks:
         jobs.append(freshness_checks_job(checks))
         sensors.append(freshness_sensor(checks))
@@ -144,4 +144,4 @@ def defs() -> dg.Definitions:
     return build_definitions()
 
 
-__all__ = ["DAILY_SELECTION", "MAIN_JOB", "build_definitions", "defs", "domain_location", "stream_gates"]
+__all__ = ["MAIN_JOB", "build_definitions", "defs", "domain_location", "stream_gates"]

@@ -38,17 +38,17 @@ def ingestion_jobs(connections: Sequence[ConnectionSpec], materializable_systems
     return jobs
 
 
-def daily_partitions_job(domain: str, daily_dbt_assets: dg.AssetsDefinition) -> "dg.JobDefinition":  # an unresolved asset job
+def daily_partitions_job(domain: str, daily_models: Sequence[dg.AssetKey]) -> "dg.JobDefinition":  # an unresolved asset job
     return dg.define_asset_job(
         daily_job_name(domain),
-        selection=dg.AssetSelection.assets(daily_dbt_assets),
+        selection=dg.AssetSelection.assets(*daily_models),
         description=f"The daily-partitioned dbt models of domain {domain} (incremental facts, day-grained marts) for a day or a range of days.",
     )
 
 
-def every_domains_daily_job(daily_dbt_assets: Sequence[dg.AssetsDefinition]) -> "dg.JobDefinition":
+def every_domains_daily_job(daily_models: Sequence[dg.AssetKey]) -> "dg.JobDefinition":
     return dg.define_asset_job(
         DAILY_JOB,
-        selection=dg.AssetSelection.assets(*daily_dbt_assets),
+        selection=dg.AssetSelection.assets(*daily_models),
         description="The daily-partitioned dbt models of every domain loaded here, for a day or a range of days.",
     )

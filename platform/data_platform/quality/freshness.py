@@ -14,10 +14,10 @@ PARTITION_DEADLINE_CRON = "0 7 * * *"
 FRESHNESS_JOB = "freshness_checks_job"
 
 
-def partition_freshness_checks(daily_dbt_assets: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
+def partition_freshness_checks(daily_models: list[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
     return list(
         dg.build_time_partition_freshness_checks(
-            assets=[daily_dbt_assets], deadline_cron=PARTITION_DEADLINE_CRON, timezone="UTC", severity=dg.AssetCheckSeverity.WARN
+            assets=daily_models, deadline_cron=PARTITION_DEADLINE_CRON, timezone="UTC", severity=dg.AssetCheckSeverity.WARN
         )
     )
 

@@ -19,10 +19,6 @@ from data_platform.transformation.translator import PlatformDbtTranslator
 EXPOSURE_KINDS = {"dashboard": "metabase", "application": "googlesheets", "ml": "sagemaker", "analysis": "notebook"}
 
 
-DAILY_SELECTION = "tag:daily"
-"""dbt models partitioned by day (incremental facts and day-grained marts)."""
-
-
 class DbtBuildConfig(dg.Config):
     """Run configuration of the dbt steps."""
 
@@ -101,66 +97,52 @@ def leave_out_blocked(
 def build_dbt_assets(
     domain, manifest: Path, settings: Settings, gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None
 ) -> tuple[list[dg.AssetsDefinition], DbtSources]:
-    """Two multi-assets over the domain's dbt project (the daily-partitioned models and the rest), and
-    its sources. ``gates``: the blocking checks of the dbt sources' assets, whose failures leave out their descendants."""
+    """One multi-asset over the domain's dbt project, and its sources. The models tagged ``daily``
+    are partitioned by day, the others not; a run builds whatever it selects of both in one
+    ``dbt build`` (dbt orders them), with the run's partition window as dbt vars when it selects a
+    daily model. ``gates``: the blocking checks of the dbt sources' assets, whose failures leave out
+    their descendants."""
     gates = gates or {}
     warehouse = settings.warehouse
-    translator = PlatformDbtTranslator(warehouse.kind, domain.name, domain.owners)
+    translator = PlatformDbtTranslator(warehouse.kind, domain.name, domain.owners, daily_partitions(settings))
     project = dbt_project(domain.dbt_project_dir, warehouse.dbt_target)
     dbt = dbt_cli(project, settings)
     sources = dbt_sources(manifest, translator, project)
     document = manifest_document(manifest)
-    has_daily = any("daily" in (n.get("tags") or []) for n in document.get("nodes", {}).values() if n.get("resource_type") == "model")
-    has_other = any(
-        "daily" not in (n.get("tags") or [])
-        for n in document.get("nodes", {}).values()
-        if n.get("resource_type") in ("model", "seed", "snapshot")
+    if not any(n.get("resource_type") in ("model", "seed", "snapshot") for n in document.get("nodes", {}).values()):
+        return [], sources
+
+    @dbt_assets(
+        manifest=document,
+        project=project,
+        dagster_dbt_translator=translator,
+        name=f"{domain.name}_dbt_models",
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=warehouse.pool,
     )
-    assets = []
-
-    if has_daily:
-
-        @dbt_assets(
-            manifest=document,
-            project=project,
-            dagster_dbt_translator=translator,
-            name=f"{domain.name}_daily_dbt_models",
-            select=DAILY_SELECTION,
-            partitions_def=daily_partitions(settings),
-            backfill_policy=dg.BackfillPolicy.single_run(),
-            pool=warehouse.pool,
-        )
-        def daily_models(context: dg.AssetExecutionContext, config: DbtBuildConfig):
-            warehouse.ensure_local_folder()
-            window = context.partition_time_window  # one partition or a whole range: [start, end)
-            dbt_vars = {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
+    def models(context: dg.AssetExecutionContext, config: DbtBuildConfig):
+        warehouse.ensure_local_folder()
+        dbt_vars = partition_vars(context)
+        if dbt_vars:
             context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
-            excludes, blocked = leave_out_blocked(context, sources.selectors, gates)
-            yield from blocked
-            yield from dbt.cli(dbt_build_args(config, dbt_vars, excludes), context=context).stream()
+        excludes, blocked = leave_out_blocked(context, sources.selectors, gates)
+        yield from blocked
+        invocation = dbt.cli(dbt_build_args(config, dbt_vars, excludes), context=context)
+        yield from invocation.stream()
+        share_partial_parse(domain.dbt_project_dir, invocation.target_path)
 
-        assets.append(daily_models)
+    return [models], sources
 
-    if has_other:
 
-        @dbt_assets(
-            manifest=document,
-            project=project,
-            dagster_dbt_translator=translator,
-            name=f"{domain.name}_dbt_models",
-            exclude=DAILY_SELECTION,
-            pool=warehouse.pool,
-        )
-        def models(context: dg.AssetExecutionContext, config: DbtBuildConfig):
-            warehouse.ensure_local_folder()
-            excludes, blocked = leave_out_blocked(context, sources.selectors, gates)
-            yield from blocked
-            invocation = dbt.cli(dbt_build_args(config, None, excludes), context=context)
-            yield from invocation.stream()
-            share_partial_parse(domain.dbt_project_dir, invocation.target_path)
-
-        assets.append(models)
-    return assets, sources
+def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str] | None:
+    """dbt vars ``min_date``/``max_date`` of the run's partition window (one day or a range,
+    ``[start, end)``), when the step builds a daily model in a partitioned run; else None."""
+    specs = context.assets_def.specs_by_key
+    partitioned_run = context.has_partition_key or context.has_partition_key_range
+    if not partitioned_run or not any(specs[k].partitions_def is not None for k in context.selected_asset_keys):
+        return None
+    window = context.partition_time_window
+    return {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
 
 
 def build_exposure_specs(

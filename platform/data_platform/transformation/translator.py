@@ -16,6 +16,8 @@ LAYERS = ("staging", "trusted", "marts", "presentation")
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
 """Unpartitioned marts and presentation datasets: rebuilt at least daily."""
 EAGER = dg.AutomationCondition.eager()
+DAILY_TAG = "daily"
+"""dbt models tagged so are partitioned by day (incremental facts and day-grained marts)."""
 
 
 class PlatformDbtTranslator(DagsterDbtTranslator):
@@ -25,7 +27,9 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
     defaulting to the domain's. Keys are ``[schema, model]`` (each layer is a schema), and
     sources take their Airbyte stream's key from ``meta.dagster.asset_key``."""
 
-    def __init__(self, warehouse_kind: str, domain: str, owners: tuple[str, ...] = ()):
+    def __init__(
+        self, warehouse_kind: str, domain: str, owners: tuple[str, ...] = (), daily_partitions: dg.PartitionsDefinition | None = None
+    ):
         super().__init__(
             settings=DagsterDbtTranslatorSettings(
                 enable_asset_checks=True,
@@ -41,6 +45,8 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
         self.warehouse_kind = warehouse_kind
         self.domain = domain
         self.owners = list(owners)
+        self.daily_partitions = daily_partitions
+        """The partitions of the models tagged ``daily``; the others are unpartitioned."""
         self._specs: dict[tuple[int, str], dg.AssetSpec] = {}
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
@@ -57,8 +63,9 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
         if props.get("resource_type") != "model":
             return spec.merge_attributes(metadata=code) if code else spec
         layer = props.get("config", {}).get("schema") or "main"
-        daily = "daily" in (props.get("tags") or [])
+        daily = DAILY_TAG in (props.get("tags") or [])
         freshness = {"freshness_policy": MART_FRESHNESS} if layer in ("marts", "presentation") and not daily else {}
+        partitions = {"partitions_def": self.daily_partitions} if daily and self.daily_partitions is not None else {}
         # one replacement (each builds a new AssetSpec, and a large project has thousands)
         return spec.replace_attributes(
             automation_condition=EAGER,
@@ -68,6 +75,7 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
             kinds={"dbt", self.warehouse_kind},
             metadata={**spec.metadata, **code, "dbt/materialization": props.get("config", {}).get("materialized")},
             **freshness,  # daily models are judged per partition instead
+            **partitions,
         )
 
 
