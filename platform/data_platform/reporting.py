@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import resource
 import textwrap
 from collections import Counter
 
@@ -40,6 +41,7 @@ def print_run_summary(results, settings: Settings, seconds: float, left_out: dic
     print(
         f"{len(materializations)} assets materialized ({models} dbt models) in {seconds:.1f}s; run(s) {', '.join(r.run_id for r in results)}"
     )
+    print(peak_memory())
     print(f"checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
     for evaluation in failed:
         print(f"  FAILED check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} ({evaluation.severity.value})")
@@ -63,6 +65,14 @@ def print_run_summary(results, settings: Settings, seconds: float, left_out: dic
         return 1
     print("run succeeded")
     return 0
+
+
+def peak_memory() -> str:
+    """Peak resident memory of this process (Dagster, the syncs, the checks) and of its largest child
+    (a connector or a dbt invocation), as the kernel counted them."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return f"peak memory: {own:,.0f} MiB in this process, {child:,.0f} MiB in its largest child process (connector or dbt)"
 
 
 def not_materialized(results, left_out: dict | None = None) -> dict[str, list[str]]:
