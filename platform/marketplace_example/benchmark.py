@@ -416,8 +416,7 @@ def main(sizes: Sizes = Sizes(), dbt: bool = True) -> int:
     if dbt and sizes.partition_days:
         figures.append(partitions_figure(sizes.partition_days, sizes.partition_scale, sizes.partition_samples, notes))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    notes.append(f"peak RSS: this process {own:,.0f} MiB, largest child process {children:,.0f} MiB")
+    notes.append(f"peak RSS of the benchmark's own process (simulation, syncs, loads): {own:,.0f} MiB")
     notes.append(f"finished in {(dt.datetime.now(dt.UTC) - started).total_seconds() / 60:.1f} min")
     print_figures(figures, notes)
     return 0
