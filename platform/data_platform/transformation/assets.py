@@ -13,7 +13,7 @@ from dagster_dbt import dbt_assets
 from data_platform.quality.blast_radius import blocked_descendants, failed_blocking_checks, full_graph, observation
 from data_platform.settings import Settings
 from data_platform.transformation.partitions import daily_partitions
-from data_platform.transformation.project import dbt_cli, dbt_project, manifest_document, share_partial_parse
+from data_platform.transformation.project import dbt_cli, dbt_project, manifest_document, prune_invocation_targets, share_partial_parse
 from data_platform.transformation.translator import PlatformDbtTranslator
 
 EXPOSURE_KINDS = {"dashboard": "metabase", "application": "googlesheets", "ml": "sagemaker", "analysis": "notebook"}
@@ -130,6 +130,7 @@ def build_dbt_assets(
         invocation = dbt.cli(dbt_build_args(config, dbt_vars, excludes), context=context)
         yield from invocation.stream()
         share_partial_parse(domain.dbt_project_dir, invocation.target_path)
+        prune_invocation_targets(domain.dbt_project_dir, context.op_execution_context.op.name)
 
     return [models], sources
 

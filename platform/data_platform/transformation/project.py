@@ -110,6 +110,20 @@ def share_partial_parse(project_dir: Path, target_path: Path) -> None:
     os.replace(temporary, shared)
 
 
+KEPT_INVOCATION_TARGETS = 20
+"""Target folders of past dbt invocations kept per step (the latest runs' compiled SQL and results)."""
+
+
+def prune_invocation_targets(project_dir: Path, step_name: str, keep: int = KEPT_INVOCATION_TARGETS) -> None:
+    """dagster-dbt gives each invocation a target folder of its own (``target/<step>-<run>-<id>``:
+    compiled SQL, run results, logs) and never removes one: a scheduled hourly step leaves 8,760 a
+    year. Keep the newest ``keep`` of ``step_name``'s, remove the others."""
+    folders = [p for p in (project_dir / "target").glob(f"{step_name}-*") if p.is_dir()]
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)  # another process may be removing it too
+
+
 def _stale(project_dir: Path, manifest: Path) -> bool:
     return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project_dir)
 
