@@ -13,7 +13,7 @@ import pytest
 
 from data_platform.ingestion.assets import build_connection_assets
 from data_platform.ingestion.keys import ZERO_ROWS_FLAG
-from data_platform.ingestion.resources import SelfManagedAirbyte
+from data_platform.ingestion.production_airbyte import SelfManagedAirbyte
 from data_platform.settings import resolve_settings
 
 from ..support.example import example_connections

@@ -84,7 +84,7 @@ def test_secrets_stay_environment_references(monkeypatch):
 
 
 def test_prod_picks_self_managed_airbyte_when_a_server_url_is_set():
-    from data_platform.ingestion.resources import CloudAirbyte, SelfManagedAirbyte
+    from data_platform.ingestion.production_airbyte import CloudAirbyte, SelfManagedAirbyte
 
     cloud = build_definitions(resolve_settings(PROD_ENV)).resources["airbyte"]
     server = build_definitions(resolve_settings({**PROD_ENV, "AIRBYTE_SERVER_URL": "https://airbyte.internal/"})).resources["airbyte"]

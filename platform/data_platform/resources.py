@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 
 from data_platform.alerting.sink import AlertSink
-from data_platform.ingestion.resources import CloudAirbyte, EmbeddedAirbyteResource, SelfManagedAirbyte
+from data_platform.ingestion.resources import EmbeddedAirbyteResource
 from data_platform.settings import Settings
 
 
@@ -65,7 +65,10 @@ def _environment_resources(settings: Settings) -> dict[str, Any]:
     return {"airbyte": production_airbyte(settings), "warehouse": production_snowflake(settings)}
 
 
-def production_airbyte(settings: Settings) -> SelfManagedAirbyte | CloudAirbyte:
+def production_airbyte(settings: Settings) -> SelfManagedAirbyte | CloudAirbyte:  # noqa: F821
+    # imported here: dagster-airbyte is not needed to load the local definitions
+    from data_platform.ingestion.production_airbyte import CloudAirbyte, SelfManagedAirbyte
+
     airbyte = settings.airbyte
     tuning = dict(
         poll_previous_running_sync=True,  # a sync already in flight is attached to, not failed

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_slack import SlackResource
 
 REMEMBERED_ALERTS = 2000
 """Per sink and alert: an alert delivered by the webhook and not yet by email is remembered for the webhook only."""
@@ -113,6 +112,8 @@ class AlertSink(dg.ConfigurableResource):
             smtp.send_message(message)
 
     def _post_to_slack(self, alert: Alert) -> None:
+        from dagster_slack import SlackResource  # at send time: loading definitions does not need Slack's SDK
+
         client = SlackResource(token=self.slack_token).get_client()
         client.timeout = int(self.timeout_seconds)
         if self.slack_api_url:

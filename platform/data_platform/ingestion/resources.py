@@ -3,7 +3,8 @@
 - :class:`EmbeddedAirbyteResource` (local): runs the connection's embedded source connector
   through :class:`~data_platform.ingestion.runner.EmbeddedAirbyte` into DuckDB, only the
   selected streams, and reports per-stream figures.
-- :class:`SelfManagedAirbyte` / :class:`CloudAirbyte` (prod): dagster-airbyte's workspaces;
+- ``SelfManagedAirbyte`` / ``CloudAirbyte`` (prod, ``production_airbyte.py``, imported only there:
+  dagster-airbyte is not needed to load the local definitions): dagster-airbyte's workspaces;
   ``sync_and_poll`` on the connection id, attaching to a sync already in flight. Airbyte
   syncs the whole connection, so streams outside the selection are reported as plain
   materializations, as dagster-airbyte does.
@@ -18,22 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pydantic
 
-from data_platform.ingestion.airbyte_api import CloudAirbyteWorkspace, SelfManagedAirbyteWorkspace
 from data_platform.ingestion.connections import ConnectionSpec, SyncMode
 from data_platform.ingestion.keys import CONFLICTS, RECORDS_SUPERSEDED, SCHEMA_DRIFT, ZERO_ROWS_FLAG, stream_key
-from data_platform.ingestion.runner import EmbeddedAirbyte
 
 SyncEvent = dg.MaterializeResult | dg.AssetMaterialization
 
 
-def _selected_streams(context: dg.AssetExecutionContext, connection: ConnectionSpec) -> list[str]:
+def selected_streams(context: dg.AssetExecutionContext, connection: ConnectionSpec) -> list[str]:
     selected = set(context.selected_asset_keys)
     return [s.name for s in connection.streams if stream_key(connection, s.name) in selected]
 
 
-def _flag_zero_rows(context: dg.AssetExecutionContext, what: str, rows: int | None, expected: bool) -> dict[str, Any]:
+def flag_zero_rows(context: dg.AssetExecutionContext, what: str, rows: int | None, expected: bool) -> dict[str, Any]:
     if rows == 0 and expected:
         context.log.warning(f"{what}: the sync succeeded but moved 0 rows, and this connection expects rows on every sync")
         return {ZERO_ROWS_FLAG: True}
@@ -51,13 +49,13 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
 
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
         Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)  # nothing may have written the data folder yet
+        from data_platform.ingestion.runner import EmbeddedAirbyte  # DuckDB and the protocol runner: at run time only
+
         runner = EmbeddedAirbyte(self.warehouse_path, batch_size=self.batch_size, logger=context.log, connector_cache=self.connector_cache)
         config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
-        result = runner.sync(connection, config, _selected_streams(context, connection))
+        result = runner.sync(connection, config, selected_streams(context, connection))
         # judged per connection, as Airbyte's API reports it; an empty full refresh is always suspicious
-        connection_flag = _flag_zero_rows(
-            context, f"connection {connection.name}", result.records_synced, connection.expect_rows_every_sync
-        )
+        connection_flag = flag_zero_rows(context, f"connection {connection.name}", result.records_synced, connection.expect_rows_every_sync)
         for stream in result.streams.values():
             context.log.info(
                 f"{stream.table}: {stream.records_synced:,} records synced, {stream.rows_in_table:,} rows in table "
@@ -76,7 +74,7 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
                 if stream.conflicting_keys
                 else None,
                 **connection_flag,
-                **(_flag_zero_rows(context, stream.table, stream.records_synced, True) if full_refresh else {}),
+                **(flag_zero_rows(context, stream.table, stream.records_synced, True) if full_refresh else {}),
             }
             if stream.schema_drift:
                 metadata[SCHEMA_DRIFT] = dg.MetadataValue.json([change.as_dict() for change in stream.schema_drift])
@@ -84,61 +82,3 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
                 asset_key=stream_key(connection, stream.stream),
                 metadata={k: v for k, v in metadata.items() if v is not None},
             )
-
-
-class _ApiSync:
-    """``sync_connection`` for dagster-airbyte workspaces (mixed into both workspace classes)."""
-
-    def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
-        connection_id = connection.production_connection_id(self.connection_ids)  # type: ignore[attr-defined]
-        client = self.get_client()  # type: ignore[attr-defined]
-        output = client.sync_and_poll(connection_id=connection_id, connection_name=connection.name)
-        job = output.job_details
-        rows = job.get("rowsSynced")
-        per_stream = client.stream_figures(int(job["jobId"])) if job.get("jobId") is not None else {}
-        metadata: dict[str, Any] = {
-            "airbyte/connection_id": connection_id,
-            "airbyte/job_id": job.get("jobId"),
-            "airbyte/job_status": job.get("status"),
-            "airbyte/rows_synced_connection": rows,
-            "airbyte/bytes_synced_connection": job.get("bytesSynced"),
-            "airbyte/job_duration": job.get("duration"),
-            **_flag_zero_rows(context, f"connection {connection.name} (job {job.get('jobId')})", rows, connection.expect_rows_every_sync),
-        }
-        metadata = {k: v for k, v in metadata.items() if v is not None}
-        if not per_stream:
-            context.log.warning(
-                f"Airbyte gave no per-stream statistics for job {job.get('jobId')}: each stream of {connection.name} "
-                "carries the connection's total, and its volume check judges that"
-            )
-        selected = set(_selected_streams(context, connection))
-        for stream in connection.streams:
-            stream_metadata = {**metadata, "airbyte/sync_mode": stream.sync_mode.value}
-            if stream.name in per_stream:
-                stream_metadata.update(
-                    {
-                        "airbyte/rows_synced": per_stream[stream.name]["rows"],
-                        "airbyte/bytes_synced": per_stream[stream.name]["bytes"],
-                        "airbyte/figures": "per stream (the job's statistics)",
-                    }
-                )
-            else:
-                stream_metadata["airbyte/figures"] = "connection total: Airbyte gave no statistics for this stream"
-            if stream.name in selected:
-                yield dg.MaterializeResult(asset_key=stream_key(connection, stream.name), metadata=stream_metadata)
-            else:  # Airbyte synced it anyway: record it, as dagster-airbyte does
-                yield dg.AssetMaterialization(asset_key=stream_key(connection, stream.name), metadata=stream_metadata)
-
-
-class SelfManagedAirbyte(_ApiSync, SelfManagedAirbyteWorkspace):
-    """Self-managed Airbyte (dagster-airbyte ``AirbyteWorkspace``)."""
-
-    connection_ids: dict[str, str] = pydantic.Field(default_factory=dict)
-    """``AIRBYTE_CONNECTION_ID_*`` variables (from the settings), by name."""
-
-
-class CloudAirbyte(_ApiSync, CloudAirbyteWorkspace):
-    """Airbyte Cloud (dagster-airbyte ``AirbyteCloudWorkspace``)."""
-
-    connection_ids: dict[str, str] = pydantic.Field(default_factory=dict)
-    """``AIRBYTE_CONNECTION_ID_*`` variables (from the settings), by name."""
