@@ -61,12 +61,16 @@ def tests_no_step_runs(manifest: Path, dbt_assets: Sequence[dg.AssetsDefinition]
     """dbt data tests that are no asset check of a dbt step (on a source, or on several models without ``meta.dagster.ref``)."""
     document = manifest_document(manifest)
     checks = {spec.name for assets in dbt_assets for spec in assets.check_specs}
+    orphans = {
+        unique_id: node
+        for unique_id, node in document.get("nodes", {}).items()
+        if node.get("resource_type") == "test" and node["name"] not in checks
+    }
     return [
         f"dbt test {node['name']} ({node.get('original_file_path', unique_id)}) is attached to no model a dbt step builds, "
         "so it would never run: test the model instead (a source's rules belong in its data contract), or name the model "
         "with meta.dagster.ref"
-        for unique_id, node in sorted(document.get("nodes", {}).items())
-        if node.get("resource_type") == "test" and node["name"] not in checks
+        for unique_id, node in sorted(orphans.items())
     ]
 
 
