@@ -71,8 +71,11 @@ def peak_memory() -> str:
     """Peak resident memory of this process: Dagster, the embedded syncs' loads and the checks.
     Connectors and dbt run in processes of their own (not counted: Linux charges a child started
     by fork with its parent's pages, so the children's figure would say nothing)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return f"peak memory: {own:,.0f} MiB in this process (connectors and dbt run in their own)"
+    return f"peak memory: {peak_rss_mib():,.0f} MiB in this process (connectors and dbt run in their own)"
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def not_materialized(results, left_out: dict | None = None) -> dict[str, list[str]]:

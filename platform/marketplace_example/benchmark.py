@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -45,6 +45,7 @@ from data_platform.domains import load_domains
 from data_platform.ingestion.destination import quote
 from data_platform.ingestion.runner import EmbeddedAirbyte
 from data_platform.quality.stream_checks import duplicate_keys_query
+from data_platform.reporting import peak_rss_mib
 from data_platform.settings import REPO_ROOT, resolve_settings
 from data_platform.transformation.project import DBT_EXECUTABLE
 from data_platform.warehouse.sql import WarehouseDialect
@@ -249,11 +250,7 @@ def cold_load_figure(root: Path, repeats: int, notes: list[str]) -> Figure:
     )
 
     def fresh(code: str) -> Callable[[], float]:
-        def run() -> float:
-            out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, check=True, capture_output=True, text=True)
-            return float(out.stdout.strip().splitlines()[-1])
-
-        return run
+        return functools.partial(_seconds_printed, [sys.executable, "-W", "ignore", "-c", code], env)
 
     fresh(platform_code)(), fresh(plain_code)()  # warm: bytecode written, manifests parsed
     a, b = alternated(fresh(platform_code), fresh(plain_code), max(3, repeats))
@@ -280,17 +277,9 @@ def synthetic_figure(root: Path, models: int, repeats: int) -> Figure:
     env = {**_env(root / "synthetic"), "DAGSTER_HOME": str(root / "dagster_home")}
 
     def fresh(command: str) -> Callable[[], float]:
-        def run() -> float:
-            out = subprocess.run(
-                [sys.executable, "-W", "ignore", "-m", "marketplace_example.benchmark_runs", command, str(project)],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            return float(out.stdout.strip().splitlines()[-1])
-
-        return run
+        return functools.partial(
+            _seconds_printed, [sys.executable, "-W", "ignore", "-m", "marketplace_example.benchmark_runs", command, str(project)], env
+        )
 
     a, b = alternated(fresh("definitions-platform"), fresh("definitions-plain"), max(3, repeats))
     _progress(f"{models:,}-model definitions: platform {a:.2f}s, plain @dbt_assets {b:.2f}s")
@@ -309,10 +298,7 @@ def dbt_figure(root: Path) -> Figure:
     scratch (one run over the simulated days, as the main job does on an empty warehouse), then
     plain ``dbt build --full-refresh`` does the same."""
     env = {**_env(root), "DATA_PLATFORM_PARTITIONS_START": _data_start().isoformat()}
-    out = subprocess.run(
-        [sys.executable, "-m", "marketplace_example.benchmark_runs", "dagster-build"], env=env, check=True, capture_output=True, text=True
-    ).stdout
-    dagster_seconds = float(out.strip().splitlines()[-1])
+    dagster_seconds = _seconds_printed([sys.executable, "-m", "marketplace_example.benchmark_runs", "dagster-build"], env)
     t = time.perf_counter()
     for domain in ("commerce", "growth"):  # growth reads commerce's models: commerce first
         subprocess.run(
@@ -410,6 +396,12 @@ def _env(root: Path) -> dict[str, str]:
     return {**os.environ, "DATA_PLATFORM_ENV": "local", "DATA_PLATFORM_DATA_DIR": str(root), "DAGSTER_HOME": str(root / "dagster_home")}
 
 
+def _seconds_printed(argv: list[str], env: dict[str, str]) -> float:
+    """Run ``argv`` (a fresh interpreter timing itself) and return the seconds it printed last."""
+    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
 def _data_start() -> dt.date:
     return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=HISTORY_DAYS)
 
@@ -435,8 +427,7 @@ def main(sizes: Sizes = Sizes(), dbt: bool = True) -> int:
             figures.append(dbt_figure(root))
     if dbt and sizes.partition_days:
         figures.append(partitions_figure(sizes.partition_days, sizes.partition_scale, sizes.partition_samples, notes))
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    notes.append(f"peak RSS of the benchmark's own process (simulation, syncs, loads): {own:,.0f} MiB")
+    notes.append(f"peak RSS of the benchmark's own process (simulation, syncs, loads): {peak_rss_mib():,.0f} MiB")
     notes.append(f"finished in {(dt.datetime.now(dt.UTC) - started).total_seconds() / 60:.1f} min")
     print_figures(figures, notes)
     return 0

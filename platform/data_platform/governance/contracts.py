@@ -129,6 +129,11 @@ def _odcs_schema_text() -> str:
 
 
 @functools.cache
+def _odcs_schema_digest() -> str:
+    return hashlib.sha256(_odcs_schema_text().encode()).hexdigest()
+
+
+@functools.cache
 def _odcs_validator() -> jsonschema.protocols.Validator:
     schema = json.loads(_odcs_schema_text())
     return jsonschema.validators.validator_for(schema)(schema)
@@ -151,7 +156,7 @@ def _validated_contract(path: Path, digest: str, text: str, validated: Path | No
         document = load_yaml(text)
     except yaml.YAMLError as error:
         raise ContractError(f"{path.name} is not valid YAML: {error}") from error
-    marker = validated / hashlib.sha256(f"{digest}:{_odcs_schema_text()}".encode()).hexdigest() if validated else None
+    marker = validated / f"{digest}-{_odcs_schema_digest()}" if validated else None
     if marker is None or not marker.exists():
         errors = sorted(_odcs_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
         if errors:
