@@ -3,7 +3,6 @@
 Each domain's dbt steps build only that domain's project, so one domain's failure never stops another's."""
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from dagster_dbt import dbt_assets
 
 from data_platform.quality.blast_radius import blocked_descendants, failed_blocking_checks, full_graph, observation
 from data_platform.settings import Settings
+from data_platform.transformation.dbt_cli import partition_window_environment
 from data_platform.transformation.partitions import daily_partitions
 from data_platform.transformation.project import dbt_cli, dbt_project, manifest_document, prune_invocation_targets, share_partial_parse
 from data_platform.transformation.translator import PlatformDbtTranslator
@@ -27,12 +27,10 @@ class DbtBuildConfig(dg.Config):
     this rebuilds every day, not only the selected partitions."""
 
 
-def dbt_build_args(config: DbtBuildConfig, dbt_vars: dict[str, str] | None, excludes: list[str] | None = None) -> list[str]:
+def dbt_build_args(config: DbtBuildConfig, excludes: list[str] | None = None) -> list[str]:
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
-    elif dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
     if excludes:
         args += ["--exclude", " ".join(excludes)]
     return args
@@ -122,12 +120,14 @@ def build_dbt_assets(
     )
     def models(context: dg.AssetExecutionContext, config: DbtBuildConfig):
         warehouse.ensure_local_folder()
-        dbt_vars = partition_vars(context)
-        if dbt_vars:
-            context.log.info(f"dbt build for {dbt_vars['min_date']} <= day < {dbt_vars['max_date']}")
+        window = None if config.full_refresh else partition_window(context)
+        if window:
+            context.log.info(f"dbt build for {window[0]} <= day < {window[1]}")
         excludes, blocked = leave_out_blocked(context, sources.selectors, gates)
         yield from blocked
-        invocation = dbt.cli(dbt_build_args(config, dbt_vars, excludes), context=context)
+        invocation = dbt.cli(
+            dbt_build_args(config, excludes), environment=partition_window_environment(*window) if window else None, context=context
+        )
         yield from invocation.stream()
         share_partial_parse(domain.dbt_project_dir, invocation.target_path)
         prune_invocation_targets(domain.dbt_project_dir, context.op_execution_context.op.name)
@@ -135,15 +135,15 @@ def build_dbt_assets(
     return [models], sources
 
 
-def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str] | None:
-    """dbt vars ``min_date``/``max_date`` of the run's partition window (one day or a range,
-    ``[start, end)``), when the step builds a daily model in a partitioned run; else None."""
+def partition_window(context: dg.AssetExecutionContext) -> tuple[str, str] | None:
+    """The run's partition window ``[start, end)`` as ISO dates (one day or a range), when the
+    step builds a daily model in a partitioned run; else None."""
     specs = context.assets_def.specs_by_key
     partitioned_run = context.has_partition_key or context.has_partition_key_range
     if not partitioned_run or not any(specs[k].partitions_def is not None for k in context.selected_asset_keys):
         return None
     window = context.partition_time_window
-    return {"min_date": window.start.strftime("%Y-%m-%d"), "max_date": window.end.strftime("%Y-%m-%d")}
+    return window.start.strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
 
 
 def build_exposure_specs(

@@ -6,6 +6,11 @@
   variable is unset (the default folder) or the process was started elsewhere. dagster-dbt builds
   the dbt process's environment from ``os.environ`` inside ``cli()`` and offers no parameter for
   it, so ``cli()`` lays these variables over ``os.environ`` for the duration of that call only.
+  A call may add its own (``cli(args, environment=...)``): a partitioned run's window travels as
+  ``DBT_PARTITION_MIN_DATE``/``DBT_PARTITION_MAX_DATE``, read by the ``incremental_window``
+  macro. As environment variables, not ``--vars``: dbt discards its saved parse whenever the
+  vars change (a full parse, 2-3 s per invocation), but for a changed environment variable it
+  re-parses only the files that read it.
 
 Both are private hooks of ``DbtCliResource`` (no public option turns them off); they are
 overridden here and nowhere else, so an upgrade that renames them touches this module only.
@@ -53,12 +58,24 @@ def _laid_over_environ(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+PARTITION_MIN_DATE = "DBT_PARTITION_MIN_DATE"
+PARTITION_MAX_DATE = "DBT_PARTITION_MAX_DATE"
+NO_PARTITION_WINDOW = {PARTITION_MIN_DATE: "", PARTITION_MAX_DATE: ""}
+"""Set on every invocation unless a call passes a window, so a variable left in the shell never
+narrows a build, and a parse and a plain build read the same values (no re-parse between them)."""
+
+
+def partition_window_environment(start: str, end: str) -> dict[str, str]:
+    """The dbt process's variables for a partition window ``[start, end)`` (ISO dates)."""
+    return {PARTITION_MIN_DATE: start, PARTITION_MAX_DATE: end}
+
+
 class PlatformDbtCliResource(DbtCliResource):
     environment: dict[str, str] = pydantic.Field(default_factory=dict)
     """Variables for the dbt process (the platform's data folder), laid over the inherited environment."""
 
-    def cli(self, args, **kwargs):  # type: ignore[override]
-        with _laid_over_environ(self.environment):
+    def cli(self, args, *, environment: Mapping[str, str] | None = None, **kwargs):  # type: ignore[override]
+        with _laid_over_environ({**NO_PARTITION_WINDOW, **self.environment, **(environment or {})}):
             return super().cli(args, **kwargs)
 
     @property
