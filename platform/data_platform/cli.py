@@ -6,7 +6,8 @@
 - ``data-platform prepare-dbt``: build each domain's dbt manifest for the environment's target (deploy step).
 - ``data-platform new-domain NAME``: scaffold a working domain (connection, contract, dbt model, test).
 - ``data-platform sql "select ..."``: query the local warehouse.
-- ``data-platform dev``: ``dagster dev`` with the local instance configured.
+- ``data-platform dev``: ``dagster dev`` with the local instance configured; Ctrl-C or SIGTERM
+  stops it with every process it started.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from data_platform.process_group import run_process_group
 from data_platform.settings import REPO_ROOT, Settings, resolve_settings
 
 INSTANCE_TEMPLATE = Path(__file__).with_name("instance") / "dagster.yaml"
@@ -142,7 +144,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"DAGSTER_HOME={home}", flush=True)
     dagster = Path(sys.executable).with_name("dagster")
     extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
-    os.execv(str(dagster), [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *extra])
+    # not exec: dagster dev leaves its code servers running for 40-50 s after Ctrl-C, and all of
+    # its processes after SIGTERM; this process stays to take the whole group down (process_group.py)
+    code = run_process_group([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *extra])
+    print("data-platform dev: stopped, with every process it started", flush=True)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
