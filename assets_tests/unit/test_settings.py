@@ -7,12 +7,27 @@ import pytest
 from data_platform.settings import Environment, SettingsError, resolve_settings
 
 
-def test_defaults_are_the_local_embedded_platform():
-    settings = resolve_settings({})
+def test_defaults_are_the_local_embedded_platform(tmp_path):
+    settings = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
     assert settings.environment is Environment.LOCAL and settings.is_local
     assert settings.warehouse.kind == "duckdb" and settings.warehouse.dbt_target == "duckdb"
     assert (settings.simulation.seed, settings.simulation.scale, settings.simulation.history_days) == (42, 1.0, 30)
     assert settings.partitions_start == "2025-01-01"
+
+
+def test_locally_partitions_start_on_the_first_day_the_source_systems_hold(tmp_path):
+    (tmp_path / "source_systems").mkdir()
+    (tmp_path / "source_systems" / "history_start").write_text("2026-11-02\n")
+    assert resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)}).partitions_start == "2026-11-02"
+    explicit = {"DATA_PLATFORM_DATA_DIR": str(tmp_path), "DATA_PLATFORM_PARTITIONS_START": "2026-01-01"}
+    assert resolve_settings(explicit).partitions_start == "2026-01-01", "the variable wins"
+
+
+def test_a_damaged_history_start_record_is_named(tmp_path):
+    (tmp_path / "source_systems").mkdir()
+    (tmp_path / "source_systems" / "history_start").write_text("yesterday")
+    with pytest.raises(SettingsError, match="history_start does not hold a YYYY-MM-DD date"):
+        resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
 
 
 def test_the_data_folder_holds_the_warehouse_and_the_local_sources(tmp_path):

@@ -83,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from data_platform.domains import load_domains, resolve_callable
+    from data_platform.ingestion.source_systems import advance_stand_in
 
     settings = resolve_settings()
     done = set()
@@ -91,7 +92,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             if not system.local_stand_in or system.local_stand_in in done:
                 continue
             done.add(system.local_stand_in)
-            report = resolve_callable(domain, system.local_stand_in)(settings.source_systems_dir, settings.simulation)
+            report = advance_stand_in(resolve_callable(domain, system.local_stand_in), settings)
             print(f"{system.local_stand_in}: moved to {report.until:%Y-%m-%d %H:%M} UTC in {settings.source_systems_dir}")
             for table, rows in report.rows_total.items():
                 print(f"  {table:<16} {rows:>12,} rows ({report.rows_written.get(table, 0):,} written now)")

@@ -28,6 +28,9 @@ from data_platform.warehouse.profile import SnowflakeConnection, WarehouseProfil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+DEFAULT_PARTITIONS_START = "2025-01-01"
+HISTORY_START_FILE = "history_start"
+"""In the source-systems folder: the first day the local source systems hold."""
 
 
 class Environment(str, enum.Enum):
@@ -99,8 +102,10 @@ class Settings:
     """One folder per domain (see ``domains.py``)."""
     dbt_dir: Path = REPO_ROOT / "dbt"
     """The dbt projects (``dbt/<domain>``), the shared macros and ``profiles.yml``."""
-    partitions_start: str = "2025-01-01"
-    """First daily partition (YYYY-MM-DD)."""
+    partitions_start: str = DEFAULT_PARTITIONS_START
+    """First daily partition (YYYY-MM-DD): ``DATA_PLATFORM_PARTITIONS_START``; else, locally, the
+    first day the local source systems hold (recorded when a stand-in moves them forward), so no
+    partition before the data is missing for ever; else ``DEFAULT_PARTITIONS_START``."""
     dagster_home: Path | None = None
     """``DAGSTER_HOME`` when set; the CLI then uses it instead of one in the data directory."""
     connector_cache: Path = Path.home() / ".cache" / "data-platform" / "connectors"
@@ -213,6 +218,17 @@ def _simulation(environ: Mapping[str, str]) -> SimulationSettings:
     return simulation
 
 
+def _history_start(data_dir: Path) -> str:
+    """The first day the local source systems hold, as recorded by ``advance_stand_in``."""
+    marker = data_dir / "source_systems" / HISTORY_START_FILE
+    if not marker.is_file():
+        return DEFAULT_PARTITIONS_START
+    try:
+        return dt.date.fromisoformat(marker.read_text().strip()).isoformat()
+    except ValueError:
+        raise SettingsError(f"{marker} does not hold a YYYY-MM-DD date; delete it and run data-platform simulate") from None
+
+
 def _folder(environ: Mapping[str, str], name: str, default: Path) -> Path:
     return Path(environ.get(name) or default).expanduser().resolve()
 
@@ -226,8 +242,8 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"DATA_PLATFORM_ENV={raw_env!r} is not an environment; use one of {[e.value for e in Environment]}") from None
     data_dir = _folder(environ, "DATA_PLATFORM_DATA_DIR", REPO_ROOT / "data")
     partitions_start = _parsed(
-        environ, "DATA_PLATFORM_PARTITIONS_START", "2025-01-01", lambda raw: dt.date.fromisoformat(raw).isoformat(), "a YYYY-MM-DD date"
-    )
+        environ, "DATA_PLATFORM_PARTITIONS_START", None, lambda raw: dt.date.fromisoformat(raw).isoformat(), "a YYYY-MM-DD date"
+    ) or (_history_start(data_dir) if environment is Environment.LOCAL else DEFAULT_PARTITIONS_START)
     cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "data-platform"
     return Settings(
         environment=environment,

@@ -15,7 +15,7 @@ import dagster as dg
 
 from data_platform.domains import Domain, resolve_callable
 from data_platform.ingestion.keys import source_system_key
-from data_platform.settings import Settings, SimulationSettings
+from data_platform.settings import HISTORY_START_FILE, Settings, SimulationSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,19 @@ class StandInReport:
 
 
 StandIn = Callable[[Path, SimulationSettings], StandInReport]
+
+
+def advance_stand_in(stand_in: StandIn, settings: Settings) -> StandInReport:
+    """Move a local stand-in forward, and record the first day its systems hold
+    (``HISTORY_START_FILE`` in the source-systems folder), where the daily partitions start
+    unless ``DATA_PLATFORM_PARTITIONS_START`` says otherwise."""
+    report = stand_in(settings.source_systems_dir, settings.simulation)
+    if report.history_start is not None:
+        marker = settings.source_systems_dir / HISTORY_START_FILE
+        recorded = marker.read_text().strip() if marker.exists() else None
+        if recorded is None or report.history_start.isoformat() < recorded:
+            marker.write_text(report.history_start.isoformat() + "\n")
+    return report
 
 
 def build_source_system_assets(domain: Domain, settings: Settings) -> list:
@@ -69,7 +82,7 @@ def _stand_in_asset(domain: str, reference: str, stand_in: StandIn, specs: list[
         description=f"Move the domain's local source systems forward to now ({reference}).",
     )
     def _advance(context: dg.AssetExecutionContext):
-        report = stand_in(settings.source_systems_dir, settings.simulation)
+        report = advance_stand_in(stand_in, settings)
         context.log.info(f"source systems moved to {report.until:%Y-%m-%d %H:%M} UTC by {reference}: {dict(report.rows_total)}")
         for spec in specs:
             if spec.key not in context.selected_asset_keys:
