@@ -87,3 +87,43 @@ def test_partition_freshness_judges_the_latest_partition_not_a_backfilled_old_on
         assert not freshness(instance).passed, "an old partition does not make the latest one fresh"
         instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=latest))
         assert freshness(instance).passed
+
+
+def test_a_never_materialized_daily_model_is_not_late_and_its_freshness_is_not_evaluated(built_platform):
+    key = dg.AssetKey(["marts", "mart_daily_gmv"])
+    job = built_platform.defs.resolve_job_def("freshness_checks_job")
+    sensor = built_platform.defs.resolve_sensor_def("partition_freshness_sensor")
+    with time_machine.travel(dt.datetime(2026, 11, 21, 9, tzinfo=dt.UTC)), dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, repository_def=built_platform.defs.get_repository_def())
+        assert not sensor.evaluate_tick(context).run_requests, "a fresh instance: no check is due, so no alert can follow"
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        never = next(e for e in result.get_asset_check_evaluations() if e.asset_key == key)
+        assert never.passed and never.description.startswith("Never materialized")
+
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2026-11-19"))
+        (request,) = sensor.evaluate_tick(context).run_requests
+        assert request.asset_check_keys == [dg.AssetCheckKey(key, "freshness_check")], "only the asset with data is judged"
+
+
+def test_the_freshness_sensor_judges_once_per_deadline_and_again_after_a_cure(built_platform):
+    key = dg.AssetKey(["marts", "mart_daily_gmv"])
+    job = built_platform.defs.resolve_job_def("freshness_checks_job")
+    sensor = built_platform.defs.resolve_sensor_def("partition_freshness_sensor")
+    check = dg.AssetCheckKey(key, "freshness_check")
+
+    def due(instance) -> bool:
+        context = dg.build_sensor_context(instance=instance, repository_def=built_platform.defs.get_repository_def())
+        return any(check in (r.asset_check_keys or []) for r in sensor.evaluate_tick(context).run_requests)
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        with time_machine.travel(dt.datetime(2026, 11, 21, 9, tzinfo=dt.UTC)):
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2026-11-19"))
+            assert due(instance)
+            job.execute_in_process(instance=instance, raise_on_error=False)
+            assert not due(instance), "failed, and nothing changed since"
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2026-11-21"))
+            assert due(instance), "a materialization may have cured it"
+            job.execute_in_process(instance=instance, raise_on_error=False)
+            assert not due(instance), "passed for this deadline"
+        with time_machine.travel(dt.datetime(2026, 11, 22, 7, 1, tzinfo=dt.UTC)):
+            assert due(instance), "a new deadline passed"

@@ -82,8 +82,7 @@ def build_definitions(
             daily = [spec.key for d in dbt for spec in d.specs if spec.partitions_def is not None]
             if daily:
                 daily_by_domain[domain.name] = daily
-                partition_freshness = partition_freshness_checks(daily)
-                checks += partition_freshness
+                checks += partition_freshness_checks(domain.name, daily, daily_partitions(settings))
                 jobs.append(daily_partitions_job(domain.name, daily))
                 schedules += [
                     daily_partition_schedule(settings, domain.name, domain.schedules["daily_partitions"]),

@@ -1,7 +1,8 @@
 """Daily partitions (UTC) of the event-grained assets.
 
 The partitioned assets are the dbt models tagged ``daily`` (incremental facts and
-day-grained marts). A partition's time window reaches dbt as vars ``min_date``/``max_date``;
+day-grained marts). A partition's time window reaches dbt as the environment variables
+``DBT_PARTITION_MIN_DATE``/``DBT_PARTITION_MAX_DATE`` (``transformation/dbt_cli.py``);
 a range of partitions runs as one dbt invocation (single-run backfill policy), so a 365-day
 backfill is one run, and partitions never race each other on dbt's temporary tables.
 """
