@@ -225,3 +225,26 @@ def test_cross_adapter_macros_have_a_snowflake_and_a_default_body():
     macros = (REPO_ROOT / "dbt" / "macros" / "cross_adapter.sql").read_text()
     for name in ("json_text_field", "is_valid_json", "hash_pii", "utc_date", "days_between", "date_series"):
         assert f"macro snowflake__{name}(" in macros and f"macro default__{name}(" in macros
+
+
+def test_model_pages_describe_the_table_not_its_sql(graph):
+    models = [graph.get(k) for k in graph.materializable_asset_keys if k.path[0] in MODEL_LAYERS]
+    assert models
+    for node in models:
+        description = node.description or ""
+        assert description and "Raw SQL" not in description and "select" not in description.lower().split(), node.key
+
+
+def test_code_references_open_the_local_file_or_the_web_host_when_one_is_configured(local, tmp_path):
+    key = dg.AssetKey(["staging", "stg_shop__orders"])
+    (local_reference,) = local.resolve_asset_graph().get(key).metadata["dagster/code_references"].code_references
+    assert isinstance(local_reference, dg.LocalFileCodeReference)
+    assert local_reference.file_path == str(REPO_ROOT / "dbt" / "commerce" / "models" / "staging" / "stg_shop__orders.sql")
+    hosted = build_definitions(
+        resolve_settings(
+            {"DATA_PLATFORM_DATA_DIR": str(tmp_path), "DATA_PLATFORM_CODE_URL": "https://github.com/acme/data-platform/blob/main/"}
+        )
+    )
+    (reference,) = hosted.resolve_asset_graph().get(key).metadata["dagster/code_references"].code_references
+    assert isinstance(reference, dg.UrlCodeReference)
+    assert reference.url == "https://github.com/acme/data-platform/blob/main/dbt/commerce/models/staging/stg_shop__orders.sql"

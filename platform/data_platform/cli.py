@@ -147,7 +147,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
     extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
     # not exec: dagster dev leaves its code servers running for 40-50 s after Ctrl-C, and all of
     # its processes after SIGTERM; this process stays to take the whole group down (process_group.py)
-    code = run_process_group([str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *extra])
+    # dagster dev warns at every start that `dg dev` supersedes it; the platform starts it for
+    # the user, so the warning is not theirs to act on (only that message is silenced)
+    warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), "ignore:Function `dev_command` is superseded") if w)
+    code = run_process_group(
+        [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *extra], env={**os.environ, "PYTHONWARNINGS": warnings}
+    )
     print("data-platform dev: stopped, with every process it started", flush=True)
     return code
 

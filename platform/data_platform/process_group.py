@@ -23,7 +23,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run_process_group(
-    argv: Sequence[str], *, env: Mapping[str, str] | None = None, grace_seconds: float = 5.0, term_seconds: float = 3.0
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, grace_seconds: float = 3.0, term_seconds: float = 2.0
 ) -> int:
     """Run ``argv`` until it exits or this process is signalled; return its exit code, or 0
     when a signal asked for the stop and the group went down."""
@@ -54,7 +54,7 @@ def run_process_group(
     return 0 if received else code
 
 
-def stop_group(pgid: int, term_seconds: float = 3.0) -> None:
+def stop_group(pgid: int, term_seconds: float = 2.0) -> None:
     """SIGTERM every process left in group ``pgid``, then SIGKILL those still alive after ``term_seconds``."""
     if not group_alive(pgid):
         return

@@ -106,6 +106,10 @@ class Settings:
     """First daily partition (YYYY-MM-DD): ``DATA_PLATFORM_PARTITIONS_START``; else, locally, the
     first day the local source systems hold (recorded when a stand-in moves them forward), so no
     partition before the data is missing for ever; else ``DEFAULT_PARTITIONS_START``."""
+    code_url: str | None = None
+    """``DATA_PLATFORM_CODE_URL``: the repository's files on its web host
+    (``https://github.com/acme/data-platform/blob/main``); code references open there. Unset:
+    they open the local file in an editor."""
     dagster_home: Path | None = None
     """``DAGSTER_HOME`` when set; the CLI then uses it instead of one in the data directory."""
     connector_cache: Path = Path.home() / ".cache" / "data-platform" / "connectors"
@@ -218,6 +222,15 @@ def _simulation(environ: Mapping[str, str]) -> SimulationSettings:
     return simulation
 
 
+def _code_url(environ: Mapping[str, str]) -> str | None:
+    raw = (environ.get("DATA_PLATFORM_CODE_URL") or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("https://", "http://")):
+        raise SettingsError(f"DATA_PLATFORM_CODE_URL={raw!r} is not a web address (https://github.com/<org>/<repo>/blob/<branch>)")
+    return raw.rstrip("/")
+
+
 def _history_start(data_dir: Path) -> str:
     """The first day the local source systems hold, as recorded by ``advance_stand_in``."""
     marker = data_dir / "source_systems" / HISTORY_START_FILE
@@ -255,6 +268,7 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         domains_dir=_folder(environ, "DATA_PLATFORM_DOMAINS_DIR", REPO_ROOT / "platform" / "domains"),
         dbt_dir=_folder(environ, "DATA_PLATFORM_DBT_DIR", REPO_ROOT / "dbt"),
         partitions_start=partitions_start,
+        code_url=_code_url(environ),
         dagster_home=Path(environ["DAGSTER_HOME"]) if environ.get("DAGSTER_HOME") else None,
         connector_cache=cache / "connectors",
         contract_cache=cache / "validated-contracts",

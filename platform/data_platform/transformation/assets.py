@@ -102,7 +102,7 @@ def build_dbt_assets(
     their descendants."""
     gates = gates or {}
     warehouse = settings.warehouse
-    translator = PlatformDbtTranslator(warehouse.kind, domain.name, domain.owners, daily_partitions(settings))
+    translator = PlatformDbtTranslator(warehouse.kind, domain.name, domain.owners, daily_partitions(settings), settings.code_url)
     project = dbt_project(domain.dbt_project_dir, warehouse.dbt_target)
     dbt = dbt_cli(project, settings)
     sources = dbt_sources(manifest, translator, project)
