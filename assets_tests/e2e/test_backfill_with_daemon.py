@@ -5,22 +5,19 @@ GraphQL API as the UI does."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 
 from data_platform.settings import REPO_ROOT
+
+from ..support.live_dagster import free_port, graphql, wait_for
 
 DAILY_ASSETS_BY_DOMAIN = {
     "commerce": [
@@ -38,35 +35,6 @@ one run to one location; see the README, "Partitions, backfills".)"""
 DAILY_ASSETS = [path for paths in DAILY_ASSETS_BY_DOMAIN.values() for path in paths]
 PARTITIONS = [f"2026-10-{day}" for day in range(13, 20)]
 """Seven days inside the built platform's simulated history."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    body = json.dumps({"query": query, "variables": variables or {}}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body, headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        answer = json.load(response)
-    assert "errors" not in answer, answer
-    return answer["data"]
-
-
-def wait_for(condition, timeout: float, what: str, servers: list[subprocess.Popen], log: Path, interval: float = 0.5):
-    """Poll ``condition`` until it is truthy; fail at once, with the log's tail, if a server exits."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if any(server.poll() is not None for server in servers):
-            raise AssertionError(f"a Dagster process exited:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            if value := condition():
-                return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-        time.sleep(interval)
 
 
 def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_once(built_platform, tmp_path):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ..support.platforms import T1
 
+MODEL_SCHEMAS = ("staging", "trusted", "marts", "presentation")
 STALE_BY_DESIGN = {"data_freshness", "freshness_check"}
 """The sources are pinned to October instants, so freshness checks rightly call them stale."""
 
@@ -43,3 +44,33 @@ def test_incrementally_every_check_still_passes_and_gmv_reconciles(platform, ins
     assert len(result.get_asset_check_evaluations()) >= 90
     assert failed_checks(result.get_asset_check_evaluations()) == []
     assert_gmv_reconciles(platform)
+
+
+def test_every_model_column_declares_the_type_the_warehouse_gives_it(built_platform):
+    """The column types a model page shows come from the YAML (``data_type``); built, each one
+    is what the warehouse holds, so the page cannot drift from the table."""
+    from ..support.example import merged_manifest
+
+    def normalized(sql_type: str) -> str:
+        return " ".join(sql_type.lower().replace(", ", ",").split())
+
+    actual = {
+        (schema, table, column): normalized(data_type)
+        for schema, table, column, data_type in built_platform.query(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns"
+        )
+    }
+    models = [
+        n
+        for n in merged_manifest("duckdb")["nodes"].values()
+        if n["resource_type"] == "model" and n["config"]["materialized"] != "ephemeral" and n["schema"] in MODEL_SCHEMAS
+    ]
+    assert models
+    wrong = {}
+    for node in models:
+        for name, column in node["columns"].items():
+            found = actual.get((node["schema"], node["alias"], name))
+            declared = normalized(column.get("data_type") or "")
+            if found != declared:
+                wrong[f"{node['schema']}.{node['alias']}.{name}"] = (declared or "no data_type", found or "not in the table")
+    assert wrong == {}

@@ -1,0 +1,150 @@
+"""A live ``data-platform dev`` on a prepared data directory, and headless Chromium driving its UI.
+
+The source systems are simulated up to the pinned instant ``AS_OF`` with every kind of dirt
+(the ad platform repeats a key in its report), before the server starts; nothing has run in
+Dagster yet. The tests of ``test_cockpit.py`` walk through it in order, as an operator would.
+Screenshots of each step go to ``BROWSER_ARTIFACTS`` (default ``test-artifacts/browser``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from data_platform.settings import REPO_ROOT
+
+from ..support.live_dagster import free_port, graphql, locations, wait_for
+
+AS_OF = "2026-10-20T12:00:00Z"
+PARTITIONS_START = "2026-10-01"
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or REPO_ROOT / "test-artifacts" / "browser")
+DATA_PLATFORM = str(Path(sys.executable).with_name("data-platform"))
+
+
+@dataclasses.dataclass
+class Cockpit:
+    port: int
+    data: Path
+    dev: subprocess.Popen
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        return graphql(self.port, query, variables)
+
+    def wait_for(self, condition, timeout: float, what: str, interval: float = 1.0):
+        return wait_for(condition, timeout, what, [self.dev], self.log, interval)
+
+    @property
+    def alerts(self) -> list[str]:
+        path = self.data / "alerts" / "alerts.jsonl"
+        return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.fixture(scope="module")
+def cockpit(tmp_path_factory) -> Iterator[Cockpit]:
+    root = tmp_path_factory.mktemp("cockpit")
+    data = root / "data"
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env.update(
+        DATA_PLATFORM_DATA_DIR=str(data),
+        DATA_PLATFORM_SIM_AS_OF=AS_OF,
+        DATA_PLATFORM_SIM_SCALE="0.3",
+        DATA_PLATFORM_SIM_HISTORY_DAYS="19",
+        DATA_PLATFORM_SIM_DIRT="everything",
+        DATA_PLATFORM_PARTITIONS_START=PARTITIONS_START,
+    )
+    subprocess.run([DATA_PLATFORM, "simulate"], env=env, check=True, capture_output=True, cwd=REPO_ROOT)
+    log = root / "dev.log"
+    port = free_port()
+    with log.open("w") as out:
+        dev = subprocess.Popen(
+            [DATA_PLATFORM, "dev", "--", "-h", "127.0.0.1", "-p", str(port)], env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    cockpit = Cockpit(port, data, dev, log)
+    try:
+        cockpit.wait_for(
+            lambda: (
+                (loaded := locations(port)) and set(loaded) == {"commerce", "growth"} and set(loaded.values()) == {"RepositoryLocation"}
+            ),
+            300,
+            "the code locations did not load",
+        )
+        yield cockpit
+    finally:
+        if dev.poll() is None:
+            dev.send_signal(signal.SIGINT)
+            dev.wait(timeout=60)
+        shutil.copy(log, ARTIFACTS / "dev.log") if ARTIFACTS.exists() else None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is not installed (.ci/run installs it): the browser tests cannot run"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def ui(browser, cockpit):
+    """One page of the operator's browser, with the console's errors collected."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.set_default_timeout(30_000)
+    ui = UI(page, cockpit)
+    page.on("console", lambda m: ui.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: ui.console_errors.append(str(e)))
+    page.on("response", lambda r: ui.http_errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+    yield ui
+    page.close()
+
+
+class UI:
+    def __init__(self, page, cockpit: Cockpit):
+        self.page = page
+        self.cockpit = cockpit
+        self.console_errors: list[str] = []
+        self.http_errors: list[str] = []
+
+    def open(self, path: str) -> None:
+        self.page.goto(self.cockpit.url + path)
+        self.page.wait_for_load_state("networkidle")
+        skip = self.page.get_by_role("button", name="Skip")  # the community newsletter's modal, once per browser
+        if skip.count():
+            skip.click()
+
+    def text(self) -> str:
+        return self.page.inner_text("body")
+
+    def shot(self, name: str, full_page: bool = False) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed step leaves a screenshot of what the browser showed (``FAILED_<test>.png``)."""
+    outcome = yield
+    report = outcome.get_result()
+    ui = item.funcargs.get("ui") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and ui is not None:
+        with contextlib.suppress(Exception):
+            ui.shot(f"FAILED_{item.name}", full_page=True)
