@@ -53,6 +53,7 @@ def test_a_fresh_instance_alerts_nobody(cockpit, ui):
     ui.open("/automation")
     ui.shot("01_automation_before_any_run")
     assert cockpit.alerts == [], "an alert before anything ran"
+    assert not re.findall(r"\w+Warning: .*", cockpit.log.read_text()), "no warning is printed while the definitions load"
 
 
 def test_the_lineage_page_renders_every_group_with_no_errors(cockpit, ui):
@@ -157,6 +158,16 @@ def test_a_seven_day_backfill_of_a_daily_model_is_one_run(cockpit, ui):
     assert [r["status"] for r in backfill_runs] == ["SUCCESS"], "seven partitions, one run"
     tags = {t["key"]: t["value"] for t in backfill_runs[0]["tags"]}
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (BACKFILL_DAYS[0], BACKFILL_DAYS[-1])
+
+
+def test_the_overview_timeline_shows_the_runs(ui):
+    ui.open("/overview/activity/timeline")
+    ui.page.get_by_text("platform_main_job").first.wait_for()
+    ui.shot("15_overview_timeline")
+    assert "No runs" not in ui.text()
+    ui.open("/assets/exposures/panel_ventas")
+    ui.page.wait_for_timeout(2000)
+    ui.shot("16_exposure")
 
 
 def test_data_platform_dev_stops_with_every_process_within_ten_seconds_of_ctrl_c(cockpit, ui):

@@ -74,3 +74,14 @@ def test_every_model_column_declares_the_type_the_warehouse_gives_it(built_platf
             if found != declared:
                 wrong[f"{node['schema']}.{node['alias']}.{name}"] = (declared or "no data_type", found or "not in the table")
     assert wrong == {}
+
+
+def test_an_exposure_shows_when_its_inputs_were_last_refreshed(built_platform, tmp_path):
+    import dagster as dg
+
+    with built_platform.copy(tmp_path / "data").instance() as instance:
+        records = instance.fetch_observations(dg.AssetRecordsFilter(asset_key=dg.AssetKey(["exposures", "panel_ventas"])), limit=1).records
+    assert records, "the dashboard has a status: when its data last changed"
+    observation = records[0].asset_observation
+    assert observation.metadata["platform/inputs_refreshed"].value == ["presentation/rendimiento_marketing"]
+    assert observation.metadata["url"].value == "https://metabase.marketplace.example/dashboard/1-ventas"

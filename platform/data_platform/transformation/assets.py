@@ -110,6 +110,8 @@ def build_dbt_assets(
     if not any(n.get("resource_type") in ("model", "seed", "snapshot") for n in document.get("nodes", {}).values()):
         return [], sources
 
+    readers = exposures_by_input(document, translator, project)
+
     @dbt_assets(
         manifest=document,
         project=project,
@@ -128,7 +130,14 @@ def build_dbt_assets(
         invocation = dbt.cli(
             dbt_build_args(config, excludes), environment=partition_window_environment(*window) if window else None, context=context
         )
-        yield from invocation.stream()
+        built: set[dg.AssetKey] = set()
+        for event in invocation.stream():
+            if isinstance(event, dg.Output):
+                built.add(context.asset_key_for_output(event.output_name))
+            elif isinstance(event, dg.AssetMaterialization):
+                built.add(event.asset_key)
+            yield event
+        yield from exposure_observations(readers, built, context.run_id)
         share_partial_parse(domain.dbt_project_dir, invocation.target_path)
         prune_invocation_targets(domain.dbt_project_dir, context.op_execution_context.op.name)
 
@@ -146,6 +155,50 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[str, str] | Non
     return window.start.strftime("%Y-%m-%d"), window.end.strftime("%Y-%m-%d")
 
 
+@dataclasses.dataclass(frozen=True)
+class ExposureReader:
+    key: dg.AssetKey
+    url: str | None
+
+
+def exposure_key(exposure: Mapping) -> dg.AssetKey:
+    return dg.AssetKey(["exposures", exposure["name"]])
+
+
+def exposures_by_input(document: Mapping, translator: PlatformDbtTranslator, project) -> dict[dg.AssetKey, list[ExposureReader]]:
+    """Model asset key -> the exposures (dashboards, sheets, ML features) that read it."""
+    readers: dict[dg.AssetKey, list[ExposureReader]] = {}
+    nodes = document.get("nodes", {})
+    for exposure in document.get("exposures", {}).values():
+        for node in exposure["depends_on"]["nodes"]:
+            if node in nodes and nodes[node].get("resource_type") == "model":
+                key = translator.get_asset_spec(document, node, project).key
+                readers.setdefault(key, []).append(ExposureReader(exposure_key(exposure), exposure.get("url")))
+    return readers
+
+
+def exposure_observations(
+    readers: Mapping[dg.AssetKey, list[ExposureReader]], built: set[dg.AssetKey], run_id: str
+) -> list[dg.AssetObservation]:
+    """An observation on each exposure an input of which this step refreshed: its status in the UI
+    is when its data last changed (no dashboard API is asked whether the dashboard itself refreshed)."""
+    inputs: dict[ExposureReader, list[str]] = {}
+    for key in sorted(built & set(readers), key=lambda k: k.to_user_string()):
+        for reader in readers[key]:
+            inputs.setdefault(reader, []).append(key.to_user_string())
+    return [
+        dg.AssetObservation(
+            asset_key=reader.key,
+            description=f"its input(s) {', '.join(keys)} were refreshed in run {run_id}; it reads them at its next load",
+            metadata={
+                "platform/inputs_refreshed": dg.MetadataValue.json(keys),
+                **({"url": dg.MetadataValue.url(reader.url)} if reader.url else {}),
+            },
+        )
+        for reader, keys in sorted(inputs.items(), key=lambda item: item[0].key.to_user_string())
+    ]
+
+
 def build_exposure_specs(
     manifest: Path, dbt_assets_defs: list[dg.AssetsDefinition], domain: str, source_keys: Mapping[str, dg.AssetKey]
 ) -> list[dg.AssetSpec]:
@@ -159,7 +212,7 @@ def build_exposure_specs(
         owner = exposure.get("owner") or {}
         specs.append(
             dg.AssetSpec(
-                key=dg.AssetKey(["exposures", exposure["name"]]),
+                key=exposure_key(exposure),
                 description=f"{exposure.get('label') or exposure['name']}: {exposure.get('description', '').strip()}",
                 deps=deps,
                 kinds={EXPOSURE_KINDS.get(exposure["type"], exposure["type"])},
