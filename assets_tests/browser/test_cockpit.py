@@ -5,6 +5,7 @@ failed check feeds, a model materialized from its page, a 7-day backfill as one 
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -99,6 +100,14 @@ def test_on_dirty_data_the_failed_check_explains_itself_and_blocks_only_its_desc
     ui.page.get_by_text("its descendants are left out").first.wait_for()
     ui.shot("06_dirty_run_blocked_descendants")
     assert run["status"] == "SUCCESS", "a failed stream check fails nothing by itself"
+
+    def alerted():
+        alerts = [json.loads(line) for line in cockpit.alerts]
+        return alerts if any(a["check"] == "primary_key_unique" for a in alerts) else None
+
+    alerts = cockpit.wait_for(alerted, 180, "the failed check was not alerted", interval=2)
+    assert {a["run_id"] for a in alerts} == {run["runId"]}, "every alert is for a failure of the run that happened"
+    assert {"raw_marketing/marketing_spend"} <= {a["asset"] for a in alerts}
 
     ui.open("/assets/raw_marketing/marketing_spend?view=checks")
     ui.page.get_by_text("primary_key_unique").first.wait_for()
