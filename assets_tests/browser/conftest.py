@@ -82,6 +82,9 @@ def cockpit(tmp_path_factory) -> Iterator[Cockpit]:
             300,
             "the code locations did not load",
         )
+        # Dagster's community newsletter modal shows once per instance on a local address; seen,
+        # it cannot cover a button the walk clicks later (``UI.open`` also dismisses it)
+        cockpit.graphql("mutation { setNuxSeen }")
         yield cockpit
     finally:
         if dev.poll() is None:

@@ -34,8 +34,14 @@ def runs(cockpit, job: str, location: str | None = None) -> list[dict]:
 
 
 def wait_for_new_run(cockpit, job: str, before: set[str], location: str | None = None, timeout: float = 600) -> dict:
+    """The newest run of ``job`` launched from the UI since ``before`` (the automation sensor and
+    backfills launch runs of the same asset job), once it has finished."""
+
+    def launched_by_hand(run: dict) -> bool:
+        return not any(t["key"] in ("dagster/sensor_name", "dagster/backfill", "dagster/schedule_name") for t in run["tags"])
+
     def finished():
-        new = [r for r in runs(cockpit, job, location) if r["runId"] not in before]
+        new = [r for r in runs(cockpit, job, location) if r["runId"] not in before and launched_by_hand(r)]
         return new[0] if new and new[0]["status"] in DONE else None
 
     return cockpit.wait_for(finished, timeout, f"no new run of {job} finished")
