@@ -133,6 +133,14 @@ class UI:
         if skip.count():
             skip.click()
 
+    def see(self, path: str, shot: str, showing: str | None = None, full_page: bool = False) -> str:
+        """Open ``path``, wait until ``showing`` is on the page, keep a screenshot; the page's text."""
+        self.open(path)
+        if showing:
+            self.page.get_by_text(showing).first.wait_for()
+        self.shot(shot, full_page=full_page)
+        return self.text()
+
     def text(self) -> str:
         return self.page.inner_text("body")
 

@@ -57,8 +57,7 @@ def test_a_fresh_instance_alerts_nobody(cockpit, ui):
                 return state["__typename"] == "Sensor" and state["sensorState"]["ticks"]
 
             cockpit.wait_for(ticked, 180, f"{location}'s {sensor} never ticked", interval=2)
-    ui.open("/automation")
-    ui.shot("01_automation_before_any_run")
+    ui.see("/automation", "01_automation_before_any_run")
     assert cockpit.alerts == [], "an alert before anything ran"
     assert not re.findall(r"\w+Warning: .*", cockpit.log.read_text()), "no warning is printed while the definitions load"
 
@@ -69,24 +68,18 @@ def test_the_lineage_page_renders_every_group_with_no_errors(cockpit, ui):
     ui.shot("02_lineage")
     text = ui.text()
     assert all(group in text for group in GROUPS), [g for g in GROUPS if g not in text]
-    ui.open("/locations")
-    ui.shot("03_code_locations")
-    assert "Failed" not in ui.text() and "Error" not in ui.text()
+    code_locations = ui.see("/locations", "03_code_locations")
+    assert "Failed" not in code_locations and "Error" not in code_locations
     assert ui.console_errors == [] and ui.http_errors == []
 
 
 def test_a_stream_page_shows_columns_owners_kinds_contract_and_checks(ui):
-    ui.open("/assets/raw_shop/orders")
-    ui.page.get_by_text("order_id").first.wait_for()
-    ui.shot("04_stream_raw_shop_orders", full_page=True)
-    text = ui.text()
+    text = ui.see("/assets/raw_shop/orders", "04_stream_raw_shop_orders", showing="order_id", full_page=True)
     for expected in ("order_id", "integer", "timestamp_with_timezone", "commerce-platform", "Airbyte", "DuckDB"):
         assert expected in text, expected
     assert "contract" in text.lower(), "the stream's data contract is on its page"
-    ui.open("/assets/raw_shop/orders?view=checks")
-    ui.page.get_by_text("primary_key_unique").first.wait_for()
-    ui.shot("05_stream_raw_shop_orders_checks")
-    assert all(check in ui.text() for check in ("data_contract", "primary_key_unique", "row_volume", "data_freshness"))
+    checks = ui.see("/assets/raw_shop/orders?view=checks", "05_stream_raw_shop_orders_checks", showing="primary_key_unique")
+    assert all(check in checks for check in ("data_contract", "primary_key_unique", "row_volume", "data_freshness"))
 
 
 def test_on_dirty_data_the_failed_check_explains_itself_and_blocks_only_its_descendants(cockpit, ui):
@@ -115,22 +108,14 @@ def test_on_dirty_data_the_failed_check_explains_itself_and_blocks_only_its_desc
     assert {a["run_id"] for a in alerts} == {run["runId"]}, "every alert is for a failure of the run that happened"
     assert {"raw_marketing/marketing_spend"} <= {a["asset"] for a in alerts}
 
-    ui.open("/assets/raw_marketing/marketing_spend?view=checks")
-    ui.page.get_by_text("primary_key_unique").first.wait_for()
-    ui.shot("07_failed_check")
-    assert "Failed" in ui.text()
+    assert "Failed" in ui.see("/assets/raw_marketing/marketing_spend?view=checks", "07_failed_check", showing="primary_key_unique")
 
-    ui.open("/assets/staging/stg_marketing__spend")
-    ui.shot("08_blocked_descendant_overview")
-    assert "Never materialized" in ui.text() and "Failed" not in ui.text(), "blocked is not a failure of its own"
-    ui.open("/assets/staging/stg_marketing__spend?view=events")
-    ui.page.get_by_text("blocked by").first.wait_for()
-    ui.shot("09_blocked_descendant_events")
-    assert "raw_marketing/marketing_spend:primary_key_unique" in ui.text()
+    overview = ui.see("/assets/staging/stg_marketing__spend", "08_blocked_descendant_overview")
+    assert "Never materialized" in overview and "Failed" not in overview, "blocked is not a failure of its own"
+    events = ui.see("/assets/staging/stg_marketing__spend?view=events", "09_blocked_descendant_events", showing="blocked by")
+    assert "raw_marketing/marketing_spend:primary_key_unique" in events
 
-    ui.open("/assets/staging/stg_web__events")
-    ui.shot("10_unrelated_model_materialized")
-    assert "Never materialized" not in ui.text()
+    assert "Never materialized" not in ui.see("/assets/staging/stg_web__events", "10_unrelated_model_materialized")
     ui.open("/locations/growth/asset-groups/staging")
     ui.page.get_by_text("Loading...").first.wait_for(state="hidden")
     ui.shot("11_growth_staging_lineage")
@@ -176,10 +161,7 @@ def test_a_seven_day_backfill_of_a_daily_model_is_one_run(cockpit, ui):
 
 
 def test_the_overview_timeline_shows_the_runs(ui):
-    ui.open("/overview/activity/timeline")
-    ui.page.get_by_text("platform_main_job").first.wait_for()
-    ui.shot("15_overview_timeline")
-    assert "No runs" not in ui.text()
+    assert "No runs" not in ui.see("/overview/activity/timeline", "15_overview_timeline", showing="platform_main_job")
     ui.open("/assets/exposures/panel_ventas")
     ui.page.wait_for_timeout(2000)
     ui.shot("16_exposure")

@@ -29,6 +29,8 @@ from data_platform.warehouse.profile import SnowflakeConnection, WarehouseProfil
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 DEFAULT_PARTITIONS_START = "2025-01-01"
+SOURCE_SYSTEMS_FOLDER = "source_systems"
+"""In the data folder: the local source systems (their stand-ins' files)."""
 HISTORY_START_FILE = "history_start"
 """In the source-systems folder: the first day the local source systems hold."""
 
@@ -119,7 +121,7 @@ class Settings:
 
     @property
     def source_systems_dir(self) -> Path:
-        return self.data_dir / "source_systems"
+        return self.data_dir / SOURCE_SYSTEMS_FOLDER
 
     @property
     def is_local(self) -> bool:
@@ -233,7 +235,7 @@ def _code_url(environ: Mapping[str, str]) -> str | None:
 
 def _history_start(data_dir: Path) -> str:
     """The first day the local source systems hold, as recorded by ``advance_stand_in``."""
-    marker = data_dir / "source_systems" / HISTORY_START_FILE
+    marker = data_dir / SOURCE_SYSTEMS_FOLDER / HISTORY_START_FILE
     if not marker.is_file():
         return DEFAULT_PARTITIONS_START
     try:

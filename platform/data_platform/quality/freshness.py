@@ -145,16 +145,17 @@ def freshness_sensor(checks: list[dg.AssetChecksDefinition]) -> dg.SensorDefinit
 
 
 def _due(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, deadline: dt.datetime) -> int | None:
-    """The storage id of the asset's latest materialization when its check is due, else None."""
+    """The storage id of the asset's latest materialization when its check is due, else None:
+    never judged on data, judged before this deadline, or failed before a newer materialization."""
     materialized = latest_materialization(instance, check_key.asset_key)
     if materialized is None:
         return None
     last = latest_evaluation(instance, check_key)
-    evaluation = last[1] if last else None
-    evaluated_at = evaluation.metadata.get("evaluated_at") if evaluation else None
-    last_deadline = evaluation.metadata.get("deadline") if evaluation else None
-    judged_data = evaluation is not None and getattr(evaluation.metadata.get("ever_materialized"), "value", False)
-    if evaluated_at is None or last_deadline is None or last_deadline.value < deadline.timestamp() or not judged_data:
+    if last is None:
         return materialized.storage_id
-    cured = evaluation is not None and not evaluation.passed and materialized.timestamp > evaluated_at.value
+    evaluation = last[1]
+    judged = {k: getattr(evaluation.metadata.get(k), "value", None) for k in ("evaluated_at", "deadline", "ever_materialized")}
+    if not judged["ever_materialized"] or judged["evaluated_at"] is None or (judged["deadline"] or 0) < deadline.timestamp():
+        return materialized.storage_id
+    cured = not evaluation.passed and materialized.timestamp > judged["evaluated_at"]
     return materialized.storage_id if cured else None

@@ -102,8 +102,8 @@ def build_dbt_assets(
     their descendants."""
     gates = gates or {}
     warehouse = settings.warehouse
-    translator = PlatformDbtTranslator(warehouse.kind, domain.name, domain.owners, daily_partitions(settings), settings.code_url)
     project = dbt_project(domain.dbt_project_dir, warehouse.dbt_target)
+    translator = PlatformDbtTranslator(project, domain.name, domain.owners, daily_partitions(settings), settings.code_url)
     dbt = dbt_cli(project, settings)
     sources = dbt_sources(manifest, translator, project)
     document = manifest_document(manifest)

@@ -31,7 +31,7 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
 
     def __init__(
         self,
-        warehouse_kind: str,
+        project: DbtProject | None,
         domain: str,
         owners: tuple[str, ...] = (),
         daily_partitions: dg.PartitionsDefinition | None = None,
@@ -40,16 +40,16 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
         super().__init__(
             settings=DagsterDbtTranslatorSettings(
                 enable_asset_checks=True,
-                # attached by ``_spec`` instead, in the same replacement as the rest (dagster-dbt's
-                # resolves each path on disk and rebuilds the spec once more: a third of a
-                # 2,500-model project's load)
+                # attached by the metadata hook instead (dagster-dbt's resolves each path on disk
+                # and rebuilds the spec once more: a third of a 2,500-model project's load)
                 enable_code_references=False,
                 # dbt source tests stay observations: as checks on the Airbyte assets they would
                 # excuse dbt from the Airbyte assets' own blocking checks (see library notes).
                 enable_source_tests_as_checks=False,
             )
         )
-        self.warehouse_kind = warehouse_kind
+        self.project = project
+        """The domain's dbt project: code references point into it."""
         self.domain = domain
         self.owners = list(owners)
         self.daily_partitions = daily_partitions
@@ -57,8 +57,6 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
         self.code_url = code_url
         """The repository on its web host (``Settings.code_url``): code references open there."""
         self._specs: dict[tuple[int, str], dg.AssetSpec] = {}
-        self.project: DbtProject | None = None
-        """The project of the spec being built (the metadata hook needs it for code references)."""
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         """The node's dbt description, never its SQL (dagster-dbt pastes the raw SQL when the
@@ -106,7 +104,6 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         """dagster-dbt's spec (memoised there), plus the freshness policy of the unpartitioned
         marts and presentation datasets (no hook sets it; daily models are judged per partition)."""
-        self.project = project
         memo = (id(manifest), unique_id)
         if memo not in self._specs:
             spec = super().get_asset_spec(manifest, unique_id, project)
