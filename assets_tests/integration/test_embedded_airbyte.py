@@ -133,7 +133,18 @@ STREAM = {
 }
 
 
-def scripted(tmp_path, lines: list[str], exit_code: int = 0) -> tuple[EmbeddedAirbyte, ConnectionSpec, dict]:
+REFUNDS = {**STREAM, "name": "refunds"}
+
+
+def scripted(tmp_path, lines: list[str], exit_code: int = 0, refunds: bool = False) -> tuple[EmbeddedAirbyte, ConnectionSpec, dict]:
+    """A connection whose connector prints ``lines``: stream ``payments`` (append), and with
+    ``refunds`` a second stream, deduplicated on ``id``."""
+    second = StreamSpec(
+        "refunds",
+        SyncMode.INCREMENTAL_APPEND_DEDUP,
+        declared_contract("raw_scripted", "refunds", {"id": "integer", "amount": "number"}, primary_key=("id",)),
+        cursor_field="id",
+    )
     connection = ConnectionSpec(
         name="scripted",
         description="",
@@ -148,10 +159,11 @@ def scripted(tmp_path, lines: list[str], exit_code: int = 0) -> tuple[EmbeddedAi
                 declared_contract("raw_scripted", "payments", {"id": "integer", "amount": "number"}),
                 cursor_field="id",
             ),
+            *([second] if refunds else []),
         ),
         embedded_source=EmbeddedSource(command=(sys.executable, str(SUPPORT / "scripted_source.py")), config={}),
     )
-    config = {"streams": [STREAM], "lines": lines, "exit_code": exit_code}
+    config = {"streams": [STREAM, *([REFUNDS] if refunds else [])], "lines": lines, "exit_code": exit_code}
     return EmbeddedAirbyte(tmp_path / "scripted.duckdb"), connection, config
 
 
@@ -159,11 +171,11 @@ def record(data, stream="payments") -> str:
     return orjson.dumps({"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": 1_700_000_000_000}}).decode()
 
 
-def state(cursor) -> str:
+def state(cursor, stream="payments") -> str:
     return orjson.dumps(
         {
             "type": "STATE",
-            "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "payments"}, "stream_state": {"cursor": cursor}}},
+            "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": stream}, "stream_state": {"cursor": cursor}}},
         }
     ).decode()
 
@@ -238,3 +250,54 @@ def test_a_value_that_does_not_fit_its_column_is_nulled_and_recorded_in_airbyte_
         amount, meta = conn.execute("select amount, _airbyte_meta from raw_scripted.payments").fetchone()
     assert amount is None
     assert orjson.loads(meta)["changes"] == [{"field": "amount", "change": "NULLED", "reason": "DESTINATION_TYPECAST_ERROR"}]
+
+
+def interleaved(count: int) -> list[str]:
+    """Records of two streams taking turns in runs of 1 to 3 lines, each stream checkpointed every 40 records."""
+    lines, sent = [], {"payments": 0, "refunds": 0}
+    for n in range(count):
+        stream = "payments" if (n // (1 + n % 3)) % 2 else "refunds"
+        sent[stream] += 1
+        lines.append(record({"id": sent[stream], "amount": n}, stream=stream))
+        if sent[stream] % 40 == 0:
+            lines.append(state(sent[stream], stream))
+    return [*lines, state(sent["payments"]), state(sent["refunds"], "refunds")]
+
+
+def test_interleaved_streams_land_each_in_its_own_table_once(tmp_path):
+    lines = interleaved(1_000)
+    runner, connection, config = scripted(tmp_path, lines, refunds=True)
+    result = runner.sync(connection, config)
+    sent = {s: sum(f'"stream":"{s}"' in line and '"RECORD"' in line for line in lines) for s in ("payments", "refunds")}
+    assert {name: s.records_synced for name, s in result.streams.items()} == sent
+    with duckdb.connect(str(tmp_path / "scripted.duckdb")) as conn:
+        for stream, count in sent.items():
+            assert conn.execute(f"select count(*), count(distinct id), max(id) from raw_scripted.{stream}").fetchone() == (
+                count,
+                count,
+                count,
+            )
+
+
+def test_a_malformed_record_deep_in_interleaved_streams_is_named_by_its_own_line(tmp_path):
+    lines = interleaved(1_000)
+    bad = next(i for i, line in enumerate(lines) if i > 700 and '"stream":"refunds"' in line and '"RECORD"' in line)
+    lines[bad] = record([orjson.loads(lines[bad])["record"]["data"]], stream="refunds")  # data in a list: not an object
+    runner, connection, config = scripted(tmp_path, lines, refunds=True)
+    with pytest.raises(ProtocolError, match=rf"stream 'refunds': line {bad + 1} is a malformed RECORD"):
+        runner.sync(connection, config)
+    with duckdb.connect(str(tmp_path / "scripted.duckdb")) as conn:
+        last = orjson.loads(conn.execute("select state from airbyte_internal.sync_state where stream = 'refunds'").fetchone()[0])
+        assert conn.execute("select max(id) from raw_scripted.refunds").fetchone()[0] == last["cursor"], "data and state agree"
+        assert 0 < last["cursor"] < 1_000, "the checkpoints before the bad line are kept, none after it"
+
+
+def test_a_sync_gives_back_duckdbs_checkpoint_threshold(tmp_path):
+    """The sync raises the threshold while it commits; another connection of the same process to the
+    same file shares that global setting, and must find it as it was."""
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 2}), state(1)])
+    with duckdb.connect(str(tmp_path / "scripted.duckdb"), config={"custom_user_agent": "dagster"}) as other:
+        before = other.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
+        runner.sync(connection, config)
+        assert other.execute("select current_setting('checkpoint_threshold')").fetchone()[0] == before
+        assert other.execute("select count(*) from raw_scripted.payments").fetchone()[0] == 1

@@ -4,12 +4,15 @@ Final tables ``<namespace>.<stream>`` hold typed columns plus ``_airbyte_raw_id`
 ``_airbyte_extracted_at``, ``_airbyte_meta`` and ``_airbyte_generation_id``. Records travel
 buffer file -> stage table -> final table:
 
-- the runner appends raw protocol lines to a per-stream buffer file and loads it into the
-  stream's stage table (a temporary table of the sync's connection) every batch and at each
-  checkpoint, DuckDB parsing each line once;
-- at a STATE checkpoint, one transaction applies the stage to the final table with the
-  stream's sync mode *and* stores the state. Data and state cannot disagree: what is
-  committed is exactly what the stored state says was read;
+- the runner appends raw protocol lines to a per-stream buffer file, DuckDB parsing each line
+  once when the buffer loads;
+- an append-only stream loads its buffer straight into the final table at its STATE
+  checkpoint, in the transaction that stores the state;
+- a deduplicated or full-refresh stream loads its buffer into the stream's stage table (a
+  temporary table of the sync's connection) every batch and at each checkpoint; at a STATE
+  checkpoint, one transaction applies the stage to the final table with the stream's sync
+  mode *and* stores the state. Data and state cannot disagree: what is committed is exactly
+  what the stored state says was read;
 - a full-refresh stream is applied only when the source finished successfully, replacing the
   table's contents in one transaction and bumping the generation id.
 
@@ -21,6 +24,7 @@ Bookkeeping lives in ``airbyte_internal``: ``sync_state`` (per stream) and ``syn
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
@@ -36,6 +40,12 @@ from data_platform.warehouse.sql import literal
 
 INTERNAL_SCHEMA = "airbyte_internal"
 CHANGE_TYPE = "struct(field varchar, change varchar, reason varchar)"
+SYNC_CHECKPOINT_THRESHOLD = "256MB"
+"""DuckDB's write-ahead log size at which a commit also checkpoints (writes the log into the
+database file). Its default, 16 MB, makes a sync that commits at every Airbyte checkpoint rewrite
+its tables' last row groups dozens of times (measured: 5.8 s instead of 2.4 s for 82 commits of
+10,000 web events). A sync raises it while it runs and checkpoints once at the end. Durability is
+unchanged: every commit is in the log, on disk, before the state is acknowledged."""
 
 
 def quote(identifier: str) -> str:
@@ -72,6 +82,8 @@ class DuckDBDestination:
         # the same configuration as dagster-duckdb's resource: DuckDB refuses a second connection
         # to a file with another configuration while one is open in the process
         self.conn = duckdb.connect(self.database, config={"custom_user_agent": "dagster"})
+        self._threshold = self.conn.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
+        self.conn.execute(f"set checkpoint_threshold = '{SYNC_CHECKPOINT_THRESHOLD}'")
         self.conn.execute(f"create schema if not exists {INTERNAL_SCHEMA}")
         self.conn.execute(
             f"""create table if not exists {INTERNAL_SCHEMA}.sync_state (
@@ -87,7 +99,15 @@ class DuckDBDestination:
         )
 
     def close(self) -> None:
-        self.conn.close()
+        """Checkpoint what the sync committed and restore DuckDB's threshold (a global setting, shared
+        with any other connection of this process to the same file). A checkpoint that another
+        open transaction prevents is left to the next commit or to the database's shutdown."""
+        try:
+            self.conn.execute(f"set checkpoint_threshold = '{self._threshold}'")
+            with contextlib.suppress(duckdb.TransactionException):
+                self.conn.execute("checkpoint")
+        finally:
+            self.conn.close()
 
     # ---- state -----------------------------------------------------------------------
     def next_sync_id(self) -> int:
@@ -151,53 +171,30 @@ class DuckDBDestination:
     def load_buffer(self, target: StreamTarget, buffer: Path, sync_id: int, first_line: int) -> None:
         """Type the RECORD lines of ``buffer`` into the stage table (autocommit; invisible to readers).
 
-        One ``read_json`` pass parses each line once, straight into the stream's columns (read as
-        text, then cast, so a value that does not fit is nulled and reported as Airbyte does rather
-        than failing the load). A line that is not valid JSON, a ``data`` that is not an object or an
-        ``emitted_at`` that is not a number raises ``duckdb.Error`` naming the buffer's line: the
-        runner turns that into a protocol error naming the connector's line."""
-        fields = ", ".join(f"{quote(c.name)} {'json' if c.type == 'json' else 'varchar'}" for c in target.columns)
-        record = (
-            f"struct({'data struct(' + fields + '), ' if fields else 'data json, '}emitted_at json, meta struct(changes {CHANGE_TYPE}[]))"
-        )
-        typed = ", ".join(
-            f"r.data.{quote(c.name)} as {quote(c.name)}"
-            if c.type in ("string", "json")
-            else f"try_cast(r.data.{quote(c.name)} as {c.duckdb_type}) as {quote(c.name)}"
-            for c in target.columns
-        )
-        # Airbyte's behaviour for a value that does not fit its column: null it, and say so in _airbyte_meta.
-        changes = ", ".join(
-            f"case when r.data.{quote(c.name)} is not null and t.{quote(c.name)} is null "
-            f"then {{'field': {literal(c.name)}, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
-            for c in target.columns
-            if c.type not in ("string", "json")
-        )
-        change_list = f"list_filter([{changes}], lambda x: x is not null)" if changes else f"cast([] as {CHANGE_TYPE}[])"
-        columns = ", ".join(quote(c.name) for c in target.columns)
-        malformed = "r.data is null" + ("" if fields else " or json_type(r.data) <> 'OBJECT'")
-        self.conn.execute(
-            f"""
-            insert into {target.stage_table} ({columns + ", " if columns else ""}_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, _airbyte_generation_id, _airbyte_line)
-            with lines as (
-                select record as r, row_number() over () as line
-                from read_json(?, format = 'newline_delimited', records = 'true', columns = {{'record': '{record}'}})
-            ), t as (
-                select r, line{", " + typed if typed else ""} from lines
-            )
-            select {", ".join(f"t.{quote(c.name)}" for c in target.columns) + "," if target.columns else ""}
-                   cast(uuid() as varchar),
-                   make_timestamptz(cast(cast(r.emitted_at as double) as bigint) * 1000),
-                   json_object('sync_id', ?::bigint, 'changes',
-                       to_json(list_concat(coalesce(r.meta.changes, cast([] as {CHANGE_TYPE}[])), {change_list}))),
-                   0,
-                   case when {malformed} or coalesce(json_type(r.emitted_at) not in ('UBIGINT', 'BIGINT', 'DOUBLE'), true)
-                        then error('malformed RECORD in line ' || line || ': it needs an object data and a numeric emitted_at')
-                        else ? + line end
-            from t
-            """,
-            [str(buffer), sync_id, first_line],
-        )
+        A line that is not valid JSON, a ``data`` that is not an object or an ``emitted_at`` that is
+        not a number raises ``duckdb.Error`` naming the buffer's line: the runner turns that into a
+        protocol error naming the connector's line."""
+        select, parameters = _typed_records(target, buffer, sync_id, first_line)
+        self.conn.execute(f"insert into {target.stage_table} ({_column_list(target)}, _airbyte_line) {select}", parameters)
+
+    def append_checkpoint(self, target: StreamTarget, buffer: Path | None, sync_id: int, state: Mapping[str, Any] | None) -> CommitFigures:
+        """An append-only stream's checkpoint: the RECORD lines of ``buffer`` (None: no record since
+        the last one) typed straight into the final table, and ``state`` stored, in one transaction.
+        A line DuckDB cannot read rolls both back and raises ``duckdb.Error``."""
+        self.conn.execute("begin transaction")
+        try:
+            staged = 0
+            if buffer is not None:
+                select, parameters = _typed_records(target, buffer, sync_id, None, self._generation(target))
+                staged = int(
+                    self.conn.execute(f"insert into {target.final_table} ({_column_list(target)}) {select}", parameters).fetchone()[0]
+                )
+            self._store_state(target, state, self._generation(target))
+            self.conn.execute("commit")
+        except BaseException:
+            self.conn.execute("rollback")
+            raise
+        return CommitFigures(staged, 0, 0, ())
 
     def commit(self, target: StreamTarget, state: Mapping[str, Any] | None, *, final: bool) -> CommitFigures:
         """Apply the stage to the final table and store ``state``, atomically.
@@ -344,3 +341,50 @@ def _select_list(target: StreamTarget, generation: int) -> str:
     """Stage columns aliased ``b``, with the generation id of this commit."""
     meta = [f"{generation}" if n == "_airbyte_generation_id" else f"b.{n}" for n, _, _ in AIRBYTE_META_COLUMNS]
     return ", ".join([*(f"b.{quote(c.name)}" for c in target.columns), *meta])
+
+
+def _typed_records(target: StreamTarget, buffer: Path, sync_id: int, first_line: int | None, generation: int = 0) -> tuple[str, list[Any]]:
+    """A ``select`` of the RECORD lines of ``buffer`` as the stream's columns plus Airbyte's
+    (in ``_column_list`` order; with ``_airbyte_line`` after them when ``first_line`` is given).
+
+    One ``read_json`` pass parses each line once, straight into the stream's columns (read as
+    text, then cast, so a value that does not fit is nulled and reported as Airbyte does rather
+    than failing the load). A malformed record raises, naming the buffer's line when lines are
+    numbered (numbering them costs a serial pass, so only the stage, which orders by it, asks)."""
+    fields = ", ".join(f"{quote(c.name)} {'json' if c.type == 'json' else 'varchar'}" for c in target.columns)
+    record = f"struct({'data struct(' + fields + '), ' if fields else 'data json, '}emitted_at json, meta struct(changes {CHANGE_TYPE}[]))"
+    typed = ", ".join(
+        f"r.data.{quote(c.name)} as {quote(c.name)}"
+        if c.type in ("string", "json")
+        else f"try_cast(r.data.{quote(c.name)} as {c.duckdb_type}) as {quote(c.name)}"
+        for c in target.columns
+    )
+    # Airbyte's behaviour for a value that does not fit its column: null it, and say so in _airbyte_meta.
+    changes = ", ".join(
+        f"case when r.data.{quote(c.name)} is not null and t.{quote(c.name)} is null "
+        f"then {{'field': {literal(c.name)}, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
+        for c in target.columns
+        if c.type not in ("string", "json")
+    )
+    change_list = f"list_filter([{changes}], lambda x: x is not null)" if changes else f"cast([] as {CHANGE_TYPE}[])"
+    malformed = "r.data is null" + ("" if fields else " or json_type(r.data) <> 'OBJECT'")
+    numbered = first_line is not None
+    problem = (
+        "'malformed RECORD' || " + ("' in line ' || line || " if numbered else "") + "': it needs an object data and a numeric emitted_at'"
+    )
+    bad = f"{malformed} or coalesce(json_type(r.emitted_at) not in ('UBIGINT', 'BIGINT', 'DOUBLE'), true)"
+    select = f"""
+        with lines as (
+            select record as r{", row_number() over () as line" if numbered else ""}
+            from read_json(?, format = 'newline_delimited', records = 'true', columns = {{'record': '{record}'}})
+        ), t as (
+            select r{", line" if numbered else ""}{", " + typed if typed else ""} from lines
+        )
+        select {", ".join(f"t.{quote(c.name)}" for c in target.columns) + "," if target.columns else ""}
+               case when {bad} then error({problem}) else cast(uuid() as varchar) end,
+               make_timestamptz(cast(cast(r.emitted_at as double) as bigint) * 1000),
+               json_object('sync_id', ?::bigint, 'changes',
+                   to_json(list_concat(coalesce(r.meta.changes, cast([] as {CHANGE_TYPE}[])), {change_list}))),
+               {generation}{", ? + line" if numbered else ""}
+        from t"""
+    return select, [str(buffer), sync_id, *([first_line] if numbered else [])]

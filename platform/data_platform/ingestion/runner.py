@@ -17,13 +17,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
+import queue
+import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -85,21 +89,106 @@ class SyncResult:
         return sum(s.records_synced for s in self.streams.values())
 
 
+@dataclasses.dataclass(frozen=True)
+class _Chunk:
+    """A sealed buffer file of one stream's RECORD lines, waiting to be loaded."""
+
+    path: Path
+    first_record: int
+    """How many records of the stream this sync sealed before this chunk (numbers its lines in the stage)."""
+    runs: tuple[tuple[int, int], ...]
+    """The connector's line numbers of the records, as runs (first line, records), to name a bad one."""
+
+    def line_numbers(self) -> Iterator[int]:
+        for first, count in self.runs:
+            yield from range(first, first + count)
+
+
 @dataclasses.dataclass
 class _StreamProgress:
+    """One stream during a read. The reading thread buffers and seals chunks; the writer thread
+    commits them and updates ``state`` and the fields after it (read those after ``_Writer.finish``)."""
+
     target: StreamTarget
-    buffer_path: Path
-    buffer: IO[bytes]
-    buffered: int = 0
-    lines: list[int] = dataclasses.field(default_factory=list)
-    """The connector's line number of each buffered record (to name a bad one)."""
-    loaded: int = 0
+    folder: Path
     read: int = 0
+    buffered: int = 0
+    sealed: int = 0
+    runs: list[list[int]] = dataclasses.field(default_factory=list)
+    state: Mapping[str, Any] | None = None
     committed: int = 0
     superseded: int = 0
     conflicting_keys: int = 0
     conflict_sample: tuple[str, ...] = ()
-    state: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.buffer = self._path().open("wb")
+
+    def _path(self) -> Path:
+        return self.folder / f"{self.target.name}.{self.sealed}.jsonl"
+
+    def add(self, lines: bytes, first: int, count: int) -> None:
+        """Buffer ``count`` RECORD lines that were lines ``first``.. of the connector's output."""
+        self.buffer.write(lines)
+        if self.runs and self.runs[-1][0] + self.runs[-1][1] == first:
+            self.runs[-1][1] += count
+        else:
+            self.runs.append([first, count])
+        self.buffered += count
+        self.read += count
+
+    def seal(self) -> _Chunk | None:
+        """Close the buffer (None when it holds no record) and start the next one."""
+        self.buffer.close()
+        if not self.buffered:
+            self.buffer = self._path().open("wb")
+            return None
+        chunk = _Chunk(self._path(), self.sealed, tuple((first, count) for first, count in self.runs))
+        self.sealed += self.buffered
+        self.buffered = 0
+        self.runs = []
+        self.buffer = self._path().open("wb")
+        return chunk
+
+    def close(self) -> None:
+        self.buffer.close()
+
+
+class _Writer:
+    """Runs the destination's loads and commits on a thread of its own, one at a time, in the
+    order they were submitted, while the reading thread goes on reading the connector (DuckDB
+    releases the interpreter while it works). At most ``depth`` wait, so a slow warehouse slows
+    the read instead of filling the disk. After a failure the rest is skipped: it came later."""
+
+    def __init__(self, depth: int = 4):
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=depth)
+        self.failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="airbyte-destination", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (work := self._queue.get()) is not None:
+            if self.failure is None:
+                try:
+                    work()
+                except BaseException as error:  # handed to the reading thread, which raises it
+                    self.failure = error.with_traceback(error.__traceback__.tb_next if error.__traceback__ else None)
+                    # (without this frame, whose ``self`` would make the error and the writer a cycle)
+
+    def submit(self, work: Callable[[], None]) -> None:
+        self.raise_failure()
+        self._queue.put(work)
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def finish(self) -> None:
+        """Wait for everything submitted; raise the first failure."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self.raise_failure()
 
 
 class EmbeddedAirbyte:
@@ -196,17 +285,12 @@ class EmbeddedAirbyte:
             state = destination.stored_state(connection.name, list(targets.values()))
             with tempfile.TemporaryDirectory(prefix=f"airbyte-{connection.name}-") as tmp:
                 folder = Path(tmp)
-                progress = {
-                    name: _StreamProgress(
-                        t, folder / f"{name}.jsonl", (folder / f"{name}.jsonl").open("wb"), state=destination.stream_state(t)
-                    )
-                    for name, t in targets.items()
-                }
+                progress = {name: _StreamProgress(t, folder, state=destination.stream_state(t)) for name, t in targets.items()}
                 try:
                     self._read(connection, source, config, catalog, state, folder, progress, destination, sync_id)
                 except BaseException as error:
                     for item in progress.values():
-                        item.buffer.close()
+                        item.close()
                         destination.drop_stage(item.target)
                         destination.record_run(
                             sync_id,
@@ -267,35 +351,39 @@ class EmbeddedAirbyte:
             args += ["--state", _write_private(folder / "state.json", state)]
         where = f"connection {connection.name!r}"
 
-        def load(item: _StreamProgress) -> None:
-            item.buffer.close()
-            if item.buffered:
+        def load(item: _StreamProgress, chunk: _Chunk | None) -> None:
+            if chunk is not None:
                 try:
-                    destination.load_buffer(item.target, item.buffer_path, sync_id, item.loaded)
+                    destination.load_buffer(item.target, chunk.path, sync_id, chunk.first_record)
                 except duckdb.Error as error:
-                    raise _bad_record(item, where, error) from None
-                item.loaded += item.buffered
-                item.buffered = 0
-                item.lines.clear()
-            item.buffer = item.buffer_path.open("wb")
+                    raise _bad_record(item.target.name, chunk, where, error) from None
+                chunk.path.unlink()
 
-        def checkpoint(item: _StreamProgress, stream_state: Mapping[str, Any] | None, final: bool = False) -> None:
-            load(item)
-            figures = destination.commit(item.target, stream_state, final=final)
+        def commit(item: _StreamProgress, chunk: _Chunk | None, stream_state: Mapping[str, Any] | None, final: bool) -> None:
+            if item.target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND:
+                try:
+                    figures = destination.append_checkpoint(item.target, chunk.path if chunk else None, sync_id, stream_state)
+                except duckdb.Error as error:
+                    raise _bad_record(item.target.name, chunk, where, error) from None  # type: ignore[arg-type]
+                if chunk is not None:
+                    chunk.path.unlink()
+            else:
+                load(item, chunk)
+                figures = destination.commit(item.target, stream_state, final=final)
             item.committed += figures.staged
             item.superseded += figures.superseded
             item.conflicting_keys += figures.conflicting_keys
             item.conflict_sample = (*item.conflict_sample, *figures.conflict_sample)[:5]
             item.state = stream_state
 
-        def buffer(item: _StreamProgress, line: bytes, number: int) -> None:
-            item.buffer.write(line)
-            item.lines.append(number)
-            item.buffered += 1
-            item.read += 1
-            if item.buffered >= self.batch_size:
-                load(item)
-            if item.read % self.progress_every == 0:
+        def buffer(item: _StreamProgress, lines: bytes, first: int, count: int) -> None:
+            before = item.read
+            item.add(lines, first, count)
+            if item.buffered >= self.batch_size and item.target.spec.sync_mode is not SyncMode.INCREMENTAL_APPEND:
+                # an append-only stream's buffer stays a file until its checkpoint loads it
+                chunk = item.seal()
+                writer.submit(functools.partial(load, item, chunk))
+            if item.read // self.progress_every > before // self.progress_every:
                 self.log.info("%s.%s: %s records read", connection.name, item.target.name, f"{item.read:,}")
 
         by_name = {name.encode(): item for name, item in progress.items()}
@@ -303,16 +391,17 @@ class EmbeddedAirbyte:
         with (folder / "stderr.log").open("w+b") as stderr:
             proc = subprocess.Popen([*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
             assert proc.stdout is not None
+            writer = _Writer()
             number = 0
             try:
-                for number, line in enumerate(proc.stdout, 1):
-                    # fast path: a RECORD in the canonical shape goes to its stream's buffer unparsed;
-                    # DuckDB parses it once when the buffer loads, and a bad one is named then
-                    if line.startswith(_RECORD_PREFIX):
-                        item = by_name.get(line[_PREFIX_LENGTH : line.find(b'"', _PREFIX_LENGTH)])
-                        if item is not None:
-                            buffer(item, line, number)
-                            continue
+                for first, line, stream_name, count in _pieces(proc.stdout, by_name):
+                    writer.raise_failure()
+                    number = first + count - 1
+                    # fast path: a run of RECORDs of one stream in the canonical shape goes to its buffer
+                    # unparsed; DuckDB parses each line once when the buffer loads, and a bad one is named then
+                    if stream_name is not None:
+                        buffer(by_name[stream_name], line, first, count)
+                        continue
                     message = _parse_line(line, number, where)
                     kind = message.get("type")
                     if kind == "RECORD":
@@ -325,10 +414,11 @@ class EmbeddedAirbyte:
                                 f"({sorted(progress)}): {_snippet(line)}"
                             )
                         _check_record(record, number, where, stream, line)
-                        buffer(item, line, number)
+                        buffer(item, line, number, 1)
                     elif kind == "STATE":
                         for stream, stream_state in _state_by_stream(message, number, where, progress):
-                            checkpoint(progress[stream], stream_state)
+                            item, chunk = progress[stream], progress[stream].seal()
+                            writer.submit(functools.partial(commit, item, chunk, stream_state, False))
                     elif kind == "LOG":
                         log = message.get("log") or {}
                         self.log.log(_LOG_LEVELS.get(log.get("level"), logging.INFO), "%s: %s", _name(source), log.get("message"))
@@ -340,10 +430,13 @@ class EmbeddedAirbyte:
                         raise ProtocolError(f"{where}: line {number} has unknown message type {kind!r}: {_snippet(line)}")
             except BaseException:
                 _stop(proc)
+                writer.finish()  # the checkpoints before the failure commit; a failure among them is the earlier one
                 raise
             returncode = proc.wait()
             for item in progress.values():  # a malformed record is named before any other failure, as if parsed on arrival
-                load(item)
+                chunk = item.seal()  # an append-only stream's records here have no STATE after them: read, never committed
+                writer.submit(functools.partial(load, item, chunk))
+            writer.finish()
             stderr.seek(0)
             stderr_tail = _tail(stderr.read().decode(errors="replace"))
         if returncode != 0 or trace_errors:
@@ -378,7 +471,7 @@ class EmbeddedAirbyte:
                     item.target.name,
                     item.read - item.committed,
                 )
-            checkpoint(item, item.state, final=True)
+            commit(item, None, item.state, final=True)
 
 
 _LOG_LEVELS = {
@@ -404,6 +497,42 @@ def _parse_line(line: bytes, number: int, where: str) -> dict[str, Any]:
 _RECORD_PREFIX = b'{"type":"RECORD","record":{"stream":"'
 """How Airbyte's CDK (and most connectors) start a RECORD line: the stream's name follows."""
 _PREFIX_LENGTH = len(_RECORD_PREFIX)
+_READ_SIZE = 1 << 20
+
+
+def _pieces(output: IO[bytes], streams: Collection[bytes]) -> Iterator[tuple[int, bytes, bytes | None, int]]:
+    """The connector's output as (first line number, bytes, stream, lines) pieces, without a
+    Python step per record: a run of consecutive lines that start like a RECORD of one of
+    ``streams`` is one piece (a regular expression finds where the run ends), every other line
+    is a piece of its own with stream None. Each piece ends with a newline (the last line of the
+    output gets one)."""
+    run_end = {name: re.compile(b"\n(?!" + re.escape(_RECORD_PREFIX + name + b'"') + b")") for name in streams}
+    number, carry = 0, b""
+    while True:
+        block = output.read1(_READ_SIZE)  # type: ignore[attr-defined]
+        if not block:
+            if not carry:
+                return
+            block, carry = carry + b"\n", b""
+        data = carry + block if carry else block
+        end = data.rfind(b"\n") + 1
+        carry = data[end:]
+        position = 0
+        while position < end:
+            if data.startswith(_RECORD_PREFIX, position):
+                quote = data.find(b'"', position + _PREFIX_LENGTH, end)
+                pattern = run_end.get(data[position + _PREFIX_LENGTH : quote]) if quote > 0 else None
+                if pattern is not None:
+                    stop = pattern.search(data, position, end).end()  # type: ignore[union-attr]
+                    count = data.count(b"\n", position, stop)
+                    yield number + 1, data[position:stop], data[position + _PREFIX_LENGTH : quote], count
+                    number += count
+                    position = stop
+                    continue
+            stop = data.index(b"\n", position, end) + 1
+            number += 1
+            yield number, data[position:stop], None, 1
+            position = stop
 
 
 def _check_record(record: Mapping[str, Any], number: int, where: str, stream: str, line: bytes) -> None:
@@ -414,18 +543,17 @@ def _check_record(record: Mapping[str, Any], number: int, where: str, stream: st
         )
 
 
-def _bad_record(item: _StreamProgress, where: str, error: Exception) -> ProtocolError:
+def _bad_record(stream: str, chunk: _Chunk, where: str, error: Exception) -> ProtocolError:
     """The protocol error for a buffer DuckDB refused: the first line Python's checks reject, named
     by the connector's line number, or DuckDB's own message when every line passes them."""
-    with item.buffer_path.open("rb") as lines:
-        for index, line in enumerate(lines):
-            number = item.lines[index]
+    with chunk.path.open("rb") as lines:
+        for line, number in zip(lines, chunk.line_numbers(), strict=False):
             try:
                 message = _parse_line(line, number, where)
-                _check_record(message.get("record") or {}, number, where, item.target.name, line)
+                _check_record(message.get("record") or {}, number, where, stream, line)
             except ProtocolError as found:
                 return found
-    return ProtocolError(f"{where}, stream {item.target.name!r}: a RECORD the warehouse cannot load: {error}")
+    return ProtocolError(f"{where}, stream {stream!r}: a RECORD the warehouse cannot load: {error}")
 
 
 def _state_by_stream(message: Mapping[str, Any], number: int, where: str, progress: Mapping[str, _StreamProgress]) -> list[tuple[str, Any]]:

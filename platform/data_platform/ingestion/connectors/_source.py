@@ -4,7 +4,8 @@ A connector is a program: ``spec``, ``check --config F``, ``discover --config F`
 ``read --config F --catalog F [--state F]``, writing one JSON message per line to stdout.
 This module parses that command line and writes the messages; each connector supplies
 its spec, check, discover and per-stream read. Records are written with orjson straight
-to a buffered stdout: the runner on the other side is the throughput bottleneck, not us.
+to a buffered stdout (buffered even under ``PYTHONUNBUFFERED``, which would otherwise cost a
+system call per record), flushed at the end of the command.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import contextlib
 import csv
 import datetime as dt
+import io
 import sys
 import time
 import traceback
@@ -44,12 +46,17 @@ def instant(value: Any) -> dt.datetime | None:
 
     Cursor values are compared as instants, never as text: ``2026-11-21 19:45:13`` sorts before
     ``2026-11-21T08:00:00Z`` as text but is eleven hours later."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    try:  # the common case first: Python 3.11 reads ISO 8601 with a "Z" itself
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        return None
+        if not value.strip():
+            return None
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -68,10 +75,17 @@ class Source:
         read: ReadStream,
     ):
         self.name, self.spec, self.check, self.discover, self.read = name, spec, check, discover, read
-        self._out = sys.stdout.buffer
+        self._out: io.BufferedWriter | None = None
 
     def emit(self, message: Mapping[str, Any]) -> None:
-        self._out.write(orjson.dumps(message) + b"\n")
+        self._output().write(orjson.dumps(message) + b"\n")
+
+    def _output(self) -> io.BufferedWriter:
+        """Standard output through a 1 MiB buffer of our own (``sys.stdout.buffer`` is unbuffered
+        under ``PYTHONUNBUFFERED``); opened when first written, so it is the stdout of the command."""
+        if self._out is None:
+            self._out = open(sys.stdout.fileno(), "wb", buffering=1 << 20, closefd=False)  # noqa: SIM115 - flushed in run()
+        return self._out
 
     def log(self, level: str, message: str) -> None:
         self.emit({"type": "LOG", "log": {"level": level, "message": message}})
@@ -119,7 +133,8 @@ class Source:
             )
             return 1
         finally:
-            self._out.flush()
+            if self._out is not None:
+                self._out.flush()
 
     def _read(self, config: Mapping[str, Any], catalog: Mapping[str, Any], state: list[Mapping[str, Any]]) -> None:
         states = {s["stream"]["stream_descriptor"]["name"]: s["stream"].get("stream_state") for s in state if s.get("type") == "STREAM"}
@@ -130,7 +145,7 @@ class Source:
             prefix = (
                 b'{"type":"RECORD","record":{"stream":' + orjson.dumps(stream) + b',"emitted_at":' + str(emitted_at).encode() + b',"data":'
             )
-            write = self._out.write
+            write = self._output().write
             for item in self.read(config, stream, mode, states.get(stream) if mode == "incremental" else None):
                 if isinstance(item, Log):
                     self.log(item.level, f"{stream}: {item}")
