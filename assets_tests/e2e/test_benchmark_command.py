@@ -38,3 +38,4 @@ def test_the_benchmark_command_prints_every_figure_with_its_goal():
         low, high = (a - 0.0005) / (b + 0.0005), (a + 0.0005) / max(b - 0.0005, 1e-9)
         assert low - 0.005 <= ratio <= high + 0.005, f"{name}: A/B is A divided by B"
     assert "peak RSS" in proc.stdout and "cores" in proc.stdout.splitlines()[0], "the machine and the memory are printed"
+    assert "the destination's work alone" in proc.stdout, "the sync is also timed on its connectors' recorded output"

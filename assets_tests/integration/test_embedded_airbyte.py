@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 import duckdb
 import orjson
 import pytest
 
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
+from data_platform.ingestion.destination import DuckDBDestination
 from data_platform.ingestion.runner import EmbeddedAirbyte, ProtocolError, SyncFailed
 
 from ..conftest import SUPPORT, killed_after
@@ -267,6 +269,7 @@ def interleaved(count: int) -> list[str]:
 def test_interleaved_streams_land_each_in_its_own_table_once(tmp_path):
     lines = interleaved(1_000)
     runner, connection, config = scripted(tmp_path, lines, refunds=True)
+    runner.batch_size = 7  # the deduplicated stream's buffer loads several times between its checkpoints
     result = runner.sync(connection, config)
     sent = {s: sum(f'"stream":"{s}"' in line and '"RECORD"' in line for line in lines) for s in ("payments", "refunds")}
     assert {name: s.records_synced for name, s in result.streams.items()} == sent
@@ -286,10 +289,49 @@ def test_a_malformed_record_deep_in_interleaved_streams_is_named_by_its_own_line
     runner, connection, config = scripted(tmp_path, lines, refunds=True)
     with pytest.raises(ProtocolError, match=rf"stream 'refunds': line {bad + 1} is a malformed RECORD"):
         runner.sync(connection, config)
+    checkpoint_before = max(
+        orjson.loads(line)["state"]["stream"]["stream_state"]["cursor"] for line in lines[:bad] if '"name":"refunds"' in line
+    )
     with duckdb.connect(str(tmp_path / "scripted.duckdb")) as conn:
         last = orjson.loads(conn.execute("select state from airbyte_internal.sync_state where stream = 'refunds'").fetchone()[0])
+        assert last["cursor"] == checkpoint_before, "the checkpoints before the bad line are kept, none after it"
         assert conn.execute("select max(id) from raw_scripted.refunds").fetchone()[0] == last["cursor"], "data and state agree"
-        assert 0 < last["cursor"] < 1_000, "the checkpoints before the bad line are kept, none after it"
+
+
+def writer_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "airbyte-destination"]
+
+
+def test_of_two_malformed_records_the_earlier_line_is_named_and_no_writer_is_left_running(tmp_path):
+    bad_refund = record(["not an object"], stream="refunds")
+    bad_payment = record(["not an object"])
+    runner, connection, config = scripted(tmp_path, [bad_refund, bad_payment], refunds=True)
+    with pytest.raises(ProtocolError, match=r"stream 'refunds': line 1 is a malformed RECORD"):
+        runner.sync(connection, config)
+    assert writer_threads() == []
+
+
+def test_a_malformed_record_is_named_before_a_later_line_that_is_not_json(tmp_path):
+    lines = [record({"id": n, "amount": 1}) for n in range(1, 20)]
+    lines[9] = record(["not an object"])
+    runner, connection, config = scripted(tmp_path, [*lines, "Traceback (most recent call last):"])
+    with pytest.raises(ProtocolError, match=r"line 10 is a malformed RECORD"):
+        runner.sync(connection, config)
+    assert writer_threads() == []
+
+
+@pytest.mark.parametrize("records", [1, 0], ids=["after records", "with no record"])
+def test_a_warehouse_failure_at_a_checkpoint_is_reported_as_itself(tmp_path, monkeypatch, records):
+    """Not as a bad record: the records were fine, the warehouse was not."""
+
+    def disk_full(self, target, state, generation):
+        raise duckdb.IOException("could not write: no space left on device")
+
+    monkeypatch.setattr(DuckDBDestination, "_store_state", disk_full)
+    runner, connection, config = scripted(tmp_path, [*[record({"id": 1, "amount": 2})] * records, state(1)])
+    with pytest.raises(duckdb.IOException, match="no space left on device"):
+        runner.sync(connection, config)
+    assert writer_threads() == []
 
 
 def test_a_sync_gives_back_duckdbs_checkpoint_threshold(tmp_path):
@@ -301,3 +343,19 @@ def test_a_sync_gives_back_duckdbs_checkpoint_threshold(tmp_path):
         runner.sync(connection, config)
         assert other.execute("select current_setting('checkpoint_threshold')").fetchone()[0] == before
         assert other.execute("select count(*) from raw_scripted.payments").fetchone()[0] == 1
+
+
+def test_two_syncs_open_at_once_give_the_threshold_back_when_the_last_one_closes(tmp_path):
+    with duckdb.connect(str(tmp_path / "w.duckdb"), config={"custom_user_agent": "dagster"}) as other:
+
+        def threshold() -> str:
+            return other.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
+
+        before = threshold()
+        first, second = DuckDBDestination(tmp_path / "w.duckdb"), DuckDBDestination(tmp_path / "w.duckdb")
+        raised = threshold()
+        assert raised != before
+        first.close()
+        assert threshold() == raised, "the second sync is still committing"
+        second.close()
+        assert threshold() == before

@@ -32,7 +32,9 @@ OUTPUT = [
     record("a", 5),
     b"\n",
     record("b", 2),
-    record("b", 3),
+    record("b", 3).replace(b"\n", b"\r\n"),  # a line ended the Windows way
+    record("b", 4)[:-1] + b" " * 3000 + b"\n",  # a line longer than some blocks
+    record("b", 5),
     b'{"type":"LOG","log":{"level":"INFO","message":"done"}}',  # the last line, with no newline
 ]
 
@@ -73,7 +75,7 @@ def test_consecutive_records_of_one_stream_come_as_one_piece(monkeypatch):
         (None, 1),  # stream "ab" is not configured here: parsed on its own (and refused by the runner)
         (b"a", 1),
         (None, 1),  # the blank line
-        (b"b", 2),
+        (b"b", 4),
         (None, 1),  # LOG
     ]
 

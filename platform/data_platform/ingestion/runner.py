@@ -6,6 +6,11 @@ message per line from the connector's stdout, and lets the destination commit re
 only together with the STATE checkpoint that follows them. Any Python connector that speaks
 the protocol runs the same way (``airbyte-source-faker`` is tested like this).
 
+Throughput: the connector's output is read in blocks, and a run of one stream's RECORD lines
+goes to that stream's buffer file in one write (no Python step per record); DuckDB parses each
+line once when the buffer loads. Loads and commits run on a writer thread, in order, while the
+reading thread goes on reading, so the connector, the reader and DuckDB work at the same time.
+
 Failure handling: a connector that exits non-zero, is killed, reports a TRACE error, or
 writes a line that is not a valid protocol message fails the sync. Whatever was not yet
 checkpointed is discarded; committed checkpoints (data and state together) stay, so the next
@@ -31,12 +36,11 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import duckdb
 import orjson
 
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
 from data_platform.ingestion.connector_venvs import install_connector
-from data_platform.ingestion.destination import DuckDBDestination, StreamTarget
+from data_platform.ingestion.destination import DuckDBDestination, RecordsRejected, StreamTarget
 from data_platform.ingestion.schema import Column, SchemaChange, columns_from_json_schema, schema_changes
 
 DEFAULT_BATCH_SIZE = 50_000
@@ -157,23 +161,32 @@ class _StreamProgress:
 class _Writer:
     """Runs the destination's loads and commits on a thread of its own, one at a time, in the
     order they were submitted, while the reading thread goes on reading the connector (DuckDB
-    releases the interpreter while it works). At most ``depth`` wait, so a slow warehouse slows
-    the read instead of filling the disk. After a failure the rest is skipped: it came later."""
+    releases the interpreter while it works). At most ``depth`` sealed buffers wait, so a slow
+    warehouse slows the read instead of piling buffer files up on disk. After a failure the rest is skipped (it came later) and
+    ``on_failure`` runs, to stop the connector so that the reading thread hears of it at once.
 
-    def __init__(self, depth: int = 4):
+    Only this thread touches the destination until ``close`` has joined it: the reading thread
+    calls ``close`` on every way out, interrupts included."""
+
+    def __init__(self, on_failure: Callable[[], None], depth: int = 4):
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=depth)
-        self.failure: BaseException | None = None
+        self._on_failure = on_failure
+        self._closing = False
+        self.failure: Exception | None = None
         self._thread = threading.Thread(target=self._run, name="airbyte-destination", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while (work := self._queue.get()) is not None:
-            if self.failure is None:
-                try:
-                    work()
-                except BaseException as error:  # handed to the reading thread, which raises it
-                    self.failure = error.with_traceback(error.__traceback__.tb_next if error.__traceback__ else None)
-                    # (without this frame, whose ``self`` would make the error and the writer a cycle)
+            if self.failure is not None or self._closing:
+                continue
+            try:
+                work()
+            except Exception as error:  # handed to the reading thread, which raises it
+                # (without this frame, whose ``self`` would make the error and the writer a cycle)
+                self.failure = error.with_traceback(error.__traceback__.tb_next if error.__traceback__ else None)
+                with contextlib.suppress(Exception):
+                    self._on_failure()
 
     def submit(self, work: Callable[[], None]) -> None:
         self.raise_failure()
@@ -189,6 +202,21 @@ class _Writer:
             self._queue.put(None)
             self._thread.join()
         self.raise_failure()
+
+    def close(self) -> None:
+        """Skip whatever still waits and join the thread, even when an interrupt arrives meanwhile
+        (it is raised once the thread is gone: the destination must not be used by two threads)."""
+        self._closing = True
+        interrupted: BaseException | None = None
+        while self._thread.is_alive():
+            try:
+                with contextlib.suppress(queue.Full):
+                    self._queue.put_nowait(None)
+                self._thread.join(timeout=0.1)
+            except BaseException as error:  # re-raised below, once the thread is gone
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted
 
 
 class EmbeddedAirbyte:
@@ -275,7 +303,7 @@ class EmbeddedAirbyte:
             for difference in drift[spec.name]:
                 self.log.warning("%s.%s schema drift: %s", connection.name, spec.name, difference.message)
             targets[spec.name] = StreamTarget(connection.name, connection.destination_namespace, spec, spec.columns or tuple(found_columns))
-        catalog = {"streams": [_configured_stream(discovered[name], t.spec) for name, t in targets.items()]}
+        catalog = {"streams": [configured_stream(discovered[name], t.spec) for name, t in targets.items()]}
 
         destination = DuckDBDestination(self.warehouse_path)
         try:
@@ -306,6 +334,7 @@ class EmbeddedAirbyte:
                     raise
             results = {}
             for name, item in progress.items():
+                item.close()
                 destination.drop_stage(item.target)
                 rows = destination.row_count(item.target)
                 destination.record_run(sync_id, item.target, started_at, "succeeded", item.read, item.committed, rows, item.state, None)
@@ -355,7 +384,7 @@ class EmbeddedAirbyte:
             if chunk is not None:
                 try:
                     destination.load_buffer(item.target, chunk.path, sync_id, chunk.first_record)
-                except duckdb.Error as error:
+                except RecordsRejected as error:
                     raise _bad_record(item.target.name, chunk, where, error) from None
                 chunk.path.unlink()
 
@@ -363,7 +392,7 @@ class EmbeddedAirbyte:
             if item.target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND:
                 try:
                     figures = destination.append_checkpoint(item.target, chunk.path if chunk else None, sync_id, stream_state)
-                except duckdb.Error as error:
+                except RecordsRejected as error:  # raised only for a chunk's records
                     raise _bad_record(item.target.name, chunk, where, error) from None  # type: ignore[arg-type]
                 if chunk is not None:
                     chunk.path.unlink()
@@ -386,57 +415,69 @@ class EmbeddedAirbyte:
             if item.read // self.progress_every > before // self.progress_every:
                 self.log.info("%s.%s: %s records read", connection.name, item.target.name, f"{item.read:,}")
 
+        def load_pending() -> None:
+            """Read every stream's records since its last checkpoint into its stage (never committed
+            there), the earliest first: a malformed one is named before any later failure."""
+            for item in sorted(progress.values(), key=lambda i: i.runs[0][0] if i.runs else 0):
+                writer.submit(functools.partial(load, item, item.seal()))
+            writer.finish()
+
         by_name = {name.encode(): item for name, item in progress.items()}
         trace_errors: list[str] = []
         with (folder / "stderr.log").open("w+b") as stderr:
             proc = subprocess.Popen([*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
             assert proc.stdout is not None
-            writer = _Writer()
+            writer = _Writer(on_failure=functools.partial(_kill, proc))
             number = 0
             try:
-                for first, line, stream_name, count in _pieces(proc.stdout, by_name):
-                    writer.raise_failure()
-                    number = first + count - 1
-                    # fast path: a run of RECORDs of one stream in the canonical shape goes to its buffer
-                    # unparsed; DuckDB parses each line once when the buffer loads, and a bad one is named then
-                    if stream_name is not None:
-                        buffer(by_name[stream_name], line, first, count)
-                        continue
-                    message = _parse_line(line, number, where)
-                    kind = message.get("type")
-                    if kind == "RECORD":
-                        record = message.get("record")
-                        stream = record.get("stream") if isinstance(record, dict) else None
-                        item = progress.get(stream) if isinstance(stream, str) else None
-                        if item is None:
-                            raise ProtocolError(
-                                f"{where}: line {number} is a RECORD for stream {stream!r}, which is not in the configured catalog "
-                                f"({sorted(progress)}): {_snippet(line)}"
-                            )
-                        _check_record(record, number, where, stream, line)
-                        buffer(item, line, number, 1)
-                    elif kind == "STATE":
-                        for stream, stream_state in _state_by_stream(message, number, where, progress):
-                            item, chunk = progress[stream], progress[stream].seal()
-                            writer.submit(functools.partial(commit, item, chunk, stream_state, False))
-                    elif kind == "LOG":
-                        log = message.get("log") or {}
-                        self.log.log(_LOG_LEVELS.get(log.get("level"), logging.INFO), "%s: %s", _name(source), log.get("message"))
-                    elif kind == "TRACE":
-                        trace = message.get("trace") or {}
-                        if trace.get("type") == "ERROR":
-                            trace_errors.append(str((trace.get("error") or {}).get("message")))
-                    elif kind not in ("CONTROL", "SPEC", "CATALOG", "CONNECTION_STATUS"):
-                        raise ProtocolError(f"{where}: line {number} has unknown message type {kind!r}: {_snippet(line)}")
+                try:
+                    for first, line, stream_name, count in _pieces(proc.stdout, by_name):
+                        writer.raise_failure()
+                        number = first + count - 1
+                        # fast path: a run of RECORDs of one stream in the canonical shape goes to its buffer
+                        # unparsed; DuckDB parses each line once when the buffer loads, and a bad one is named then
+                        if stream_name is not None:
+                            buffer(by_name[stream_name], line, first, count)
+                            continue
+                        message = _parse_line(line, number, where)
+                        kind = message.get("type")
+                        if kind == "RECORD":
+                            record = message.get("record")
+                            stream = record.get("stream") if isinstance(record, dict) else None
+                            item = progress.get(stream) if isinstance(stream, str) else None
+                            if item is None:
+                                raise ProtocolError(
+                                    f"{where}: line {number} is a RECORD for stream {stream!r}, which is not in the configured "
+                                    f"catalog ({sorted(progress)}): {_snippet(line)}"
+                                )
+                            _check_record(record, number, where, stream, line)
+                            buffer(item, line, number, 1)
+                        elif kind == "STATE":
+                            for stream, stream_state in _state_by_stream(message, number, where, progress):
+                                item, chunk = progress[stream], progress[stream].seal()
+                                writer.submit(functools.partial(commit, item, chunk, stream_state, False))
+                        elif kind == "LOG":
+                            log = message.get("log") or {}
+                            self.log.log(_LOG_LEVELS.get(log.get("level"), logging.INFO), "%s: %s", _name(source), log.get("message"))
+                        elif kind == "TRACE":
+                            trace = message.get("trace") or {}
+                            if trace.get("type") == "ERROR":
+                                trace_errors.append(str((trace.get("error") or {}).get("message")))
+                        elif kind not in ("CONTROL", "SPEC", "CATALOG", "CONNECTION_STATUS"):
+                            raise ProtocolError(f"{where}: line {number} has unknown message type {kind!r}: {_snippet(line)}")
+                except Exception:
+                    _stop(proc)
+                    # the checkpoints before the failure commit, and a malformed record before it is named first
+                    load_pending()
+                    raise
+                returncode = proc.wait()
+                load_pending()
             except BaseException:
                 _stop(proc)
-                writer.finish()  # the checkpoints before the failure commit; a failure among them is the earlier one
                 raise
-            returncode = proc.wait()
-            for item in progress.values():  # a malformed record is named before any other failure, as if parsed on arrival
-                chunk = item.seal()  # an append-only stream's records here have no STATE after them: read, never committed
-                writer.submit(functools.partial(load, item, chunk))
-            writer.finish()
+            finally:
+                writer.close()
+                proc.stdout.close()
             stderr.seek(0)
             stderr_tail = _tail(stderr.read().decode(errors="replace"))
         if returncode != 0 or trace_errors:
@@ -507,16 +548,21 @@ def _pieces(output: IO[bytes], streams: Collection[bytes]) -> Iterator[tuple[int
     is a piece of its own with stream None. Each piece ends with a newline (the last line of the
     output gets one)."""
     run_end = {name: re.compile(b"\n(?!" + re.escape(_RECORD_PREFIX + name + b'"') + b")") for name in streams}
-    number, carry = 0, b""
+    number, carried = 0, []  # the start of a line the blocks read so far have not ended
     while True:
         block = output.read1(_READ_SIZE)  # type: ignore[attr-defined]
         if not block:
-            if not carry:
+            if not carried:
                 return
-            block, carry = carry + b"\n", b""
-        data = carry + block if carry else block
-        end = data.rfind(b"\n") + 1
-        carry = data[end:]
+            data, carried = b"".join(carried) + b"\n", []
+        else:
+            last = block.rfind(b"\n")
+            if last < 0:  # a line longer than a block: keep its parts, searching only new blocks
+                carried.append(block)
+                continue
+            data = b"".join([*carried, block[: last + 1]]) if carried else block[: last + 1]
+            carried = [block[last + 1 :]] if last + 1 < len(block) else []
+        end = len(data)
         position = 0
         while position < end:
             if data.startswith(_RECORD_PREFIX, position):
@@ -543,9 +589,10 @@ def _check_record(record: Mapping[str, Any], number: int, where: str, stream: st
         )
 
 
-def _bad_record(stream: str, chunk: _Chunk, where: str, error: Exception) -> ProtocolError:
-    """The protocol error for a buffer DuckDB refused: the first line Python's checks reject, named
-    by the connector's line number, or DuckDB's own message when every line passes them."""
+def _bad_record(stream: str, chunk: _Chunk, where: str, error: Exception) -> SyncFailed:
+    """The error for a buffer DuckDB refused: a protocol error naming the first line Python's checks
+    reject by the connector's line number, or, when every line passes them, DuckDB's own message
+    with the lines the buffer held."""
     with chunk.path.open("rb") as lines:
         for line, number in zip(lines, chunk.line_numbers(), strict=False):
             try:
@@ -553,7 +600,8 @@ def _bad_record(stream: str, chunk: _Chunk, where: str, error: Exception) -> Pro
                 _check_record(message.get("record") or {}, number, where, stream, line)
             except ProtocolError as found:
                 return found
-    return ProtocolError(f"{where}, stream {stream!r}: a RECORD the warehouse cannot load: {error}")
+    lines = f"lines {chunk.runs[0][0]}-{chunk.runs[-1][0] + chunk.runs[-1][1] - 1}" if chunk.runs else "no line"
+    return SyncFailed(f"{where}, stream {stream!r}: the warehouse could not load the records of {lines}: {error}")
 
 
 def _state_by_stream(message: Mapping[str, Any], number: int, where: str, progress: Mapping[str, _StreamProgress]) -> list[tuple[str, Any]]:
@@ -577,7 +625,7 @@ def _state_by_stream(message: Mapping[str, Any], number: int, where: str, progre
     return pairs
 
 
-def _configured_stream(discovered: Mapping[str, Any], spec: StreamSpec) -> dict[str, Any]:
+def configured_stream(discovered: Mapping[str, Any], spec: StreamSpec) -> dict[str, Any]:
     configured: dict[str, Any] = {
         "stream": discovered,
         "sync_mode": spec.sync_mode.source_sync_mode,
@@ -596,6 +644,11 @@ def _write_private(path: Path, content: Any) -> str:
     with os.fdopen(fd, "wb") as f:
         f.write(orjson.dumps(content))
     return str(path)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
 
 
 def _stop(proc: subprocess.Popen) -> None:
