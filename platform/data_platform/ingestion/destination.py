@@ -283,13 +283,20 @@ class DuckDBDestination:
 
     def _conflicting_versions(self, target: StreamTarget) -> tuple[int, tuple[str, ...]]:
         """Keys staged in two or more different versions with the same cursor value: deduplication
-        keeps one of them, and which one is right only the source's owner can say."""
+        keeps one of them, and which one is right only the source's owner can say. Only the rows
+        of a key staged more than once with one cursor value are hashed (usually none)."""
         pk = ", ".join(quote(k) for k in target.spec.primary_key)
         cursor = quote(target.spec.cursor_field) if target.spec.cursor_field else "null"
         values = ", ".join(quote(c.name) for c in target.columns)
+        same_key = " and ".join(f"s.{quote(k)} = r.{quote(k)}" for k in target.spec.primary_key)
         rows = self.conn.execute(
-            f"""select cast(json_array({pk}) as varchar) from {target.stage_table}
-                where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
+            f"""with repeated as (
+                    select {pk}, {cursor} as _cursor from {target.stage_table}
+                    where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
+                    group by all having count(*) > 1
+                )
+                select cast(json_array({pk}) as varchar) from {target.stage_table} s
+                semi join repeated r on {same_key} and {"s." + cursor if target.spec.cursor_field else "null"} is not distinct from r._cursor
                 group by {pk}, {cursor} having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
                 order by 1"""
         ).fetchall()
