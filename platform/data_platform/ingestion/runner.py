@@ -416,8 +416,9 @@ class EmbeddedAirbyte:
                 self.log.info("%s.%s: %s records read", connection.name, item.target.name, f"{item.read:,}")
 
         def load_pending() -> None:
-            """Read every stream's records since its last checkpoint into its stage (never committed
-            there), the earliest first: a malformed one is named before any later failure."""
+            """Load every stream's records since its last checkpoint into its stage, the stream with
+            the earliest first, so that a malformed one is named before any later failure. (Those of
+            an append-only stream are never committed from there: no STATE covers them.)"""
             for item in sorted(progress.values(), key=lambda i: i.runs[0][0] if i.runs else 0):
                 writer.submit(functools.partial(load, item, item.seal()))
             writer.finish()
