@@ -28,13 +28,15 @@ INSTANCE_TEMPLATE = Path(__file__).with_name("instance") / "dagster.yaml"
 
 def prepare_dagster_home(settings: Settings) -> Path:
     """Use ``$DAGSTER_HOME`` if set; otherwise a persistent home in the data directory with the
-    local instance config (warehouse pool limited to 1)."""
-    if settings.dagster_home is not None:
-        return settings.dagster_home
-    home = settings.data_dir / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copy(INSTANCE_TEMPLATE, home / "dagster.yaml")
+    local instance config (warehouse pool limited to 1). Locally, a ``$DAGSTER_HOME`` that does
+    not exist yet is created with that config too (Dagster would only refuse it); one that exists
+    is used as it is."""
+    home = settings.dagster_home
+    if home is None or (settings.is_local and not home.exists()):
+        home = home or settings.data_dir / "dagster_home"
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists():
+            shutil.copy(INSTANCE_TEMPLATE, home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
