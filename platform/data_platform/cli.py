@@ -31,9 +31,8 @@ def prepare_dagster_home(settings: Settings) -> Path:
     local instance config (warehouse pool limited to 1). Locally, a ``$DAGSTER_HOME`` that does
     not exist yet is created with that config too (Dagster would only refuse it); one that exists
     is used as it is."""
-    home = settings.dagster_home
-    if home is None or (settings.is_local and not home.exists()):
-        home = home or settings.data_dir / "dagster_home"
+    home = settings.dagster_home or settings.data_dir / "dagster_home"
+    if settings.dagster_home is None or (settings.is_local and not home.exists()):
         home.mkdir(parents=True, exist_ok=True)
         if not (home / "dagster.yaml").exists():
             shutil.copy(INSTANCE_TEMPLATE, home / "dagster.yaml")

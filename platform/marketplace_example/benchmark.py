@@ -52,6 +52,7 @@ from data_platform.settings import REPO_ROOT, resolve_settings
 from data_platform.transformation.project import DBT_EXECUTABLE
 from data_platform.warehouse.sql import WarehouseDialect
 from marketplace_example.benchmark_project import synthetic_project
+from marketplace_example.connectors.replay import catalog_path
 from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
 
 ROWS_PER_SCALE_UNIT = 32_000  # source rows for scale 1.0 over 30 days of history
@@ -145,29 +146,7 @@ def sync_figure(root: Path, rows: int, repeats: int, notes: list[str]) -> Figure
     variables = {"source_systems": str(root / "sources")}
     connections = [c for d in load_domains(resolve_settings({})) for c in d.connections]
 
-    read_seconds, captured = 0.0, []
-    for connection in connections:
-        # the read the sync makes: the same configured catalog, no state (a first sync)
-        config = connection.embedded_source.resolved_config(variables)
-        discovered = EmbeddedAirbyte(root / "scratch.duckdb").discover(connection.embedded_source, config)
-        catalog = {"streams": [configured_stream(discovered[s.name], s) for s in connection.streams]}
-        (root / "config.json").write_bytes(orjson.dumps(config))
-        (root / "catalog.json").write_bytes(orjson.dumps(catalog))
-        out = root / f"{connection.name}.messages.jsonl"
-        out.with_suffix(".catalog.json").write_bytes(orjson.dumps({"type": "CATALOG", "catalog": {"streams": list(discovered.values())}}))
-        command = [
-            *connection.embedded_source.command,
-            "read",
-            "--config",
-            str(root / "config.json"),
-            "--catalog",
-            str(root / "catalog.json"),
-        ]
-        t = time.perf_counter()
-        with out.open("wb") as f:
-            subprocess.run(command, stdout=f, check=True)
-        read_seconds += time.perf_counter() - t
-        captured.append(out)
+    read_seconds, captured = _recorded_reads(root, connections, variables)
 
     counts, run_number = {"synced": 0, "loaded": 0}, itertools.count()
 
@@ -385,6 +364,35 @@ def partitions_figure(days: int, scale: float, samples: int, notes: list[str]) -
         timings["full_refresh"],
         max_ratio=1.3,
     )
+
+
+def _recorded_reads(root: Path, connections: list, variables: dict[str, str]) -> tuple[float, list[Path]]:
+    """Each connection's connector read to a file (timed), with the configured catalog a first sync
+    uses, and its discovered catalog beside it: the recordings the typed load and the replay use."""
+    read_seconds, captured = 0.0, []
+    for connection in connections:
+        # the read the sync makes: the same configured catalog, no state (a first sync)
+        config = connection.embedded_source.resolved_config(variables)
+        discovered = EmbeddedAirbyte(root / "scratch.duckdb").discover(connection.embedded_source, config)
+        catalog = {"streams": [configured_stream(discovered[s.name], s) for s in connection.streams]}
+        (root / "config.json").write_bytes(orjson.dumps(config))
+        (root / "catalog.json").write_bytes(orjson.dumps(catalog))
+        out = root / f"{connection.name}.messages.jsonl"
+        catalog_path(out).write_bytes(orjson.dumps({"type": "CATALOG", "catalog": {"streams": list(discovered.values())}}))
+        command = [
+            *connection.embedded_source.command,
+            "read",
+            "--config",
+            str(root / "config.json"),
+            "--catalog",
+            str(root / "catalog.json"),
+        ]
+        t = time.perf_counter()
+        with out.open("wb") as f:
+            subprocess.run(command, stdout=f, check=True)
+        read_seconds += time.perf_counter() - t
+        captured.append(out)
+    return read_seconds, captured
 
 
 def _records_by_stream(root: Path, connections: list, captured: list[Path]) -> dict[str, tuple[Path, tuple]]:

@@ -216,10 +216,7 @@ class DuckDBDestination:
         not a number raises ``RecordsRejected`` naming the buffer's line: the runner turns that into a
         protocol error naming the connector's line."""
         select, parameters = _typed_records(target, buffer, sync_id, first_line)
-        try:
-            self.conn.execute(f"insert into {target.stage_table} ({_column_list(target)}, _airbyte_line) {select}", parameters)
-        except duckdb.Error as error:
-            raise RecordsRejected(str(error)) from error
+        self._insert_records(f"insert into {target.stage_table} ({_column_list(target)}, _airbyte_line) {select}", parameters)
 
     def append_checkpoint(self, target: StreamTarget, buffer: Path | None, sync_id: int, state: Mapping[str, Any] | None) -> CommitFigures:
         """An append-only stream's checkpoint: the RECORD lines of ``buffer`` (None: no record since
@@ -230,17 +227,20 @@ class DuckDBDestination:
             staged, generation = 0, self._generation(target)
             if buffer is not None:
                 select, parameters = _typed_records(target, buffer, sync_id, None, generation)
-                try:
-                    inserted = self.conn.execute(f"insert into {target.final_table} ({_column_list(target)}) {select}", parameters)
-                except duckdb.Error as error:
-                    raise RecordsRejected(str(error)) from error
-                staged = int(inserted.fetchone()[0])
+                staged = self._insert_records(f"insert into {target.final_table} ({_column_list(target)}) {select}", parameters)
             self._store_state(target, state, generation)
             self.conn.execute("commit")
         except BaseException:
             self._rollback()
             raise
         return CommitFigures(staged, 0, 0, ())
+
+    def _insert_records(self, insert: str, parameters: list[Any]) -> int:
+        """Run an insert of a buffer's records; what DuckDB refuses is ``RecordsRejected``. Returns the rows inserted."""
+        try:
+            return int(self.conn.execute(insert, parameters).fetchone()[0])
+        except duckdb.Error as error:
+            raise RecordsRejected(str(error)) from error
 
     def commit(self, target: StreamTarget, state: Mapping[str, Any] | None, *, final: bool) -> CommitFigures:
         """Apply the stage to the final table and store ``state``, atomically.

@@ -142,15 +142,12 @@ class _StreamProgress:
         self.read += count
 
     def seal(self) -> _Chunk | None:
-        """Close the buffer (None when it holds no record) and start the next one."""
+        """Close the buffer as a chunk (None when it holds no record) and start the next one."""
         self.buffer.close()
-        if not self.buffered:
-            self.buffer = self._path().open("wb")
-            return None
-        chunk = _Chunk(self._path(), self.sealed, tuple((first, count) for first, count in self.runs))
-        self.sealed += self.buffered
-        self.buffered = 0
-        self.runs = []
+        chunk = None
+        if self.buffered:
+            chunk = _Chunk(self._path(), self.sealed, tuple((first, count) for first, count in self.runs))
+            self.sealed, self.buffered, self.runs = self.sealed + self.buffered, 0, []
         self.buffer = self._path().open("wb")
         return chunk
 
@@ -162,8 +159,9 @@ class _Writer:
     """Runs the destination's loads and commits on a thread of its own, one at a time, in the
     order they were submitted, while the reading thread goes on reading the connector (DuckDB
     releases the interpreter while it works). At most ``depth`` sealed buffers wait, so a slow
-    warehouse slows the read instead of piling buffer files up on disk. After a failure the rest is skipped (it came later) and
-    ``on_failure`` runs, to stop the connector so that the reading thread hears of it at once.
+    warehouse slows the read instead of piling buffer files up on disk. After a failure the rest
+    is skipped (it came later) and ``on_failure`` runs, to stop the connector so that the reading
+    thread hears of it at once.
 
     Only this thread touches the destination until ``close`` has joined it: the reading thread
     calls ``close`` on every way out, interrupts included."""
@@ -380,22 +378,26 @@ class EmbeddedAirbyte:
             args += ["--state", _write_private(folder / "state.json", state)]
         where = f"connection {connection.name!r}"
 
+        @contextlib.contextmanager
+        def loading(item: _StreamProgress, chunk: _Chunk | None) -> Iterator[None]:
+            """Around a load of ``chunk``: records DuckDB refused become the error naming the bad
+            line; a chunk loaded is deleted."""
+            try:
+                yield
+            except RecordsRejected as error:  # raised only for a chunk's records
+                raise _bad_record(item.target.name, chunk, where, error) from None  # type: ignore[arg-type]
+            if chunk is not None:
+                chunk.path.unlink()
+
         def load(item: _StreamProgress, chunk: _Chunk | None) -> None:
             if chunk is not None:
-                try:
+                with loading(item, chunk):
                     destination.load_buffer(item.target, chunk.path, sync_id, chunk.first_record)
-                except RecordsRejected as error:
-                    raise _bad_record(item.target.name, chunk, where, error) from None
-                chunk.path.unlink()
 
         def commit(item: _StreamProgress, chunk: _Chunk | None, stream_state: Mapping[str, Any] | None, final: bool) -> None:
             if item.target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND:
-                try:
+                with loading(item, chunk):
                     figures = destination.append_checkpoint(item.target, chunk.path if chunk else None, sync_id, stream_state)
-                except RecordsRejected as error:  # raised only for a chunk's records
-                    raise _bad_record(item.target.name, chunk, where, error) from None  # type: ignore[arg-type]
-                if chunk is not None:
-                    chunk.path.unlink()
             else:
                 load(item, chunk)
                 figures = destination.commit(item.target, stream_state, final=final)

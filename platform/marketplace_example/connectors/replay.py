@@ -13,9 +13,14 @@ import sys
 from pathlib import Path
 
 
+def catalog_path(recording: Path) -> Path:
+    """Where the catalog that goes with ``recording`` is kept (a CATALOG message)."""
+    return recording.with_suffix(".catalog.json")
+
+
 def main(argv: list[str]) -> int:
     recording, command = Path(argv[0]), argv[1]
-    source = recording.with_suffix(".catalog.json") if command == "discover" else recording
+    source = catalog_path(recording) if command == "discover" else recording
     with source.open("rb") as messages:
         shutil.copyfileobj(messages, sys.stdout.buffer, 1 << 20)
     return 0

@@ -91,11 +91,8 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
                         text = line.decode(errors="replace").rstrip("\n")
                         yield {"payload": orjson.dumps({"file": path.name, "line": number, "text": text[:10_000]}).decode()}
                         continue
-                    if after is None:
-                        yield event
-                        continue
-                    received = instant(event.get("received_at"))
-                    if received is None or received > after:
+                    # (a first sync reads every event: no instant to parse)
+                    if after is None or (received := instant(event.get("received_at"))) is None or received > after:
                         yield event
         if blank:
             yield Log(f"{blank} blank line(s) skipped")
