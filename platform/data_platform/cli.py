@@ -43,8 +43,9 @@ def prepare_dagster_home(settings: Settings) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
+    from data_platform.alerting.delivery import deliver_run_alerts
     from data_platform.automation.end_to_end import earliest_data_day, run_end_to_end
-    from data_platform.definitions import MAIN_JOB, build_definitions, stream_gates
+    from data_platform.definitions import build_definitions
     from data_platform.domains import load_domains
     from data_platform.reporting import print_run_summary
     from data_platform.transformation.partitions import RANGE_END_TAG, RANGE_START_TAG, main_run_tags
@@ -53,40 +54,49 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepare_dagster_home(settings)
     print(f"data-platform: environment {settings.environment.value}, data in {settings.data_dir}", flush=True)
     started = time.perf_counter()
-    domains = load_domains(settings)
-    print(f"domains: {', '.join(d.name for d in domains) or 'none'} (from {settings.domains_dir})", flush=True)
-    defs = build_definitions(settings, domains)
-    job = defs.resolve_job_def(MAIN_JOB)
-    graph = defs.resolve_asset_graph()
-    daily = [key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def]
+    if settings.is_local:  # the local source systems first: the daily partitions start where their data starts
+        advance_local_stand_ins(settings)
+        settings = resolve_settings()
+    domains = {d.name: d for d in load_domains(settings)}
+    print(f"domains: {', '.join(domains) or 'none'} (from {settings.domains_dir})", flush=True)
+    # each domain by its own code location's definitions and end-to-end job: what the UI runs
+    definitions = {name: build_definitions(settings, [domain], location=name) for name, domain in domains.items()}
     with dg.DagsterInstance.get() as instance:
-        built = set.intersection(*(set(instance.get_materialized_partitions(key)) for key in daily)) if daily else set()
 
-        def downstream_tags() -> dict[str, str]:
-            earliest = (
-                None
-                if built
-                else earliest_data_day(defs.resources["warehouse"], [c for d in domains for c in d.connections], settings.warehouse)
-            )
+        def tags_for(name: str, defs: dg.Definitions) -> dict[str, str]:
+            graph = defs.resolve_asset_graph()
+            daily = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable and graph.get(k).partitions_def]
+            if not daily:
+                return {}
+            built = set.intersection(*(set(instance.get_materialized_partitions(key)) for key in daily))
+            earliest = None if built else earliest_data_day(defs.resources["warehouse"], domains[name].connections, settings.warehouse)
             tags = main_run_tags(settings, built, earliest_data=earliest)
-            print(f"daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} in one run, after ingestion", flush=True)
+            print(f"{name}: daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} in one run", flush=True)
             return tags
 
         end_to_end = run_end_to_end(
-            job,
+            definitions,
             instance,
-            stream_gates(defs),
-            downstream_tags=downstream_tags,
+            tags_for=tags_for,
+            on_run=lambda run: deliver_run_alerts(
+                instance, definitions, run.run_id, settings, {d.name: d.slack_channel for d in domains.values() if d.slack_channel}
+            ),
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
         return print_run_summary(end_to_end.runs, settings, time.perf_counter() - started, end_to_end.left_out)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    if not advance_local_stand_ins(resolve_settings()):
+        print("no domain names a local_stand_in: nothing to move forward")
+    return 0
+
+
+def advance_local_stand_ins(settings: Settings) -> set[str]:
+    """Move every domain's local source systems forward to now (or the pinned instant); the stand-ins moved."""
     from data_platform.domains import load_domains, resolve_callable
     from data_platform.ingestion.source_systems import advance_stand_in
 
-    settings = resolve_settings()
     done = set()
     for domain in load_domains(settings):
         for system in domain.source_systems:
@@ -97,9 +107,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(f"{system.local_stand_in}: moved to {report.until:%Y-%m-%d %H:%M} UTC in {settings.source_systems_dir}")
             for table, rows in report.rows_total.items():
                 print(f"  {table:<16} {rows:>12,} rows ({report.rows_written.get(table, 0):,} written now)")
-    if not done:
-        print("no domain names a local_stand_in: nothing to move forward")
-    return 0
+    return done
 
 
 def cmd_prepare_dbt(args: argparse.Namespace) -> int:
@@ -146,16 +154,50 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"DAGSTER_HOME={home}", flush=True)
     dagster = Path(sys.executable).with_name("dagster")
     extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
+    host, port, extra = serving_address(extra)
+    print(f"data-platform dev: the Dagster UI will be at http://{host}:{port}", flush=True)
     # not exec: dagster dev leaves its code servers running for 40-50 s after Ctrl-C, and all of
     # its processes after SIGTERM; this process stays to take the whole group down (process_group.py)
     # dagster dev warns at every start that `dg dev` supersedes it; the platform starts it for
     # the user, so the warning is not theirs to act on (only that message is silenced)
     warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), "ignore:Function `dev_command` is superseded") if w)
     code = run_process_group(
-        [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), *extra], env={**os.environ, "PYTHONWARNINGS": warnings}
+        [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port), *extra],
+        env={**os.environ, "PYTHONWARNINGS": warnings},
     )
     print("data-platform dev: stopped, with every process it started", flush=True)
     return code
+
+
+DEFAULT_PORT = 3000
+
+
+def serving_address(arguments: list[str]) -> tuple[str, int, list[str]]:
+    """The host and port ``dagster dev`` will serve on, and the other arguments. Dagster moves to
+    another port without a word when its port is taken; here a port asked for (``-p``) is used as
+    asked, and when 3000 is taken a free one is chosen and said."""
+    import socket
+
+    host, port, rest = "127.0.0.1", None, []
+    items = iter(arguments)
+    for item in items:
+        name, _, value = item.partition("=")
+        if name in ("-h", "--host"):
+            host = value or next(items, host)
+        elif name in ("-p", "--port"):
+            port = int(value or next(items))
+        else:
+            rest.append(item)
+    if port is None:
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, DEFAULT_PORT))
+                port = DEFAULT_PORT
+            except OSError:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
+                print(f"data-platform dev: port {DEFAULT_PORT} is taken, serving on port {port} instead", flush=True)
+    return host, port, rest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ Everything is built lazily (``@dg.definitions``): importing this module does not
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 
 from data_platform import wiring
-from data_platform.alerting.sensors import check_failure_alert_sensor, heartbeat_spec, run_failure_sensor
+from data_platform.alerting.sensors import failure_alert_sensor, heartbeat_spec
 from data_platform.automation.jobs import daily_partitions_job, every_domains_daily_job, ingestion_jobs
 from data_platform.automation.schedules import daily_partition_schedule, ingestion_schedules, late_events_rerun_schedule
 from data_platform.automation.sensors import automation_sensor
@@ -37,6 +38,12 @@ from data_platform.transformation.partitions import daily_partitions
 from data_platform.transformation.project import prepared_manifest
 
 MAIN_JOB = "platform_main_job"
+"""The end-to-end job where every domain loads together (``data_platform.definitions``: the CLI's
+and the tests' single location). In a domain's own code location it is ``<domain>_end_to_end``."""
+
+
+def main_job_name(location: str | None) -> str:
+    return f"{location}_end_to_end" if location else MAIN_JOB
 
 
 def build_definitions(
@@ -87,7 +94,7 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
         ]
         systems = build_source_system_assets(domain, settings)
         materializable_systems |= {k for a in systems if isinstance(a, dg.AssetsDefinition) for k in a.keys}
-        assets += [*systems, *build_ingestion_assets(domain.connections, settings.warehouse, domain.name, stream_checks)]
+        assets += [*systems, *build_ingestion_assets(domain.connections, settings.warehouse, domain.name, stream_checks, domain.waivers)]
         jobs += ingestion_jobs(domain.connections, materializable_systems)
         schedules += ingestion_schedules(domain.connections, settings)
         stream_keys = {stream_key(c, s.name) for c in domain.connections for s in c.streams}
@@ -117,14 +124,13 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     assets.append(heartbeat_spec(location))
     problems += wiring.dangling_dependencies(assets, foreign)
     wiring.validate(problems)
-    main_job = dg.define_asset_job(
-        MAIN_JOB,
-        selection=dg.AssetSelection.all(),
-        description="Everything, end to end: local source systems, every Airbyte connection, every dbt model and check.",
-    )
+    main_job = dg.define_asset_job(main_job_name(location), selection=dg.AssetSelection.all(), description=_main_job_description(domains))
     sensors = [
-        run_failure_sensor(),
-        check_failure_alert_sensor(location, {d.name: d.slack_channel for d in domains if d.slack_channel}),
+        failure_alert_sensor(
+            location,
+            {d.name: d.slack_channel for d in domains if d.slack_channel},
+            lookback=dt.timedelta(hours=settings.alerting.lookback_hours),
+        ),
     ]
     if dbt_assets_all:
         sensors.append(automation_sensor(dg.AssetSelection.assets(*dbt_assets_all)))
@@ -148,6 +154,18 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     )
 
 
+def _main_job_description(domains: Sequence[Domain]) -> str:
+    names = ", ".join(d.name for d in domains) or "none"
+    connections = ", ".join(c.name for d in domains for c in d.connections) or "none"
+    return (
+        f"End to end, for the domain(s) {names}: the local stand-ins of their source systems, their Airbyte connections "
+        f"({connections}) with every stream check, then every dbt model, test and Python consumer; a failed blocking check "
+        "leaves out exactly its descendants (run tag platform/blocked). Another domain's models are read here, never built: "
+        "they refresh in their own domain's runs. Daily models need a partition or a range (the partition picker, the schedule, "
+        "a backfill); launched without one, the run builds everything else and tags what it left out (platform/needs_partition)."
+    )
+
+
 def domain_location(folder: Path | str) -> dg.Definitions:
     """The code location of the domain in ``folder`` (what its ``definitions.py`` returns)."""
     settings = resolve_settings()
@@ -167,4 +185,4 @@ def defs() -> dg.Definitions:
     return build_definitions()
 
 
-__all__ = ["MAIN_JOB", "build_definitions", "defs", "domain_location", "stream_gates"]
+__all__ = ["MAIN_JOB", "build_definitions", "defs", "domain_location", "main_job_name", "stream_gates"]

@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 
 from data_platform.ingestion.connections import ConnectionsFileError, ConnectionSpec, load_connections
+from data_platform.quality.waivers import Waiver, WaiverError, load_waivers
 from data_platform.settings import Settings
 from data_platform.yaml_text import load_yaml
 
@@ -74,6 +75,8 @@ class Domain:
     consumers: tuple[str, ...]
     schedules: Mapping[str, str]
     dbt_project_dir: Path | None
+    waivers: tuple[Waiver, ...] = ()
+    """Owners' waivers of failing blocking checks (``waivers.yaml``, see ``quality/waivers.py``)."""
 
 
 def domain_folders(settings: Settings) -> list[Path]:
@@ -141,7 +144,15 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
         consumers=tuple(consumers),
         schedules=schedules,
         dbt_project_dir=dbt_project if (dbt_project / "dbt_project.yml").exists() else None,
+        waivers=_waivers(folder),
     )
+
+
+def _waivers(folder: Path) -> tuple[Waiver, ...]:
+    try:
+        return load_waivers(folder)
+    except WaiverError as error:
+        raise DomainError(str(error)) from None
 
 
 def load_domains(settings: Settings, names: Sequence[str] | None = None) -> list[Domain]:

@@ -90,6 +90,8 @@ class AlertSettings:
     smtp_user: str | None = None
     smtp_password: bool = False
     email_from: str = "data-platform-alerts@localhost"
+    lookback_hours: float = 24.0
+    """How far back the alert sensor's first tick looks for failures it has not alerted."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,7 +208,15 @@ def _alerting(environ: Mapping[str, str]) -> AlertSettings:
         smtp_user=environ.get("DATA_PLATFORM_SMTP_USER") or None,
         smtp_password=bool(environ.get("DATA_PLATFORM_SMTP_PASSWORD")),
         email_from=environ.get("DATA_PLATFORM_ALERT_EMAIL_FROM") or "data-platform-alerts@localhost",
+        lookback_hours=_parsed(environ, "DATA_PLATFORM_ALERT_LOOKBACK_HOURS", 24.0, _lookback_hours, "a number of hours from 0 to 8760"),
     )
+
+
+def _lookback_hours(text: str) -> float:
+    hours = float(text)
+    if not 0 <= hours <= 8760:
+        raise ValueError(text)
+    return hours
 
 
 def _simulation(environ: Mapping[str, str]) -> SimulationSettings:

@@ -131,10 +131,11 @@ def _attempt(send: Callable[[Alert], None], alert: Alert) -> str | None:
     return None
 
 
-def deliver(sink: AlertSink, alert: Alert, identity: str, sent: list[str], failing: dict[str, dict]) -> list[str]:
+def deliver(sink: AlertSink, alert: Alert, identity: str, sent, failing: dict[str, dict]) -> list[str]:
     """Send ``alert`` to each sink that has not delivered it yet; return the sinks still owing it.
 
-    ``sent`` remembers ``sink|identity`` pairs, so each sink delivers each alert once;
+    ``sent`` remembers ``sink|identity`` pairs (a list, or the instance's ``DeliveredLedger``
+    shared by every deliverer), so each sink delivers each alert once;
     ``failing`` (sink -> failures, last error, since when) is what the heartbeat shows."""
     owing = []
     for name, send in sink.channels():
@@ -143,7 +144,7 @@ def deliver(sink: AlertSink, alert: Alert, identity: str, sent: list[str], faili
             continue
         error = _attempt(send, alert)
         if error is None:
-            remember(sent, key)
+            sent.remember(key) if hasattr(sent, "remember") else remember(sent, key)
             failing.pop(name, None)
         else:
             owing.append(name)

@@ -1,67 +1,84 @@
-"""The main job end to end, in two runs, so that a failed blocking check stops only its descendants.
+"""Every domain end to end, each by its own ``<domain>_end_to_end`` job, in dependency order.
 
-Dagster skips a whole step when one of its upstream outputs in the same run was not produced,
-and the dbt models are spread over several steps (the daily-partitioned models and the rest,
-which Dagster splits further around them). A dbt step already leaves out the descendants of a
-blocked stream (``transformation/assets.py``), but a model it leaves out would then stop
-every model of the next dbt step. So the end-to-end run first syncs the streams (and judges
-them, in the sync's step), then plans the rest without the blocked streams' descendants:
-every other asset is built, and each one left out gets an observation naming the check.
+This is what ``data-platform run`` does, and it is no more than Dagster does from anywhere
+else: each domain's run is the job its code location serves (the UI's launchpad, its
+schedule, ``dagster job execute``), and a failed blocking check stops exactly its descendants
+by the mechanism inside the steps (``transformation/assets.py``, ``quality/blast_radius.py``),
+across domains too. A domain runs after every domain whose models it reads, so its
+cross-domain models see this invocation's data, or its blocks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import graphlib
+from collections.abc import Callable, Mapping
 
 import dagster as dg
 
-from data_platform.quality.blast_radius import Block, blocked_descendants, failed_blocking_checks, full_graph, observation
+from data_platform.definitions import main_job_name
 
 
 @dataclasses.dataclass
 class EndToEnd:
     runs: list[dg.ExecuteInProcessResult]
-    left_out: dict[dg.AssetKey, list[Block]]
+    left_out: dict = dataclasses.field(default_factory=dict)
+    """Assets left out of every plan (none since the blocks live in the steps; kept for the summary's signature)."""
 
     @property
     def success(self) -> bool:
         return all(r.success for r in self.runs)
 
 
+def domain_order(definitions: Mapping[str, dg.Definitions]) -> list[str]:
+    """Domain names, each after the domains whose assets it reads (by asset key); a cycle is an
+    error naming the domains in it."""
+    producer: dict[dg.AssetKey, str] = {}
+    for name, defs in definitions.items():
+        graph = defs.resolve_asset_graph()
+        for key in graph.get_all_asset_keys():
+            if graph.get(key).is_materializable:
+                producer[key] = name
+    needs: dict[str, set[str]] = {}
+    for name, defs in sorted(definitions.items()):
+        graph = defs.resolve_asset_graph()
+        needs[name] = {
+            producer[key] for key in graph.get_all_asset_keys() if not graph.get(key).is_materializable and producer.get(key, name) != name
+        }
+    try:
+        return list(graphlib.TopologicalSorter(needs).static_order())
+    except graphlib.CycleError as error:
+        raise ValueError(f"domains read each other's models in a cycle: {' -> '.join(error.args[1])}") from error
+
+
 def run_end_to_end(
-    job: dg.JobDefinition,
+    definitions: Mapping[str, dg.Definitions],
     instance: dg.DagsterInstance,
-    gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]],
-    selection: set[dg.AssetKey] | None = None,
-    downstream_tags: Callable[[], dict[str, str]] | None = None,
+    tags_for: Callable[[str, dg.Definitions], dict[str, str]] | None = None,
+    leave_out: Callable[[dg.AssetKey], bool] | None = None,
+    on_run: Callable[[dg.ExecuteInProcessResult], None] | None = None,
+    tags: Mapping[str, str] | None = None,
     **execute_kwargs,
 ) -> EndToEnd:
-    """``downstream_tags``: called after ingestion, the tags of the second run (its partitions can
-    depend on the data that landed); ``execute_kwargs`` go to both runs."""
-    graph = full_graph(job)
-    keys = set(selection) if selection is not None else {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
-    streams = {k for k in gates if k in keys}
-    upstream = {a for k in streams for a in graph.get_ancestor_asset_keys(k)}
-    first = keys & (streams | upstream)
+    """One run of each domain's end-to-end job, in dependency order. ``tags_for(domain, defs)``:
+    the run's tags (its partitions can depend on the data landed so far), asked just before the
+    domain runs; ``leave_out``: keys not to plan (tests simulate their sources themselves);
+    ``on_run``: called after each run (alerts)."""
     runs = []
-    if first:
-        runs.append(job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=sorted(first), **execute_kwargs))
-    blocks = failed_blocking_checks(instance, {k: v for k, v in gates.items() if graph.has(k)})
-    stopped = blocked_descendants(graph, blocks)
-    rest = keys - first
-    left_out = {k: stopped[k] for k in sorted(rest & set(stopped), key=lambda k: k.to_user_string())}
-    planned = rest - set(left_out)
-    if planned:
-        kwargs = dict(execute_kwargs)
-        if downstream_tags is not None:
-            kwargs["tags"] = {**kwargs.get("tags", {}), **downstream_tags()}
-        run = job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=sorted(planned), **kwargs)
+    for name in domain_order(definitions):
+        defs = definitions[name]
+        job = defs.resolve_job_def(main_job_name(name))
+        graph = defs.resolve_asset_graph()
+        keys = sorted(key for key in graph.get_all_asset_keys() if graph.get(key).is_executable and not (leave_out and leave_out(key)))
+        if not keys:
+            continue
+        run_tags = {**(tags or {}), **(tags_for(name, defs) if tags_for else {})}
+        run = job.execute_in_process(instance=instance, raise_on_error=False, asset_selection=keys, tags=run_tags, **execute_kwargs)
         runs.append(run)
-        for key, key_blocks in left_out.items():
-            instance.report_runless_asset_event(observation(key, key_blocks, run.run_id))
-    return EndToEnd(runs, left_out)
+        if on_run is not None:
+            on_run(run)
+    return EndToEnd(runs)
 
 
 def earliest_data_day(warehouse, connections, profile) -> dt.date | None:

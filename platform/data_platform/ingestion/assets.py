@@ -15,6 +15,7 @@ from data_platform.governance.contracts import contract_metadata
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
 from data_platform.ingestion.keys import source_system_key, stream_key
 from data_platform.quality.stream_check import StreamCheck
+from data_platform.quality.waivers import Waiver, apply_waiver, waiver_in_force
 from data_platform.warehouse.profile import WarehouseProfile
 
 
@@ -68,7 +69,11 @@ def stream_spec(connection: ConnectionSpec, stream: StreamSpec, warehouse: Wareh
 
 
 def build_connection_assets(
-    connection: ConnectionSpec, warehouse: WarehouseProfile, domain: str, checks: Sequence[StreamCheck] = ()
+    connection: ConnectionSpec,
+    warehouse: WarehouseProfile,
+    domain: str,
+    checks: Sequence[StreamCheck] = (),
+    waivers: Sequence[Waiver] = (),
 ) -> dg.AssetsDefinition:
     """The connection's sync, then the selected checks of its streams, in one step: the checks
     are judged before any step downstream starts (see ``quality/stream_check.py``)."""
@@ -93,7 +98,8 @@ def build_connection_assets(
         selected_checks = context.selected_asset_check_keys
         for check in checks:
             if check.key in selected_checks:
-                yield check.run(context, synced.get(check.spec.asset_key), team=owning_team(connection, check.spec.asset_key))
+                result = check.run(context, synced.get(check.spec.asset_key), team=owning_team(connection, check.spec.asset_key))
+                yield apply_waiver(result, waiver_in_force(waivers, check.key))
 
     return _sync
 
@@ -105,13 +111,19 @@ def owning_team(connection: ConnectionSpec, key: dg.AssetKey) -> str:
 
 
 def build_ingestion_assets(
-    connections: Sequence[ConnectionSpec], warehouse: WarehouseProfile, domain: str, checks: Sequence[StreamCheck] = ()
+    connections: Sequence[ConnectionSpec],
+    warehouse: WarehouseProfile,
+    domain: str,
+    checks: Sequence[StreamCheck] = (),
+    waivers: Sequence[Waiver] = (),
 ) -> list[dg.AssetsDefinition]:
     """One multi-asset per connection, carrying the checks on its streams."""
     by_key: dict[dg.AssetKey, list[StreamCheck]] = {}
     for check in checks:
         by_key.setdefault(check.spec.asset_key, []).append(check)
     return [
-        build_connection_assets(c, warehouse, domain, [check for s in c.streams for check in by_key.get(stream_key(c, s.name), [])])
+        build_connection_assets(
+            c, warehouse, domain, [check for s in c.streams for check in by_key.get(stream_key(c, s.name), [])], waivers
+        )
         for c in connections
     ]

@@ -36,10 +36,10 @@ import duckdb
 import orjson
 
 from data_platform.ingestion.connections import StreamSpec, SyncMode
+from data_platform.ingestion.keys import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_key_sql
 from data_platform.ingestion.schema import AIRBYTE_META_COLUMNS, Column
 from data_platform.warehouse.sql import literal
 
-INTERNAL_SCHEMA = "airbyte_internal"
 CHANGE_TYPE = "struct(field varchar, change varchar, reason varchar)"
 SYNC_CHECKPOINT_THRESHOLD = "256MB"
 """DuckDB's write-ahead log size at which a commit also checkpoints (writes the log into the
@@ -135,6 +135,11 @@ class DuckDBDestination:
                 sync_id bigint, connection varchar, namespace varchar, stream varchar, sync_mode varchar,
                 started_at timestamp with time zone, finished_at timestamp with time zone, status varchar,
                 records_read bigint, records_committed bigint, rows_in_table bigint, cursor json, error varchar)"""
+        )
+        self.conn.execute(
+            f"""create table if not exists {INTERNAL_SCHEMA}.{CONFLICTS_TABLE} (
+                namespace varchar, stream varchar, key_json varchar, cursor_value varchar,
+                first_seen_at timestamp with time zone, primary key (namespace, stream, key_json, cursor_value))"""
         )
 
     def close(self) -> None:
@@ -283,8 +288,9 @@ class DuckDBDestination:
 
     def _conflicting_versions(self, target: StreamTarget) -> tuple[int, tuple[str, ...]]:
         """Keys staged in two or more different versions with the same cursor value: deduplication
-        keeps one of them, and which one is right only the source's owner can say. Only the rows
-        of a key staged more than once with one cursor value are hashed (usually none)."""
+        keeps one of them, and which one is right only the source's owner can say. Each is
+        recorded in ``CONFLICTS_TABLE`` (in the commit's transaction). Only the rows of a key
+        staged more than once with one cursor value are hashed (usually none)."""
         pk = ", ".join(quote(k) for k in target.spec.primary_key)
         cursor = quote(target.spec.cursor_field) if target.spec.cursor_field else "null"
         values = ", ".join(quote(c.name) for c in target.columns)
@@ -295,11 +301,26 @@ class DuckDBDestination:
                     where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
                     group by all having count(*) > 1
                 )
-                select cast(json_array({pk}) as varchar) from {target.stage_table} s
+                select {conflict_key_sql(target.spec.primary_key, "s.")}, cast(s.{cursor} as varchar) from {target.stage_table} s
                 semi join repeated r on {same_key} and {"s." + cursor if target.spec.cursor_field else "null"} is not distinct from r._cursor
-                group by {pk}, {cursor} having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
+                group by all having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
+                order by 1"""
+            if target.spec.cursor_field
+            else f"""with repeated as (
+                    select {pk} from {target.stage_table}
+                    where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
+                    group by all having count(*) > 1
+                )
+                select {conflict_key_sql(target.spec.primary_key, "s.")}, null from {target.stage_table} s
+                semi join repeated r on {same_key}
+                group by all having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
                 order by 1"""
         ).fetchall()
+        if rows:
+            self.conn.executemany(
+                f"insert or ignore into {INTERNAL_SCHEMA}.{CONFLICTS_TABLE} values (?, ?, ?, ?, now())",
+                [[target.namespace, target.name, key, value] for key, value in rows],
+            )
         return len(rows), tuple(r[0] for r in rows[:5])
 
     def _apply_dedup(self, target: StreamTarget, generation: int) -> int:

@@ -51,6 +51,36 @@ def failed_blocking_checks(
     return blocks
 
 
+def blocked_upstream(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey]) -> dict[dg.AssetKey, list[Block]]:
+    """Assets (another domain's models, read across code locations) left out of their last run
+    by a block upstream and not materialized since: the observation that left them out is newer
+    than their latest materialization. Their readers stay blocked by the same checks, whichever
+    code location, run or entry point they are built from."""
+    blocks: dict[dg.AssetKey, list[Block]] = {}
+    for key in keys:
+        observed = next((r for r in instance.fetch_observations(key, limit=5).records if _blocked_labels(r)), None)
+        if observed is None:
+            continue
+        materialized = instance.fetch_materializations(key, limit=1).records
+        if materialized and materialized[0].storage_id > observed.storage_id:
+            continue
+        description = observed.asset_observation.description if observed.asset_observation else None
+        blocks[key] = [Block(check_key(label), observed.run_id, description) for label in _blocked_labels(observed)]
+    return blocks
+
+
+def _blocked_labels(record) -> list[str]:
+    observation = record.asset_observation
+    value = observation.metadata.get(BLOCKED_BY) if observation is not None else None
+    return list(getattr(value, "value", value) or [])
+
+
+def check_key(label: str) -> dg.AssetCheckKey:
+    """The check named by a ``Block.label`` (``raw_shop/orders:primary_key_unique``)."""
+    asset, _, name = label.rpartition(":")
+    return dg.AssetCheckKey(dg.AssetKey.from_user_string(asset), name)
+
+
 def gates_of(specs: Iterable[dg.AssetCheckSpec]) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
     """Asset -> its checks that block descendants (by the check specs' metadata)."""
     gates: dict[dg.AssetKey, list[dg.AssetCheckKey]] = {}
@@ -71,7 +101,10 @@ def descendants(graph, roots: Iterable[dg.AssetKey]) -> set[dg.AssetKey]:
     seen: set[dg.AssetKey] = set()
     frontier = list(roots)
     while frontier:
-        for child in graph.get(frontier.pop()).child_keys:
+        key = frontier.pop()
+        if not graph.has(key):  # another domain's asset this job's graph only reads
+            continue
+        for child in graph.get(key).child_keys:
             if child not in seen:
                 seen.add(child)
                 frontier.append(child)

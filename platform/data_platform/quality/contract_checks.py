@@ -32,7 +32,7 @@ from data_platform.ingestion.keys import SCHEMA_DRIFT, stream_key
 from data_platform.ingestion.schema import SchemaChange
 from data_platform.quality.contract_rules import contract_rules, table_schema_changes
 from data_platform.quality.quarantine import ContractEnforcer
-from data_platform.quality.stream_check import StreamCheck, Synced, stream_check_spec
+from data_platform.quality.stream_check import PLATFORM_BLOCKING, StreamCheck, Synced, stream_check_spec
 from data_platform.warehouse.profile import WarehouseProfile
 
 CHECK_NAME = "data_contract"
@@ -75,7 +75,7 @@ def contract_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: Wa
         f"Rows and columns of {enforcer.table} against the data contract {contract.id} v{contract.version} "
         f"({contract.path.name}, owner {contract.team}). Violating rows go to {enforcer.quarantine} (PII hashed) and the rest "
         f"flow on (a warning); more than {contract.quarantine_tolerance_percent:g} % of a sync quarantined, a column removed or "
-        "retyped, or rows that do not reconcile block the stream's descendants.",
+        f"retyped, or rows that do not reconcile fail at ERROR. {PLATFORM_BLOCKING}",
         blocks=True,
         metadata={"contract/id": contract.id, "quarantine_table": enforcer.quarantine},
     )

@@ -21,6 +21,13 @@ from data_platform.warehouse.sql import query_tag
 BLOCKS_DESCENDANTS = "platform/blocks_descendants"
 """Check-spec metadata: an ERROR result stops the stream's descendants (only them) in the same run and later ones."""
 
+PLATFORM_BLOCKING = (
+    "Blocks the stream's descendants when it fails at ERROR: the platform leaves them out of every run, whoever starts it. "
+    "Dagster's own blocking flag is off on purpose (Dagster lists it as non-blocking): it would fail the sync's step and skip "
+    "every model downstream of the connection, unrelated ones included."
+)
+"""Said by the description of every check that blocks descendants, so the description and Dagster's flag agree."""
+
 Synced = Mapping[str, Any]
 """The metadata of the stream's materialization in this step (plain values); None when the step did not sync it."""
 

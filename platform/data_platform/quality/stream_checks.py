@@ -20,10 +20,10 @@ from collections.abc import Sequence
 import dagster as dg
 
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, SyncMode
-from data_platform.ingestion.keys import CONFLICTS, stream_key
-from data_platform.quality.stream_check import StreamCheck, Synced, stream_check_spec
+from data_platform.ingestion.keys import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_key_sql, stream_key
+from data_platform.quality.stream_check import PLATFORM_BLOCKING, StreamCheck, Synced, stream_check_spec
 from data_platform.warehouse.profile import WarehouseProfile
-from data_platform.warehouse.sql import WarehouseDialect, fetch_all, identifier
+from data_platform.warehouse.sql import WarehouseDialect, fetch_all, identifier, literal
 
 BASELINE_SYNCS = 10
 MIN_BASELINE = 3
@@ -43,9 +43,27 @@ def duplicate_keys_query(table: str, primary_key: Sequence[str], dialect: Wareho
     return f"select count(*), coalesce(sum(n - 1), 0), {sample} from ({duplicated}) d"
 
 
+def open_conflicts_query(table: str, connection: ConnectionSpec, stream: StreamSpec) -> str:
+    """One row: how many keys of ``table`` still hold a version that arrived in conflict (two or
+    more different versions with one cursor value, as the embedded destination recorded them),
+    and a JSON list of up to five of those keys. A conflict closes when a newer version of its
+    key (the source's fix) replaces that cursor value in the table; a sync that brings nothing
+    new leaves it open."""
+    cursor = f"t.{identifier(stream.cursor_field)}" if stream.cursor_field else "null"
+    return (
+        f"select count(*), cast(to_json(array_slice(list(c.key_json order by c.key_json), 1, 5)) as varchar) "
+        f"from {INTERNAL_SCHEMA}.{CONFLICTS_TABLE} c join {table} t "
+        f"on c.key_json = {conflict_key_sql(stream.primary_key, 't.')} "
+        f"and c.cursor_value is not distinct from cast({cursor} as varchar) "
+        f"where c.namespace = {literal(connection.destination_namespace)} and c.stream = {literal(stream.name)}"
+    )
+
+
 def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: WarehouseProfile) -> StreamCheck:
     table = warehouse.raw_table(connection.destination_namespace, stream.name)
     query = duplicate_keys_query(table, stream.primary_key, warehouse.dialect)
+    # the embedded destination records conflicting versions; Airbyte's own destinations do not report them
+    conflicts_query = open_conflicts_query(table, connection, stream) if warehouse.kind == "duckdb" else None
 
     def evaluate(context: dg.AssetExecutionContext, synced: Synced | None) -> dg.AssetCheckResult:
         ((keys_duplicated, extra_rows, sample_text),) = fetch_all(context.resources.warehouse, query)
@@ -53,15 +71,18 @@ def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: 
             ({k: str(v) for k, v in item.items()} for item in json.loads(sample_text or "[]")),
             key=lambda item: (-int(item["rows"]), *(item.get(k, "") for k in stream.primary_key)),
         )
-        conflicts = (synced or {}).get(CONFLICTS) or {}
+        conflicting, conflict_sample = 0, []
+        if conflicts_query and _has_conflicts_table(context.resources.warehouse):
+            ((conflicting, conflict_text),) = fetch_all(context.resources.warehouse, conflicts_query)
+            conflict_sample = json.loads(conflict_text or "[]")
         problems = []
         if keys_duplicated:
             problems.append(f"{keys_duplicated} primary key value(s) of {table} appear more than once ({int(extra_rows)} extra rows)")
-        if conflicts.get("keys"):
+        if conflicting:
             problems.append(
-                f"the sync received {conflicts['keys']} primary key value(s) in two or more different versions with the same "
-                f"{stream.cursor_field or 'cursor'}; one version of each was kept, the others are counted as superseded "
-                f"(sample: {conflicts.get('sample')})"
+                f"{conflicting} primary key value(s) of {table} hold a version received in two or more different versions with "
+                f"the same {stream.cursor_field or 'cursor'}; one was kept, and which one is right is the source owner's call: "
+                f"the check fails until a newer version of each key arrives (sample: {conflict_sample})"
             )
         return dg.AssetCheckResult(
             passed=not problems,
@@ -71,7 +92,7 @@ def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: 
                 "duplicate_keys": int(keys_duplicated),
                 "duplicate_rows": int(extra_rows),
                 "sample_duplicate_keys": dg.MetadataValue.json(sample),
-                "conflicting_duplicate_keys": int(conflicts.get("keys") or 0),
+                "conflicting_duplicate_keys": int(conflicting),
                 "table": table,
             },
         )
@@ -79,11 +100,20 @@ def uniqueness_check(connection: ConnectionSpec, stream: StreamSpec, warehouse: 
     spec = stream_check_spec(
         stream_key(connection, stream.name),
         "primary_key_unique",
-        f"One row per ({', '.join(stream.primary_key)}) in {table}, and no key received in two different versions with the "
-        "same cursor value. Blocks the stream's descendants when it fails.",
+        f"One row per ({', '.join(stream.primary_key)}) in {table}, and no key whose kept version arrived in two different "
+        "versions with the same cursor value (it stays failed until the source sends a newer version, or an owner records "
+        f"a waiver). {PLATFORM_BLOCKING}",
         blocks=True,
     )
     return StreamCheck(spec, evaluate)
+
+
+def _has_conflicts_table(warehouse) -> bool:
+    ((found,),) = fetch_all(
+        warehouse,
+        f"select count(*) from information_schema.tables where table_schema = '{INTERNAL_SCHEMA}' and table_name = '{CONFLICTS_TABLE}'",
+    )
+    return bool(found)
 
 
 def volume_check(connection: ConnectionSpec, stream: StreamSpec) -> StreamCheck:
@@ -105,7 +135,7 @@ def volume_check(connection: ConnectionSpec, stream: StreamSpec) -> StreamCheck:
         key,
         "row_volume",
         "Rows synced against the rate of the stream's recent syncs (rows per minute x minutes since the last sync). "
-        "A sync that moves nothing when rows are expected fails (blocking the stream's descendants); one far outside the baseline warns.",
+        f"A sync that moves nothing when rows are expected fails at ERROR; one far outside the baseline warns. {PLATFORM_BLOCKING}",
         blocks=True,
     )
     return StreamCheck(spec, evaluate)

@@ -9,12 +9,19 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import dbt_assets
 
-from data_platform.quality.blast_radius import blocked_descendants, failed_blocking_checks, full_graph, observation
+from data_platform.quality.blast_radius import (
+    blocked_descendants,
+    blocked_upstream,
+    descendants,
+    failed_blocking_checks,
+    full_graph,
+    observation,
+)
 from data_platform.settings import Settings
 from data_platform.transformation.dbt_cli import partition_window_environment
 from data_platform.transformation.partitions import daily_partitions
 from data_platform.transformation.project import dbt_cli, dbt_project, manifest_document, prune_invocation_targets, share_partial_parse
-from data_platform.transformation.translator import PlatformDbtTranslator
+from data_platform.transformation.translator import DAILY_TAG, PlatformDbtTranslator
 
 EXPOSURE_KINDS = {"dashboard": "metabase", "application": "googlesheets", "ml": "sagemaker", "analysis": "notebook"}
 
@@ -60,12 +67,23 @@ def dbt_sources(manifest: Path, translator: PlatformDbtTranslator, project) -> D
     return DbtSources(selectors, keys_by_id, publishers)
 
 
+BLOCKED_TAG = "platform/blocked"
+"""Run tag: how many selected assets the run left out because a blocking check upstream failed."""
+NEEDS_PARTITION_TAG = "platform/needs_partition"
+"""Run tag: how many selected daily models (and their descendants) a run without a partition left out."""
+
+
 def leave_out_blocked(
-    context: dg.AssetExecutionContext, sources: dict[dg.AssetKey, str], gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]]
+    context: dg.AssetExecutionContext,
+    sources: dict[dg.AssetKey, str],
+    gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]],
+    foreign: Sequence[dg.AssetKey] = (),
 ) -> tuple[list[str], list[dg.AssetObservation]]:
     """dbt ``--exclude`` arguments for the descendants of sources whose blocking checks failed,
+    or of another domain's models left out of their own last run by such a block (``foreign``),
     and an observation for each selected asset left out (see ``quality/blast_radius.py``)."""
     blocks = failed_blocking_checks(context.instance, {k: v for k, v in gates.items() if k in sources})
+    blocks.update(blocked_upstream(context.instance, [k for k in foreign if k in sources and k not in blocks]))
     if not blocks:
         return [], []
     graph = full_graph(context.job_def)
@@ -88,8 +106,48 @@ def leave_out_blocked(
             f"{key.to_user_string()} is blocked by {', '.join(b.label for b in key_blocks)}: its descendants are left out of this "
             f"step ({len(mine)} selected here); every other model is built"
         )
+    left_out = sorted(mine | consumers, key=lambda k: k.to_user_string())
+    count_in_run_tag(context, BLOCKED_TAG, len(left_out))
     excludes = [f"{sources[key]}+" for key in sorted(blocks, key=lambda k: k.to_user_string())]
-    return excludes, [observation(k, stopped[k], context.run_id) for k in sorted(mine | consumers, key=lambda k: k.to_user_string())]
+    return excludes, [observation(k, stopped[k], context.run_id) for k in left_out]
+
+
+def leave_out_daily_without_partition(context: dg.AssetExecutionContext) -> tuple[list[str], list[dg.AssetObservation]]:
+    """A run with no partition (a job launched with its defaults, ``dagster job execute``) cannot
+    record a daily model's materialization: Dagster needs the day. Such a run builds everything
+    else; the daily models and their descendants are left out, each with an observation saying
+    how to build them, and the run is tagged with their number."""
+    if context.has_partition_key or context.has_partition_key_range:
+        return [], []
+    specs = context.assets_def.specs_by_key
+    daily = {k for k in context.selected_asset_keys if specs[k].partitions_def is not None}
+    if not daily:
+        return [], []
+    graph = full_graph(context.job_def)
+    left_out = sorted((daily | descendants(graph, daily)) & set(context.selected_asset_keys), key=lambda k: k.to_user_string())
+    context.log.warning(
+        f"this run has no partition: its {len(daily)} daily model(s) and their descendants ({len(left_out)} in all) are left out; "
+        "build them with a partition or a range (the launchpad's partition picker, the daily schedule, a backfill, "
+        "`dagster asset materialize --partition-range`, or `data-platform run`)"
+    )
+    count_in_run_tag(context, NEEDS_PARTITION_TAG, len(left_out))
+    return [f"tag:{DAILY_TAG}+"], [
+        dg.AssetObservation(
+            asset_key=key,
+            description=f"not materialized in run {context.run_id}: the run had no partition, and this is a daily model or reads one",
+            metadata={"platform/not_materialized_in_run": context.run_id, NEEDS_PARTITION_TAG: True},
+        )
+        for key in left_out
+    ]
+
+
+def count_in_run_tag(context: dg.AssetExecutionContext, tag: str, count: int) -> None:
+    """Add ``count`` to the run's ``tag``, so the runs list shows what a run left out."""
+    if not count:
+        return
+    run = context.instance.get_run_by_id(context.run_id)
+    before = int((run.tags if run else {}).get(tag) or 0)
+    context.instance.add_run_tags(context.run_id, {tag: str(before + count)})
 
 
 def build_dbt_assets(
@@ -125,8 +183,11 @@ def build_dbt_assets(
         window = None if config.full_refresh else partition_window(context)
         if window:
             context.log.info(f"dbt build for {window[0]} <= day < {window[1]}")
-        excludes, blocked = leave_out_blocked(context, sources.selectors, gates)
+        excludes, blocked = leave_out_blocked(context, sources.selectors, gates, list(sources.publishers))
+        unpartitioned, needs_partition = leave_out_daily_without_partition(context)
         yield from blocked
+        yield from needs_partition
+        excludes += unpartitioned
         invocation = dbt.cli(
             dbt_build_args(config, excludes), environment=partition_window_environment(*window) if window else None, context=context
         )

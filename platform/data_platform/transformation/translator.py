@@ -17,9 +17,20 @@ LAYERS = ("staging", "trusted", "marts", "presentation")
 """dbt layers, each a schema and a Dagster group (the first element of a model's asset key)."""
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=26), warn_window=dt.timedelta(hours=25))
 """Unpartitioned marts and presentation datasets: rebuilt at least daily."""
-EAGER = dg.AutomationCondition.eager()
 DAILY_TAG = "daily"
 """dbt models tagged so are partitioned by day (incremental facts and day-grained marts)."""
+EAGER = dg.AutomationCondition.eager()
+PAST_DAYS_OF_DAILY_PARENTS = (
+    dg.AutomationCondition.any_deps_updated().allow(dg.AssetSelection.tag(DAILY_TAG, "")).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("a daily parent's same day updated")
+DAILY_EAGER = (EAGER | PAST_DAYS_OF_DAILY_PARENTS).with_label("eager, and any day a daily parent re-materialized")
+"""A daily model: Dagster's ``eager()`` (which looks at the latest day only), and any past day
+whose same day of a daily parent was re-materialized (a backfill, the rolling late-events run),
+in any domain. Updates of unpartitioned parents (a staging view) request the latest day only,
+never the whole history."""
 
 
 class PlatformDbtTranslator(DagsterDbtTranslator):
@@ -88,7 +99,9 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
         return {**tags, "layer": _layer(dbt_resource_props), "domain": self.domain}
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        return EAGER if _is_model(dbt_resource_props) else super().get_automation_condition(dbt_resource_props)
+        if not _is_model(dbt_resource_props):
+            return super().get_automation_condition(dbt_resource_props)
+        return DAILY_EAGER if _is_daily(dbt_resource_props) else EAGER
 
     def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> dg.PartitionsDefinition | None:
         if _is_model(dbt_resource_props) and _is_daily(dbt_resource_props):
