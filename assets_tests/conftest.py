@@ -11,11 +11,13 @@ production dbt manifest, the built warehouse (each test gets a copy), the simula
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -217,9 +219,10 @@ def smtp():
 
 
 class AlertingSensor:
-    """Ticks the real ``check_failure_alert_sensor`` with a sink pointed at the receiver (as its
+    """Ticks the real ``failure_alert_sensor`` with a sink pointed at the receiver (as its
     webhook, and as Slack's Web API through dagster-slack) and at a local SMTP server, keeping
-    the cursor between ticks."""
+    the cursor between ticks. It starts as a sensor that has been running all along: its cursor
+    lies past everything the instance holds (a first tick's catch-up has tests of its own)."""
 
     def __init__(self, defs, instance, receiver, smtp, log_path: Path):
         from data_platform.alerting.sink import AlertSink
@@ -234,9 +237,13 @@ class AlertingSensor:
             smtp_port=smtp.port,
             smtp_starttls=False,
         )
-        self.sensor = defs.get_sensor_def("check_failure_alert_sensor")
-        self.cursor = None
-        self.tick()  # the first tick starts from now
+        from data_platform.alerting.check_records import latest_record_id
+        from data_platform.alerting.sensors import SENSOR_NAME
+
+        self.sensor = defs.get_sensor_def(SENSOR_NAME)
+        checks = list(defs.resolve_asset_graph().asset_check_keys)
+        self.cursor = json.dumps({"after": latest_record_id(instance, checks), "runs_after": time.time(), "heartbeat": None})
+        self.tick()
 
     def tick(self) -> None:
         context = dg.build_sensor_context(

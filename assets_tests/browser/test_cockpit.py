@@ -50,7 +50,7 @@ def wait_for_new_run(cockpit, job: str, before: set[str], location: str | None =
 def test_a_fresh_instance_alerts_nobody(cockpit, ui):
     """The alert and freshness sensors tick on a fresh instance, where nothing ever ran: no alert."""
     for location in ("commerce", "growth"):
-        for sensor in ("check_failure_alert_sensor", "partition_freshness_sensor"):
+        for sensor in ("failure_alert_sensor", "partition_freshness_sensor"):
 
             def ticked(location=location, sensor=sensor):
                 state = cockpit.graphql(SENSOR_TICKS, {"location": location, "name": sensor})["sensorOrError"]

@@ -107,7 +107,7 @@ def test_next_to_a_broken_domain_the_others_load_and_run(scratch):
     alpha = domain_location(scratch.domains_dir / "alpha")  # the code location, as workspace.yaml loads it
     assert "raw_beta/items" not in keys(alpha)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = alpha.resolve_job_def(MAIN_JOB).execute_in_process(instance=instance, raise_on_error=False)
+        result = alpha.resolve_job_def("alpha_end_to_end").execute_in_process(instance=instance, raise_on_error=False)
     assert result.success and "staging/stg_alpha__items" in {
         e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
     }

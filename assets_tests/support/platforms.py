@@ -151,17 +151,24 @@ class Platform(Readable):
             tags=range_tags(START.isoformat(), last_day.isoformat()),
         )
 
-    def run_end_to_end(self, instance, last_day: dt.date = LAST_DAY):
-        """What ``data-platform run`` does (ingestion, then everything downstream but the blocked
-        streams' descendants), without the simulated source systems, for the days START..last_day."""
-        from data_platform.automation.end_to_end import run_end_to_end
-        from data_platform.definitions import MAIN_JOB, stream_gates
+    @functools.cached_property
+    def domain_defs(self) -> dict[str, dg.Definitions]:
+        """Each domain's code location, as ``workspace.yaml`` serves it."""
+        from data_platform.definitions import build_definitions
+        from data_platform.domains import load_domains
 
-        graph = self.defs.resolve_asset_graph()
-        selection = (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems")).resolve(graph)
-        job = self.defs.resolve_job_def(MAIN_JOB)
+        return {d.name: build_definitions(self.settings, [d], location=d.name) for d in load_domains(self.settings)}
+
+    def run_end_to_end(self, instance, last_day: dt.date = LAST_DAY):
+        """What ``data-platform run`` does (each domain's end-to-end job, in dependency order),
+        without the simulated source systems, for the days START..last_day."""
+        from data_platform.automation.end_to_end import run_end_to_end
+
         return run_end_to_end(
-            job, instance, stream_gates(self.defs), set(selection), tags=range_tags(START.isoformat(), last_day.isoformat())
+            self.domain_defs,
+            instance,
+            leave_out=lambda key: key.path[0] == "source_system",
+            tags=range_tags(START.isoformat(), last_day.isoformat()),
         )
 
     def run_job(self, instance, job: str, **kwargs) -> dg.ExecuteInProcessResult:

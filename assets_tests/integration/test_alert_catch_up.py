@@ -1,0 +1,141 @@
+"""No failure goes unalerted, and none is alerted twice, whoever delivers it.
+
+The platform's own alert sensor and deliverer, on a small graph of their own (the platform's
+tests do not need the example): an asset with a check that fails, a job that fails, a webhook
+receiver on 127.0.0.1 standing in for Slack's incoming webhook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pytest
+
+from data_platform.alerting.check_records import failed_checks_of_run
+from data_platform.alerting.delivery import Channels, DeliveredLedger, check_alert, deliver_all, run_alert
+from data_platform.alerting.sensors import SENSOR_NAME, failure_alert_sensor
+from data_platform.alerting.sink import AlertSink
+
+from ..support.webhook_receiver import WebhookReceiver
+
+
+@dg.asset(owners=["team:shop"], tags={"domain": "shop"})
+def orders() -> None: ...
+
+
+@dg.asset_check(asset=orders, name="primary_key_unique")
+def orders_unique() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, description="2 keys appear twice")
+
+
+@dg.op
+def always_fails() -> None:
+    raise RuntimeError("the source refused the connection")
+
+
+@dg.job
+def broken_job() -> None:
+    always_fails()
+
+
+def definitions(lookback: dt.timedelta) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[orders],
+        asset_checks=[orders_unique],
+        jobs=[broken_job],
+        sensors=[failure_alert_sensor("shop", {"shop": "#shop-data"}, lookback)],
+    )
+
+
+@pytest.fixture
+def receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def sink(receiver, tmp_path) -> AlertSink:
+    return AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url=receiver.url, slack_default_channel="#data-platform-alerts")
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def tick(defs: dg.Definitions, instance, sink, cursor=None):
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, repository_def=defs.get_repository_def(), resources={"alerts": sink}
+    )
+    return defs.get_sensor_def(SENSOR_NAME).evaluate_tick(context)
+
+
+def failures_while_no_daemon_ran(instance) -> tuple[str, str]:
+    checked = dg.materialize([orders, orders_unique], instance=instance, raise_on_error=False)
+    failed = broken_job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not failed.success
+    return checked.run_id, failed.run_id
+
+
+def test_the_first_tick_alerts_the_failures_that_happened_before_it_within_the_lookback(instance, sink, receiver):
+    check_run, failed_run = failures_while_no_daemon_ran(instance)
+    tick(definitions(dt.timedelta(hours=24)), instance, sink)
+    kinds = {(b["kind"], b["run_id"]) for b in receiver.bodies}
+    assert kinds == {("check_failed", check_run), ("run_failed", failed_run)}
+
+
+def test_a_failure_older_than_the_lookback_is_left_alone(instance, sink, receiver):
+    failures_while_no_daemon_ran(instance)
+    tick(definitions(dt.timedelta(0)), instance, sink)
+    assert receiver.bodies == []
+
+
+def test_later_ticks_alert_each_failure_once(instance, sink, receiver):
+    defs = definitions(dt.timedelta(hours=24))
+    first = tick(defs, instance, sink)
+    failures_while_no_daemon_ran(instance)
+    second = tick(defs, instance, sink, first.cursor)
+    tick(defs, instance, sink, second.cursor)
+    assert sorted(b["kind"] for b in receiver.bodies) == ["check_failed", "run_failed"]
+
+
+def test_every_alert_names_its_channel(instance, sink, receiver):
+    failures_while_no_daemon_ran(instance)
+    tick(definitions(dt.timedelta(hours=24)), instance, sink)
+    channels = {b["kind"]: b["channels"] for b in receiver.bodies}
+    assert channels == {"check_failed": ["#shop-data"], "run_failed": ["#data-platform-alerts"]}
+
+
+def test_alerts_delivered_without_a_daemon_are_not_repeated_by_the_sensor(instance, sink, receiver):
+    check_run, _ = failures_while_no_daemon_ran(instance)
+    defs = definitions(dt.timedelta(hours=24))
+    graph = defs.resolve_asset_graph()
+    delivered = [check_alert(instance, graph, f, Channels("#data-platform-alerts")) for f in failed_checks_of_run(instance, check_run)]
+    assert deliver_all(sink, delivered, DeliveredLedger(instance), {}) == []  # what data-platform run does after each run
+    tick(defs, instance, sink)
+    assert [b["kind"] for b in receiver.bodies].count("check_failed") == 1
+
+
+def test_a_run_whose_process_stopped_is_labelled_interrupted_not_failed(instance):
+    run = dg.DagsterRun(
+        job_name="commerce_end_to_end",
+        run_id="stopped-by-a-shutdown",
+        status=dg.DagsterRunStatus.FAILURE,
+        tags={"dagster/failure_reason": "RUN_WORKER_RESTART"},
+    )
+    _, alert = run_alert(instance, None, run, Channels("#data-platform-alerts"))
+    assert (alert.kind, alert.severity, alert.channels) == ("run_interrupted", "WARN", ("#data-platform-alerts",))
+    assert "not a failure of the data" in alert.title
+
+
+def test_the_heartbeat_reports_alerts_waiting_for_a_sink(instance, tmp_path):
+    dead = AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url="http://127.0.0.1:9/never", timeout_seconds=1)
+    failures_while_no_daemon_ran(instance)
+    result = tick(definitions(dt.timedelta(hours=24)), instance, dead)
+    (heartbeat,) = result.asset_events
+    assert heartbeat.metadata["alerts_waiting_for_a_sink"].value == 2
+    assert "webhook" in json.loads(json.dumps(heartbeat.metadata["failing_sinks"].value))
