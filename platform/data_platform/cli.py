@@ -44,6 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from data_platform.alerting.delivery import deliver_run_alerts
+    from data_platform.automation.domain_chain import LAUNCHED_BY_TAG
     from data_platform.automation.end_to_end import earliest_data_day, run_end_to_end
     from data_platform.definitions import build_definitions
     from data_platform.domains import load_domains
@@ -81,6 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             on_run=lambda run: deliver_run_alerts(
                 instance, definitions, run.run_id, settings, {d.name: d.slack_channel for d in domains.values() if d.slack_channel}
             ),
+            tags={LAUNCHED_BY_TAG: "data-platform run"},
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
         return print_run_summary(end_to_end.runs, settings, time.perf_counter() - started, end_to_end.left_out)

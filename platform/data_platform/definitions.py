@@ -20,6 +20,7 @@ import dagster as dg
 
 from data_platform import wiring
 from data_platform.alerting.sensors import failure_alert_sensor, heartbeat_spec
+from data_platform.automation.domain_chain import after_upstream_domains_sensor, end_to_end_job_name, end_to_end_schedule
 from data_platform.automation.jobs import daily_partitions_job, every_domains_daily_job, ingestion_jobs
 from data_platform.automation.schedules import daily_partition_schedule, ingestion_schedules, late_events_rerun_schedule
 from data_platform.automation.sensors import automation_sensor
@@ -43,7 +44,7 @@ and the tests' single location). In a domain's own code location it is ``<domain
 
 
 def main_job_name(location: str | None) -> str:
-    return f"{location}_end_to_end" if location else MAIN_JOB
+    return end_to_end_job_name(location) if location else MAIN_JOB
 
 
 def build_definitions(
@@ -86,6 +87,7 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     materializable_systems: set[dg.AssetKey] = set()
     dbt_assets_all: list[dg.AssetsDefinition] = []
     daily_by_domain: dict[str, list[dg.AssetKey]] = {}
+    upstream_domains: set[str] = set()
     for domain in domains:
         stream_checks = [
             check
@@ -104,6 +106,7 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
             dbt_assets_all += dbt
             assets += [*dbt, *build_exposure_specs(manifest, dbt, domain.name, sources.keys_by_id)]
             published = sources.publishers
+            upstream_domains |= set(published.values()) - {domain.name}
             problems += wiring.unknown_publishers(domain.name, {sources.selectors[k]: p for k, p in published.items()}, known_domains)
             foreign |= {key for key, publisher in published.items() if publisher not in loaded}  # another code location provides it
             problems += wiring.unlinked_dbt_sources(
@@ -134,6 +137,12 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     ]
     if dbt_assets_all:
         sensors.append(automation_sensor(dg.AssetSelection.assets(*dbt_assets_all)))
+    if location is not None and upstream_domains:
+        sensors.append(after_upstream_domains_sensor(location, sorted(upstream_domains)))
+    elif location is not None:
+        schedules.append(
+            end_to_end_schedule(location, domains[0].schedules["end_to_end"], daily_partitions(settings), running=not settings.is_local)
+        )
     if len(daily_by_domain) > 1:
         jobs.append(every_domains_daily_job([key for keys in daily_by_domain.values() for key in keys]))
     if checks:

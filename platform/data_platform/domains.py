@@ -23,7 +23,7 @@ each project parses, loads and builds on its own, and Dagster links the two by a
         description: The event collector's landing bucket.
         local_stand_in: some_package.module:function     # optional: what moves it forward on a laptop
     consumers: [ml_features.py:customer_features]        # optional: Python assets downstream of its models
-    schedules: {daily_partitions: "0 5 * * *", late_events_rerun: "30 */6 * * *"}
+    schedules: {end_to_end: "0 4 * * *", daily_partitions: "0 5 * * *", late_events_rerun: "30 */6 * * *"}
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from data_platform.yaml_text import load_yaml
 DOMAIN_FILE = "domain.yaml"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _KNOWN = {"description", "owners", "alerts", "source_systems", "consumers", "schedules"}
-DEFAULT_SCHEDULES = {"daily_partitions": "0 5 * * *", "late_events_rerun": "30 */6 * * *"}
+DEFAULT_SCHEDULES = {"end_to_end": "0 4 * * *", "daily_partitions": "0 5 * * *", "late_events_rerun": "30 */6 * * *"}
 
 
 class DomainError(ValueError):
