@@ -85,3 +85,29 @@ def test_an_exposure_shows_when_its_inputs_were_last_refreshed(built_platform, t
     observation = records[0].asset_observation
     assert observation.metadata["platform/inputs_refreshed"].value == ["presentation/rendimiento_marketing"]
     assert observation.metadata["url"].value == "https://metabase.marketplace.example/dashboard/1-ventas"
+
+
+def test_an_exposure_records_refreshes_of_an_input_another_domain_builds(built_platform, tmp_path):
+    """``panel_ventas`` (growth) reads commerce's ``ventas_diarias``: growth's code location records
+    commerce's refreshes of it on the dashboard, once each."""
+    import dagster as dg
+
+    from data_platform.definitions import build_definitions
+    from data_platform.domains import load_domains
+
+    platform = built_platform.copy(tmp_path / "data")
+    (growth,) = load_domains(platform.settings, ["growth"])
+    defs = build_definitions(platform.settings, [growth], location="growth")
+    sensor = defs.get_sensor_def("exposure_inputs_sensor")
+    with platform.instance() as instance:
+        (built,) = instance.fetch_materializations(dg.AssetKey(["presentation", "ventas_diarias"]), limit=1).records
+        context = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
+        first = sensor.evaluate_tick(context)
+        again = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, repository_def=defs.get_repository_def())
+        )
+    (observation,) = first.asset_events
+    assert observation.asset_key == dg.AssetKey(["exposures", "panel_ventas"])
+    assert observation.metadata["platform/inputs_refreshed"].value == ["presentation/ventas_diarias"]
+    assert built.run_id in observation.description
+    assert again.asset_events == []

@@ -34,7 +34,12 @@ from data_platform.quality.freshness import freshness_checks_job, freshness_sens
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
 from data_platform.settings import Settings, resolve_settings
-from data_platform.transformation.assets import build_dbt_assets, build_exposure_specs
+from data_platform.transformation.assets import (
+    build_dbt_assets,
+    build_exposure_specs,
+    exposure_inputs_sensor,
+    exposures_by_foreign_input,
+)
 from data_platform.transformation.partitions import daily_partitions
 from data_platform.transformation.project import prepared_manifest
 
@@ -88,6 +93,7 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     dbt_assets_all: list[dg.AssetsDefinition] = []
     daily_by_domain: dict[str, list[dg.AssetKey]] = {}
     upstream_domains: set[str] = set()
+    foreign_exposure_inputs: dict = {}
     for domain in domains:
         stream_checks = [
             check
@@ -107,6 +113,7 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
             assets += [*dbt, *build_exposure_specs(manifest, dbt, domain.name, sources.keys_by_id)]
             published = sources.publishers
             upstream_domains |= set(published.values()) - {domain.name}
+            foreign_exposure_inputs.update(exposures_by_foreign_input(manifest, sources))
             problems += wiring.unknown_publishers(domain.name, {sources.selectors[k]: p for k, p in published.items()}, known_domains)
             foreign |= {key for key, publisher in published.items() if publisher not in loaded}  # another code location provides it
             problems += wiring.unlinked_dbt_sources(
@@ -137,6 +144,8 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     ]
     if dbt_assets_all:
         sensors.append(automation_sensor(dg.AssetSelection.assets(*dbt_assets_all)))
+    if foreign_exposure_inputs:
+        sensors.append(exposure_inputs_sensor(foreign_exposure_inputs))
     if location is not None and upstream_domains:
         sensors.append(after_upstream_domains_sensor(location, sorted(upstream_domains)))
     elif location is not None:

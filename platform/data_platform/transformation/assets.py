@@ -3,6 +3,7 @@
 Each domain's dbt steps build only that domain's project, so one domain's failure never stops another's."""
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -236,6 +237,48 @@ def exposures_by_input(document: Mapping, translator: PlatformDbtTranslator, pro
                 key = translator.get_asset_spec(document, node, project).key
                 readers.setdefault(key, []).append(ExposureReader(exposure_key(exposure), exposure.get("url")))
     return readers
+
+
+def exposures_by_foreign_input(manifest: Path, sources: DbtSources) -> dict[dg.AssetKey, list[ExposureReader]]:
+    """Another domain's model (read as a dbt source) -> the exposures of this domain that read it:
+    its refreshes happen in the other domain's runs, so a sensor here records them."""
+    document = manifest_document(manifest)
+    readers: dict[dg.AssetKey, list[ExposureReader]] = {}
+    for exposure in document.get("exposures", {}).values():
+        for node in exposure["depends_on"]["nodes"]:
+            key = sources.keys_by_id.get(node)
+            if key is not None and key in sources.publishers:
+                readers.setdefault(key, []).append(ExposureReader(exposure_key(exposure), exposure.get("url")))
+    return readers
+
+
+def exposure_inputs_sensor(readers: Mapping[dg.AssetKey, list[ExposureReader]]) -> dg.SensorDefinition:
+    """Records on each exposure when an input another domain builds was refreshed (the exposure's
+    own domain's inputs are recorded by its dbt step, in the run that refreshed them)."""
+    inputs = sorted(readers, key=lambda k: k.to_user_string())
+
+    @dg.sensor(
+        name="exposure_inputs_sensor",
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Records on each dashboard, sheet or ML exposure when an input built by another domain was refreshed: "
+        + ", ".join(k.to_user_string() for k in inputs),
+    )
+    def _sensor(context: dg.SensorEvaluationContext):
+        seen = json.loads(context.cursor) if context.cursor else {}
+        refreshed: dict[dg.AssetKey, tuple[int, str]] = {}
+        for key in inputs:
+            records = context.instance.fetch_materializations(key, limit=1).records
+            if records and records[0].storage_id > seen.get(key.to_user_string(), -1):
+                refreshed[key] = (records[0].storage_id, records[0].run_id)
+        events = []
+        for run_id in sorted({run for _, run in refreshed.values()}):
+            built = {k for k, (_, run) in refreshed.items() if run == run_id}
+            events += exposure_observations({k: readers[k] for k in built}, built, run_id)
+        seen.update({k.to_user_string(): storage for k, (storage, _) in refreshed.items()})
+        return dg.SensorResult(asset_events=events, cursor=json.dumps(seen))
+
+    return _sensor
 
 
 def exposure_observations(
