@@ -36,6 +36,8 @@ class Cockpit:
     data: Path
     dev: subprocess.Popen
     log: Path
+    before_start: str
+    """The run made with Dagster's CLI before the UI and its daemon started (its checks failed on the dirty data)."""
 
     @property
     def url(self) -> str:
@@ -67,13 +69,14 @@ def cockpit(tmp_path_factory) -> Iterator[Cockpit]:
         DATA_PLATFORM_PARTITIONS_START=PARTITIONS_START,
     )
     subprocess.run([DATA_PLATFORM, "simulate"], env=env, check=True, capture_output=True, cwd=REPO_ROOT)
+    before_start = run_before_the_daemon(env, data)
     log = root / "dev.log"
     port = free_port()
     with log.open("w") as out:
         dev = subprocess.Popen(
             [DATA_PLATFORM, "dev", "--", "-h", "127.0.0.1", "-p", str(port)], env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT
         )
-    cockpit = Cockpit(port, data, dev, log)
+    cockpit = Cockpit(port, data, dev, log, before_start)
     try:
         cockpit.wait_for(
             lambda: (
@@ -91,6 +94,30 @@ def cockpit(tmp_path_factory) -> Iterator[Cockpit]:
             dev.send_signal(signal.SIGINT)
             dev.wait(timeout=60)
         shutil.copy(log, ARTIFACTS / "dev.log") if ARTIFACTS.exists() else None
+
+
+def run_before_the_daemon(env: dict, data: Path) -> str:
+    """A failure while no daemon runs: growth's ad-spend sync with Dagster's own CLI, in the
+    instance the UI will serve (its contract and uniqueness checks fail on the dirty report)."""
+    home = data / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "platform" / "data_platform" / "instance" / "dagster.yaml", home / "dagster.yaml")
+    location = REPO_ROOT / "platform" / "domains" / "growth" / "definitions.py"
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    done = subprocess.run(
+        [dagster, "job", "execute", "-f", str(location), "-j", "ingest_marketing_spend"],
+        env={**env, "DAGSTER_HOME": str(home)},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef  # an instance on a folder, as the tests' platforms open it
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        (record,) = instance.get_run_records(limit=1)
+        return record.dagster_run.run_id
 
 
 @pytest.fixture(scope="module")

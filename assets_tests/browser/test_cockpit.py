@@ -1,6 +1,8 @@
-"""The Dagster UI as an operator meets it, in headless Chromium, in order: a fresh instance that
-alerts nobody, the lineage, a stream's page, a run on dirty data that blocks only what the
-failed check feeds, a model materialized from its page, a 7-day backfill as one run, and
+"""The Dagster UI as an operator meets it, in headless Chromium, in order: the alerts of a failure
+that happened while no daemon ran, the lineage, a stream's page, the whole platform launched from
+one job page on dirty data (commerce, then growth after it: a block in commerce leaves growth's
+unrelated models built and its cross-domain mart out), a model materialized from its page, a
+7-day backfill as one run whose downstream marts automation refreshes for the same days, and
 ``data-platform dev`` stopping with all its processes. Each step leaves a screenshot."""
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ RUNS = """query($job: String!) { runsOrError(filter: {pipelineName: $job}, limit
   ... on Runs { results { runId status assetSelection { path } tags { key value } } } } }"""
 BACKFILLS = """{ partitionBackfillsOrError(limit: 5) { ... on PartitionBackfills { results { id status partitionNames } } } }"""
 BACKFILL_RUNS = """query($id: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
-  ... on Runs { results { runId status tags { key value } } } } }"""
+  ... on Runs { results { runId status endTime tags { key value } } } } }"""
+MATERIALIZATIONS = """query($path: [String!]!, $partitions: [String!]) { assetOrError(assetKey: {path: $path}) {
+  ... on Asset { assetMaterializations(partitions: $partitions) { partition runId timestamp } } } }"""
 DONE = ("SUCCESS", "FAILURE", "CANCELED")
 BACKFILL_DAYS = [f"2026-10-{day}" for day in range(13, 20)]
 
@@ -47,8 +51,10 @@ def wait_for_new_run(cockpit, job: str, before: set[str], location: str | None =
     return cockpit.wait_for(finished, timeout, f"no new run of {job} finished")
 
 
-def test_a_fresh_instance_alerts_nobody(cockpit, ui):
-    """The alert and freshness sensors tick on a fresh instance, where nothing ever ran: no alert."""
+def test_a_failure_that_happened_while_no_daemon_ran_is_alerted_and_nothing_else(cockpit, ui):
+    """Before the UI started, ``dagster job execute`` synced the dirty ad-spend report: its checks
+    failed with no daemon running. The alert sensor's first tick catches up on them, and only them;
+    the freshness sensor alerts nobody about assets that never had data."""
     for location in ("commerce", "growth"):
         for sensor in ("failure_alert_sensor", "partition_freshness_sensor"):
 
@@ -57,8 +63,11 @@ def test_a_fresh_instance_alerts_nobody(cockpit, ui):
                 return state["__typename"] == "Sensor" and state["sensorState"]["ticks"]
 
             cockpit.wait_for(ticked, 180, f"{location}'s {sensor} never ticked", interval=2)
-    ui.see("/automation", "01_automation_before_any_run")
-    assert cockpit.alerts == [], "an alert before anything ran"
+    alerts = cockpit.wait_for(lambda: [json.loads(line) for line in cockpit.alerts] or None, 120, "the earlier failure was not alerted")
+    ui.see("/automation", "01_automation_after_start")
+    assert {a["run_id"] for a in alerts} == {cockpit.before_start}, "alerts for the run that happened before the start, and only it"
+    assert {(a["asset"], a["check"]) for a in alerts} >= {("raw_marketing/marketing_spend", "primary_key_unique")}
+    assert all(a["channels"] for a in alerts), "every alert names its channel"
     assert not re.findall(r"\w+Warning: .*", cockpit.log.read_text()), "no warning is printed while the definitions load"
 
 
@@ -82,43 +91,56 @@ def test_a_stream_page_shows_columns_owners_kinds_contract_and_checks(ui):
     assert all(check in checks for check in ("data_contract", "primary_key_unique", "row_volume", "data_freshness"))
 
 
-def test_on_dirty_data_the_failed_check_explains_itself_and_blocks_only_its_descendants(cockpit, ui):
-    before = {r["runId"] for r in runs(cockpit, "platform_main_job")}
-    ui.open("/locations/growth/jobs/platform_main_job")
+def test_the_whole_platform_from_one_job_page_blocks_only_what_the_failed_check_feeds_in_every_domain(cockpit, ui):
+    """Commerce reads no other domain: its end-to-end job is the platform's launch (its schedule
+    does the same daily). Growth follows by its ``growth_after_upstream_domains`` sensor, for
+    the same day. The dirty shop repeats a merchant: commerce's models fed by merchants are left
+    out, and so is growth's ROAS mart, which reads commerce's orders; the rest is built."""
+    before = {r["runId"] for r in runs(cockpit, "commerce_end_to_end")}
+    ui.open("/locations/commerce/jobs/commerce_end_to_end")
     ui.page.get_by_role("button", name="Materialize all…").click()
-    # growth's ROAS reads commerce's fct_orders, never built here: the UI asks first, as it should
     confirm, latest = ui.page.get_by_role("button", name="Confirm"), ui.page.get_by_role("button", name="Latest")
     confirm.or_(latest).first.wait_for()
     if confirm.is_visible():
         confirm.click()
     latest.click()
     ui.page.get_by_role("button", name="Launch 1 run").click()
-    run = wait_for_new_run(cockpit, "platform_main_job", before, "growth")
-    ui.open(f"/runs/{run['runId']}")
+    commerce = wait_for_new_run(cockpit, "commerce_end_to_end", before, "commerce")
+    assert commerce["status"] == "SUCCESS", "a failed stream check fails nothing by itself"
+
+    def growth_followed():
+        found = [r for r in runs(cockpit, "growth_end_to_end", "growth") if tag(r, "platform/after_run") == commerce["runId"]]
+        return found[0] if found and found[0]["status"] in DONE else None
+
+    growth = cockpit.wait_for(growth_followed, 600, "growth did not follow commerce's run", interval=2)
+    assert growth["status"] == "SUCCESS"
+    assert tag(growth, "dagster/partition") == tag(commerce, "dagster/partition"), "the same day"
+    assert int(tag(commerce, "platform/blocked")) >= 5 and int(tag(growth, "platform/blocked")) >= 1
+
+    runs_page = ui.see("/runs", "06_runs_list_with_blocked_tags", showing="growth_end_to_end")
+    assert "platform/blocked" in runs_page, "the runs list says a run left assets out"
+    ui.open(f"/runs/{growth['runId']}")
     ui.page.get_by_placeholder("Filter…").fill("blocked")
     ui.page.get_by_text("its descendants are left out").first.wait_for()
-    ui.shot("06_dirty_run_blocked_descendants")
-    assert run["status"] == "SUCCESS", "a failed stream check fails nothing by itself"
+    ui.shot("07_growth_run_blocked_across_domains")
+
+    events = ui.see("/assets/marts/mart_marketing_roas?view=events", "08_cross_domain_descendant_events", showing="blocked by")
+    assert "raw_shop/merchants:primary_key_unique" in events, "growth's mart names commerce's check"
+    overview = ui.see("/assets/trusted/dim_merchants", "09_blocked_descendant_overview")
+    assert "Never materialized" in overview and "Failed" not in overview, "blocked is not a failure of its own"
+    assert "Never materialized" not in ui.see("/assets/staging/stg_web__events", "10_unrelated_model_materialized")
+    assert "Failed" in ui.see("/assets/raw_shop/merchants?view=checks", "11_failed_check", showing="primary_key_unique")
 
     def alerted():
         alerts = [json.loads(line) for line in cockpit.alerts]
-        return alerts if any(a["check"] == "primary_key_unique" for a in alerts) else None
+        return alerts if any(a["check"] == "primary_key_unique" and a["run_id"] == commerce["runId"] for a in alerts) else None
 
     alerts = cockpit.wait_for(alerted, 180, "the failed check was not alerted", interval=2)
-    assert {a["run_id"] for a in alerts} == {run["runId"]}, "every alert is for a failure of the run that happened"
-    assert {"raw_marketing/marketing_spend"} <= {a["asset"] for a in alerts}
+    assert [a for a in alerts if a["run_id"] == commerce["runId"] and a["asset"] == "raw_shop/merchants"], "the owner hears of it"
 
-    assert "Failed" in ui.see("/assets/raw_marketing/marketing_spend?view=checks", "07_failed_check", showing="primary_key_unique")
 
-    overview = ui.see("/assets/staging/stg_marketing__spend", "08_blocked_descendant_overview")
-    assert "Never materialized" in overview and "Failed" not in overview, "blocked is not a failure of its own"
-    events = ui.see("/assets/staging/stg_marketing__spend?view=events", "09_blocked_descendant_events", showing="blocked by")
-    assert "raw_marketing/marketing_spend:primary_key_unique" in events
-
-    assert "Never materialized" not in ui.see("/assets/staging/stg_web__events", "10_unrelated_model_materialized")
-    ui.open("/locations/growth/asset-groups/staging")
-    ui.page.get_by_text("Loading...").first.wait_for(state="hidden")
-    ui.shot("11_growth_staging_lineage")
+def tag(run: dict, key: str) -> str | None:
+    return next((t["value"] for t in run["tags"] if t["key"] == key), None)
 
 
 def test_materialize_on_a_staging_model_reaches_success(cockpit, ui):
@@ -159,9 +181,19 @@ def test_a_seven_day_backfill_of_a_daily_model_is_one_run(cockpit, ui):
     tags = {t["key"]: t["value"] for t in backfill_runs[0]["tags"]}
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (BACKFILL_DAYS[0], BACKFILL_DAYS[-1])
 
+    def downstream_refreshed():
+        found = cockpit.graphql(MATERIALIZATIONS, {"path": ["marts", "mart_web_funnel"], "partitions": BACKFILL_DAYS})["assetOrError"]
+        after = {
+            m["partition"] for m in found["assetMaterializations"] if float(m["timestamp"]) / 1000 > float(backfill_runs[0]["endTime"] or 0)
+        }
+        return after if after == set(BACKFILL_DAYS) else None
+
+    cockpit.wait_for(downstream_refreshed, 420, "automation did not refresh the backfilled days of the downstream mart", interval=5)
+    ui.see("/assets/marts/mart_web_funnel?view=partitions", "14b_downstream_mart_refreshed_for_the_backfilled_days")
+
 
 def test_the_overview_timeline_shows_the_runs(ui):
-    assert "No runs" not in ui.see("/overview/activity/timeline", "15_overview_timeline", showing="platform_main_job")
+    assert "No runs" not in ui.see("/overview/activity/timeline", "15_overview_timeline", showing="commerce_end_to_end")
     ui.open("/assets/exposures/panel_ventas")
     ui.page.wait_for_timeout(2000)
     ui.shot("16_exposure")
