@@ -248,3 +248,13 @@ def test_code_references_open_the_local_file_or_the_web_host_when_one_is_configu
     (reference,) = hosted.resolve_asset_graph().get(key).metadata["dagster/code_references"].code_references
     assert isinstance(reference, dg.UrlCodeReference)
     assert reference.url == "https://github.com/acme/data-platform/blob/main/dbt/commerce/models/staging/stg_shop__orders.sql"
+
+
+def test_each_check_that_blocks_descendants_says_so_and_why_dagster_lists_it_as_non_blocking(graph):
+    from data_platform.quality.stream_check import BLOCKS_DESCENDANTS, PLATFORM_BLOCKING
+
+    checks = [graph.get_check_spec(key) for key in graph.asset_check_keys]
+    blocking = [c for c in checks if getattr(c.metadata.get(BLOCKS_DESCENDANTS), "value", c.metadata.get(BLOCKS_DESCENDANTS))]
+    assert len(blocking) >= 10
+    assert [c.key for c in blocking if PLATFORM_BLOCKING not in (c.description or "")] == []
+    assert [c.key for c in checks if "block" in (c.description or "").lower() and c not in blocking] == []
