@@ -191,16 +191,10 @@ def domain_location(folder: Path | str) -> dg.Definitions:
     return build_definitions(settings, [domain], location=domain.name)
 
 
-def stream_gates(definitions: dg.Definitions) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
-    """Each asset's checks that block its descendants (read from the check specs' metadata)."""
-    graph = definitions.resolve_asset_graph()
-    return gates_of(graph.get_check_spec(key) for key in graph.asset_check_keys)
-
-
 @dg.definitions
 def defs() -> dg.Definitions:
     """Every domain in one code location (``dagster dev -m data_platform.definitions``)."""
     return build_definitions()
 
 
-__all__ = ["MAIN_JOB", "build_definitions", "defs", "domain_location", "main_job_name", "stream_gates"]
+__all__ = ["MAIN_JOB", "build_definitions", "defs", "domain_location", "main_job_name"]
