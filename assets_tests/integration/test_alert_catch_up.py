@@ -139,3 +139,14 @@ def test_the_heartbeat_reports_alerts_waiting_for_a_sink(instance, tmp_path):
     (heartbeat,) = result.asset_events
     assert heartbeat.metadata["alerts_waiting_for_a_sink"].value == 2
     assert "webhook" in json.loads(json.dumps(heartbeat.metadata["failing_sinks"].value))
+
+
+def test_runs_of_other_locations_never_hold_the_cursor_back(instance):
+    from data_platform.alerting.delivery import failed_runs_since
+
+    for _ in range(3):
+        broken_job.execute_in_process(instance=instance, raise_on_error=False)
+    mine, last = failed_runs_since(instance, 0.0, belongs=lambda run: False, limit=2)
+    rest, _ = failed_runs_since(instance, last, belongs=lambda run: True, limit=2)
+    assert mine == [] and last > 0
+    assert len(rest) == 1, "the page of runs another location owns was passed, not read again"

@@ -131,15 +131,17 @@ def run_alert(instance: dg.DagsterInstance, graph, run: dg.DagsterRun, channels:
     )
 
 
-def failed_runs_since(instance: dg.DagsterInstance, after: float, belongs, limit: int = 50) -> list[tuple[float, dg.DagsterRun]]:
-    """Failed runs updated after the timestamp ``after`` that ``belongs(run)`` claims, oldest first."""
+def failed_runs_since(instance: dg.DagsterInstance, after: float, belongs, limit: int = 50) -> tuple[list[dg.DagsterRun], float]:
+    """Failed runs updated after the timestamp ``after`` that ``belongs(run)`` claims, oldest
+    first, and the update time of the last run read (claimed or not: the next read starts there)."""
     records = instance.get_run_records(
         filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE], updated_after=dt.datetime.fromtimestamp(after, dt.UTC)),
         limit=limit,
         order_by="update_timestamp",
         ascending=True,
     )
-    return [(r.update_timestamp.timestamp(), r.dagster_run) for r in records if belongs(r.dagster_run)]
+    last = max([after, *(r.update_timestamp.timestamp() for r in records)])
+    return [r.dagster_run for r in records if belongs(r.dagster_run)], last
 
 
 def deliver_all(

@@ -77,9 +77,8 @@ def failure_alert_sensor(
         for failure in checks:
             found.append(check_alert(context.instance, graph, failure, channels))
             cursor["after"] = failure.record_id
-        for updated, run in failed_runs_since(context.instance, cursor["runs_after"], _belongs(context, location), PER_TICK):
-            found.append(run_alert(context.instance, graph, run, channels))
-            cursor["runs_after"] = updated
+        runs, cursor["runs_after"] = failed_runs_since(context.instance, cursor["runs_after"], _belongs(context, location), PER_TICK)
+        found += [run_alert(context.instance, graph, run, channels) for run in runs]
         owed = deliver_all(alerts, found, ledger, failing)
         for identity, _, owing in owed:
             context.log.info(f"alert {identity}: not yet delivered by {', '.join(owing)}")
