@@ -134,7 +134,9 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     assets.append(heartbeat_spec(location))
     problems += wiring.dangling_dependencies(assets, foreign)
     wiring.validate(problems)
-    main_job = dg.define_asset_job(main_job_name(location), selection=dg.AssetSelection.all(), description=_main_job_description(domains))
+    main_job = dg.define_asset_job(
+        main_job_name(location), selection=dg.AssetSelection.all(), description=_main_job_description(domains, location, upstream_domains)
+    )
     sensors = [
         failure_alert_sensor(
             location,
@@ -172,10 +174,16 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     )
 
 
-def _main_job_description(domains: Sequence[Domain]) -> str:
+def _main_job_description(domains: Sequence[Domain], location: str | None, upstream: set[str]) -> str:
     names = ", ".join(d.name for d in domains) or "none"
     connections = ", ".join(c.name for d in domains for c in d.connections) or "none"
-    return (
+    if location is None:
+        where = ""
+    elif upstream:
+        where = f"It runs by itself after each end-to-end run of {', '.join(sorted(upstream))} (the domains it reads). "
+    else:
+        where = "Launch the whole platform here: the domains that read this one run after it, for the same days. "
+    return where + (
         f"End to end, for the domain(s) {names}: the local stand-ins of their source systems, their Airbyte connections "
         f"({connections}) with every stream check, then every dbt model, test and Python consumer; a failed blocking check "
         "leaves out exactly its descendants (run tag platform/blocked). Another domain's models are read here, never built: "
