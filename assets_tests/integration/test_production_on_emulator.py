@@ -200,3 +200,27 @@ def test_dagster_job_execute_runs_each_domains_end_to_end_job_on_snowflake(produ
     output = done.stdout + done.stderr
     assert done.returncode == 0 and "RUN_SUCCESS" in output, output[-3000:]
     assert "STEP_FAILURE" not in output
+
+
+@pytest.mark.parametrize(
+    "domain,job",
+    [
+        ("commerce", "ingest_shop_db"),
+        ("commerce", "commerce_daily_partitions_job"),
+        ("commerce", "freshness_checks_job"),
+        ("growth", "ingest_web_events"),
+        ("growth", "ingest_marketing_spend"),
+        ("growth", "growth_daily_partitions_job"),
+        ("growth", "freshness_checks_job"),
+    ],
+)
+def test_every_other_job_of_each_location_runs_with_its_defaults_on_snowflake(production_run, domain, job):
+    """The launchpad's defaults (no partition, no config) in production settings, on each domain's
+    own code location; the end-to-end jobs run through Dagster's CLI above."""
+    from data_platform.definitions import domain_location
+    from data_platform.settings import REPO_ROOT
+
+    defs = domain_location(REPO_ROOT / "platform" / "domains" / domain)
+    result = defs.resolve_job_def(job).execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    failures = [e.step_failure_data.error.message[:1500] for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert result.success, failures
