@@ -150,3 +150,21 @@ def test_runs_of_other_locations_never_hold_the_cursor_back(instance):
     rest, _ = failed_runs_since(instance, last, belongs=lambda run: True, limit=2)
     assert mine == [] and last > 0
     assert len(rest) == 1, "the page of runs another location owns was passed, not read again"
+
+
+def test_a_run_interrupted_mid_step_is_alerted_as_interrupted_in_its_channel(instance, sink, receiver):
+    # what a step raises when ``dagster dev`` or the run worker is stopped under it (SIGINT/SIGTERM)
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    @dg.op
+    def stopped_under_it() -> None:
+        raise DagsterExecutionInterruptedError("the run worker was stopped")
+
+    @dg.job(name="broken_job")
+    def interrupted() -> None:
+        stopped_under_it()
+
+    run = interrupted.execute_in_process(instance=instance, raise_on_error=False)
+    tick(definitions(dt.timedelta(hours=24)), instance, sink)
+    (alert,) = [b for b in receiver.bodies if b["run_id"] == run.run_id]
+    assert (alert["kind"], alert["severity"], alert["channels"]) == ("run_interrupted", "WARN", ["#data-platform-alerts"])

@@ -106,12 +106,15 @@ def check_alert(instance: dg.DagsterInstance, graph, failure: FailedCheck, chann
 def run_alert(instance: dg.DagsterInstance, graph, run: dg.DagsterRun, channels: Channels) -> tuple[str, Alert]:
     failures = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     message = failures[-1].dagster_event.message if failures and failures[-1].dagster_event else None
-    steps = sorted(
-        {r.dagster_event.step_key for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE) if r.dagster_event}
-        - {None}
-    )
+    step_failures = [r.dagster_event for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE) if r.dagster_event]
+    steps = sorted({e.step_key for e in step_failures if e.step_key})
+    errors = [e.step_failure_data.error for e in step_failures if e.step_failure_data and e.step_failure_data.error]
     reason = run.tags.get("dagster/failure_reason", "")
-    interrupted = reason in INTERRUPTED_REASONS or (not steps and any(w in (message or "").lower() for w in INTERRUPTED_WORDS))
+    interrupted = (
+        reason in INTERRUPTED_REASONS
+        or any(_interrupted(error) for error in errors)
+        or (not steps and any(w in (message or "").lower() for w in INTERRUPTED_WORDS))
+    )
     nodes = [n for k in sorted(run.asset_selection or (), key=lambda k: k.to_user_string()) if (n := _node(graph, k)) is not None]
     return run_identity(run.run_id), Alert(
         kind="run_interrupted" if interrupted else "run_failed",
@@ -129,6 +132,15 @@ def run_alert(instance: dg.DagsterInstance, graph, run: dg.DagsterRun, channels:
         metadata={"failed_steps": steps, "failure_reason": reason or None},
         channels=channels.of_many(nodes),
     )
+
+
+def _interrupted(error) -> bool:
+    """A step error that is the process being stopped (SIGINT/SIGTERM reach a step as these)."""
+    while error is not None:
+        if error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+            return True
+        error = error.cause
+    return False
 
 
 def failed_runs_since(instance: dg.DagsterInstance, after: float, belongs, limit: int = 50) -> tuple[list[dg.DagsterRun], float]:
