@@ -168,3 +168,31 @@ def test_a_run_interrupted_mid_step_is_alerted_as_interrupted_in_its_channel(ins
     tick(definitions(dt.timedelta(hours=24)), instance, sink)
     (alert,) = [b for b in receiver.bodies if b["run_id"] == run.run_id]
     assert (alert["kind"], alert["severity"], alert["channels"]) == ("run_interrupted", "WARN", ["#data-platform-alerts"])
+
+
+def test_a_check_that_fails_after_a_later_runs_check_is_still_alerted(instance, sink, receiver):
+    """A run's check executions are numbered when the run is planned, not when they fail: a long
+    run's check can fail after a later run's was alerted, and must be alerted too."""
+    ticks = []
+
+    @dg.asset(key=["long_run"])
+    def long_run(context) -> None:
+        # meanwhile, a later run fails its check and the sensor ticks
+        dg.materialize([orders, orders_unique], instance=context.instance, raise_on_error=False)
+        ticks.append(tick(defs, context.instance, sink, ticks[-1].cursor))
+
+    @dg.asset_check(asset=long_run, name="rows_expected")
+    def long_run_check() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, description="no rows")
+
+    defs = dg.Definitions(
+        assets=[orders, long_run],
+        asset_checks=[orders_unique, long_run_check],
+        sensors=[failure_alert_sensor("shop", {}, dt.timedelta(hours=24))],
+    )
+    ticks.append(tick(defs, instance, sink))
+    earlier = dg.materialize([long_run, long_run_check], instance=instance, raise_on_error=False)
+    assert [b["check"] for b in receiver.bodies] == ["primary_key_unique"], "the later run's failure, alerted mid-run"
+    tick(defs, instance, sink, ticks[-1].cursor)
+    alerted = {(b["check"], b["run_id"]) for b in receiver.bodies if b["kind"] == "check_failed"}
+    assert ("rows_expected", earlier.run_id) in alerted and len(alerted) == 2

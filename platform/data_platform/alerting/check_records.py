@@ -6,7 +6,7 @@ upgrade that moves them touches this module only.
 """
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -19,27 +19,48 @@ class FailedCheck:
     evaluation: dg.AssetCheckEvaluation
 
 
+OPEN_FOR = 7 * 24 * 3600
+"""Seconds a planned check execution is waited for (a run that died leaves its executions planned)."""
+
+
+@dataclasses.dataclass
+class CheckFailures:
+    found: list[FailedCheck]
+    newest: int
+    """The newest execution id read (the next read starts after it)."""
+    still_open: dict[int, float]
+    """Executions read while still planned (id -> created at): their verdict comes later, and is read then."""
+
+
 def failed_checks_since(
     instance: dg.DagsterInstance,
     check_keys: Sequence[dg.AssetCheckKey],
     after_id: int,
     not_before: float | None = None,
+    open_ids: dict[int, float] | None = None,
     page: int = 100,
-) -> Iterator[FailedCheck]:
-    """Every failed execution of ``check_keys`` recorded after storage id ``after_id`` (and, when
-    given, created at or after the timestamp ``not_before``), oldest first: each check's history
-    is read page by page back to ``after_id``, so none is missed however many failed meanwhile."""
-    found = []
+) -> CheckFailures:
+    """Every check execution that failed since the last read: those newer than ``after_id`` (and,
+    when given, created at or after the timestamp ``not_before``), and those of ``open_ids`` that
+    were still planned then. An execution's id is given when its run is planned, not when the
+    check fails, so a long run's check can fail after a later run's: reading by id alone would
+    pass it over. Each check's history is read page by page back to the oldest id needed."""
+    open_ids = {int(k): v for k, v in (open_ids or {}).items()}
+    floor = min([after_id, *open_ids])
+    found, newest, still_open = [], after_id, {}
     for key in check_keys:
         cursor = None
         while True:
-            records = instance.event_log_storage.get_asset_check_execution_history(
-                key, limit=page, cursor=cursor, status={AssetCheckExecutionRecordStatus.FAILED}
-            )
+            records = instance.event_log_storage.get_asset_check_execution_history(key, limit=page, cursor=cursor)
             for record in records:
-                if record.id <= after_id or (not_before is not None and record.create_timestamp < not_before):
+                if record.id < floor or (not_before is not None and record.create_timestamp < not_before and record.id not in open_ids):
                     break
-                if record.event is not None and record.event.dagster_event is not None:
+                newest = max(newest, record.id)
+                if record.id <= after_id and record.id not in open_ids:
+                    continue
+                if record.status == AssetCheckExecutionRecordStatus.PLANNED:
+                    still_open[record.id] = record.create_timestamp
+                elif record.status == AssetCheckExecutionRecordStatus.FAILED and record.event is not None and record.event.dagster_event:
                     evaluation = record.event.dagster_event.event_specific_data
                     if isinstance(evaluation, dg.AssetCheckEvaluation):
                         found.append(FailedCheck(record.id, record.run_id, evaluation))
@@ -48,7 +69,9 @@ def failed_checks_since(
                     cursor = records[-1].id
                     continue
             break
-    return iter(sorted(found, key=lambda f: f.record_id))
+    horizon = max(still_open.values(), default=0) - OPEN_FOR
+    still_open = {k: v for k, v in still_open.items() if v >= horizon}
+    return CheckFailures(sorted(found, key=lambda f: f.record_id), newest, still_open)
 
 
 def failed_checks_of_run(instance: dg.DagsterInstance, run_id: str) -> list[FailedCheck]:

@@ -73,10 +73,9 @@ def failure_alert_sensor(
         failing: dict[str, dict] = json.loads(json.dumps(cursor.get("failing") or {}))
         failing_before = json.loads(json.dumps(failing))
         found: list[tuple[str, Alert]] = [(w["identity"], Alert(**w["alert"])) for w in cursor.get("pending") or []]
-        checks = list(failed_checks_since(context.instance, check_keys, cursor["after"], cursor.get("not_before")))[:PER_TICK]
-        for failure in checks:
-            found.append(check_alert(context.instance, graph, failure, channels))
-            cursor["after"] = failure.record_id
+        checks = failed_checks_since(context.instance, check_keys, cursor["after"], cursor.get("not_before"), cursor.get("open"))
+        found += [check_alert(context.instance, graph, failure, channels) for failure in checks.found]
+        cursor.update(after=checks.newest, open={str(k): v for k, v in checks.still_open.items()})
         runs, cursor["runs_after"] = failed_runs_since(context.instance, cursor["runs_after"], _belongs(context, location), PER_TICK)
         found += [run_alert(context.instance, graph, run, channels) for run in runs]
         owed = deliver_all(alerts, found, ledger, failing)
