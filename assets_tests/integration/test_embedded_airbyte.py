@@ -359,3 +359,29 @@ def test_two_syncs_open_at_once_give_the_threshold_back_when_the_last_one_closes
         assert threshold() == raised, "the second sync is still committing"
         second.close()
         assert threshold() == before
+
+
+def test_two_versions_of_a_key_with_no_cursor_value_are_recorded_as_a_conflict_not_a_failed_sync(tmp_path):
+    """A source that sends one key twice, differently, with its cursor column empty: the sync
+    commits (a NULL cursor value must not break the conflicts ledger) and records the conflict."""
+    from data_platform.ingestion.keys import NO_CURSOR
+
+    stream = StreamSpec(
+        "refunds",
+        SyncMode.INCREMENTAL_APPEND_DEDUP,
+        declared_contract("raw_scripted", "refunds", {"id": "integer", "amount": "number", "changed": "integer"}, primary_key=("id",)),
+        cursor_field="changed",
+    )
+    _, connection, _ = scripted(tmp_path, [])
+    connection = ConnectionSpec(**{**connection.__dict__, "streams": (stream,)})
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}, "amount": {"type": "number"}, "changed": {"type": "integer"}}}
+    lines = [
+        record({"id": 7, "amount": 2, "changed": None}, "refunds"),
+        record({"id": 7, "amount": 3, "changed": None}, "refunds"),
+        state(None, "refunds"),
+    ]
+    config = {"streams": [{**STREAM, "name": "refunds", "json_schema": schema}], "lines": lines, "exit_code": 0}
+    result = EmbeddedAirbyte(tmp_path / "nulls.duckdb").sync(connection, config)
+    assert result.streams["refunds"].conflicting_keys == 1
+    with duckdb.connect(str(tmp_path / "nulls.duckdb"), read_only=True) as conn:
+        assert conn.execute("select key_json, cursor_value from airbyte_internal.conflicting_versions").fetchall() == [("[7]", NO_CURSOR)]

@@ -36,7 +36,7 @@ import duckdb
 import orjson
 
 from data_platform.ingestion.connections import StreamSpec, SyncMode
-from data_platform.ingestion.keys import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_key_sql
+from data_platform.ingestion.keys import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_cursor_sql, conflict_key_sql
 from data_platform.ingestion.schema import AIRBYTE_META_COLUMNS, Column
 from data_platform.warehouse.sql import literal
 
@@ -301,7 +301,7 @@ class DuckDBDestination:
                     where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
                     group by all having count(*) > 1
                 )
-                select {conflict_key_sql(target.spec.primary_key, "s.")}, cast(s.{cursor} as varchar) from {target.stage_table} s
+                select {conflict_key_sql(target.spec.primary_key, "s.")}, {conflict_cursor_sql("s." + cursor)} from {target.stage_table} s
                 semi join repeated r on {same_key} and {"s." + cursor if target.spec.cursor_field else "null"} is not distinct from r._cursor
                 group by all having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
                 order by 1"""
@@ -311,7 +311,7 @@ class DuckDBDestination:
                     where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
                     group by all having count(*) > 1
                 )
-                select {conflict_key_sql(target.spec.primary_key, "s.")}, null from {target.stage_table} s
+                select {conflict_key_sql(target.spec.primary_key, "s.")}, {conflict_cursor_sql("null")} from {target.stage_table} s
                 semi join repeated r on {same_key}
                 group by all having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
                 order by 1"""

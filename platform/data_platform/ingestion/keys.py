@@ -38,6 +38,15 @@ cursor value), kept after the sync: the uniqueness check judges the table agains
 conflict stays open until a newer version of the key (the source's fix) replaces that cursor value."""
 
 
+NO_CURSOR = "\u2205"
+"""The cursor value recorded for a conflict whose versions carry no cursor value (NULL)."""
+
+
+def conflict_cursor_sql(cursor: str) -> str:
+    """A cursor value as text, NULL included (it is part of the conflict's key)."""
+    return f"coalesce(cast({cursor} as varchar), '{NO_CURSOR}')"
+
+
 def conflict_key_sql(primary_key: Sequence[str], prefix: str = "") -> str:
     """A key's identity as text (a JSON array of its values), the same in the destination that
     records a conflict and in the check that looks for it in the table (DuckDB)."""

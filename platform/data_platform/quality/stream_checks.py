@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, SyncMode
-from data_platform.ingestion.keys import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_key_sql, stream_key
+from data_platform.ingestion.keys import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_cursor_sql, conflict_key_sql, stream_key
 from data_platform.quality.stream_check import PLATFORM_BLOCKING, StreamCheck, Synced, stream_check_spec
 from data_platform.warehouse.profile import WarehouseProfile
 from data_platform.warehouse.sql import WarehouseDialect, fetch_all, identifier, literal
@@ -54,7 +54,7 @@ def open_conflicts_query(table: str, connection: ConnectionSpec, stream: StreamS
         f"select count(*), cast(to_json(array_slice(list(c.key_json order by c.key_json), 1, 5)) as varchar) "
         f"from {INTERNAL_SCHEMA}.{CONFLICTS_TABLE} c join {table} t "
         f"on c.key_json = {conflict_key_sql(stream.primary_key, 't.')} "
-        f"and c.cursor_value is not distinct from cast({cursor} as varchar) "
+        f"and c.cursor_value = {conflict_cursor_sql(cursor)} "
         f"where c.namespace = {literal(connection.destination_namespace)} and c.stream = {literal(stream.name)}"
     )
 
