@@ -196,3 +196,51 @@ def test_a_check_that_fails_after_a_later_runs_check_is_still_alerted(instance, 
     tick(defs, instance, sink, ticks[-1].cursor)
     alerted = {(b["check"], b["run_id"]) for b in receiver.bodies if b["kind"] == "check_failed"}
     assert ("rows_expected", earlier.run_id) in alerted and len(alerted) == 2
+
+
+class HangingWebhook:
+    """A webhook that accepts connections and never answers (counts them)."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.held: list = []
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self):
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+def test_a_webhook_that_never_answers_costs_one_timeout_per_tick_and_each_alert_arrives_once_when_it_is_back(instance, receiver, tmp_path):
+    hanging = HangingWebhook()
+    try:
+        for _ in range(10):
+            dg.materialize([orders, orders_unique], instance=instance, raise_on_error=False)
+        defs = definitions(dt.timedelta(hours=24))
+        stuck = AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url=hanging.url, timeout_seconds=1)
+        first = tick(defs, instance, stuck)
+        assert len(hanging.held) == 1, "one attempt on the hanging sink in the tick, not one per alert"
+        (heartbeat,) = first.asset_events
+        assert heartbeat.metadata["alerts_waiting_for_a_sink"].value == 10
+        healthy = AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url=receiver.url)
+        second = tick(defs, instance, healthy, first.cursor)
+        tick(defs, instance, healthy, second.cursor)
+    finally:
+        hanging.close()
+    assert len(receiver.bodies) == 10 and len({b["run_id"] for b in receiver.bodies}) == 10
+    assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == 10, "the log sink delivered each once, at the first tick"

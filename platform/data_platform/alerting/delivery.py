@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -157,12 +158,22 @@ def failed_runs_since(instance: dg.DagsterInstance, after: float, belongs, limit
 
 
 def deliver_all(
-    sink: AlertSink, alerts: Sequence[tuple[str, Alert]], ledger: DeliveredLedger, failing: dict[str, dict]
+    sink: AlertSink,
+    alerts: Sequence[tuple[str, Alert]],
+    ledger: DeliveredLedger,
+    failing: dict[str, dict],
+    budget_seconds: float | None = None,
 ) -> list[tuple[str, Alert, list[str]]]:
-    """Deliver each alert to every sink that has not delivered it; the alerts still owed by a sink."""
+    """Deliver each alert to every sink that has not delivered it; the alerts still owed by a sink.
+    A sink that fails is not tried again in this call; past ``budget_seconds`` no sink is tried
+    (what is left is owed, for the next call)."""
+    down: set[str] = set()
+    deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
     owed = []
     for identity, alert in alerts:
-        owing = deliver(sink, alert, identity, ledger, failing)
+        if deadline is not None and time.monotonic() > deadline:
+            down |= {name for name, _ in sink.channels()}
+        owing = deliver(sink, alert, identity, ledger, failing, down)
         if owing:
             owed.append((identity, alert, owing))
     return owed

@@ -131,16 +131,22 @@ def _attempt(send: Callable[[Alert], None], alert: Alert) -> str | None:
     return None
 
 
-def deliver(sink: AlertSink, alert: Alert, identity: str, sent, failing: dict[str, dict]) -> list[str]:
+def deliver(sink: AlertSink, alert: Alert, identity: str, sent, failing: dict[str, dict], down: set[str] | None = None) -> list[str]:
     """Send ``alert`` to each sink that has not delivered it yet; return the sinks still owing it.
 
     ``sent`` remembers ``sink|identity`` pairs (a list, or the instance's ``DeliveredLedger``
     shared by every deliverer), so each sink delivers each alert once;
-    ``failing`` (sink -> failures, last error, since when) is what the heartbeat shows."""
+    ``failing`` (sink -> failures, last error, since when) is what the heartbeat shows; ``down``:
+    sinks not to try again now (one that failed once in a tick waits for the next tick, so a sink
+    that hangs costs one timeout per tick, not one per alert)."""
     owing = []
+    down = set() if down is None else down
     for name, send in sink.channels():
         key = f"{name}|{identity}"
         if key in sent:
+            continue
+        if name in down:
+            owing.append(name)
             continue
         error = _attempt(send, alert)
         if error is None:
@@ -148,6 +154,7 @@ def deliver(sink: AlertSink, alert: Alert, identity: str, sent, failing: dict[st
             failing.pop(name, None)
         else:
             owing.append(name)
+            down.add(name)
             entry = failing.setdefault(name, {"failures": 0, "since": dt.datetime.now(dt.UTC).isoformat()})
             entry["failures"] += 1
             entry["last_error"] = error
