@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from data_platform.automation.domain_chain import AFTER_RUN_TAG, LAUNCHED_BY_TAG, after_upstream_domains_sensor
+from data_platform.automation.domain_chain import AFTER_RUN_TAG, CHAIN_TAG, LAUNCHED_BY_TAG, after_upstream_domains_sensor
 from data_platform.transformation.partitions import range_tags
 
 SENSOR = after_upstream_domains_sensor("growth", ["commerce"])
@@ -57,7 +57,10 @@ def test_a_finished_upstream_run_starts_the_domain_for_the_same_days(instance):
     first = tick(instance)
     upstream = commerce_succeeds.execute_in_process(instance=instance, tags=DAYS)
     (request,) = tick(instance, first.cursor).run_requests
-    assert {k: v for k, v in request.tags.items() if k != "dagster/sensor_name"} == {**DAYS, AFTER_RUN_TAG: upstream.run_id}
+    assert {k: v for k, v in request.tags.items() if k not in ("dagster/sensor_name", CHAIN_TAG)} == {
+        **DAYS,
+        AFTER_RUN_TAG: upstream.run_id,
+    }
     assert request.run_key == f"after-{upstream.run_id}"
 
 
@@ -86,3 +89,17 @@ def test_runs_of_data_platform_run_are_not_followed_it_orders_the_domains_itself
 def test_history_before_the_sensor_started_is_not_replayed(instance):
     commerce_succeeds.execute_in_process(instance=instance, tags=DAYS)
     assert tick(instance).run_requests == []
+
+
+def test_a_cycle_of_domains_reading_each_other_stops_instead_of_running_for_ever(instance):
+    """Commerce's run was itself started by the chain after growth's: growth does not follow it again."""
+    first = tick(instance)
+    commerce_succeeds.execute_in_process(instance=instance, tags={**DAYS, CHAIN_TAG: "growth"})
+    assert tick(instance, first.cursor).run_requests == []
+
+
+def test_the_chain_so_far_travels_with_the_request(instance):
+    first = tick(instance)
+    commerce_succeeds.execute_in_process(instance=instance, tags={**DAYS, CHAIN_TAG: "marketing"})
+    (request,) = tick(instance, first.cursor).run_requests
+    assert request.tags[CHAIN_TAG] == "marketing,commerce"

@@ -31,7 +31,11 @@ LAUNCHED_BY_TAG = "platform/launched_by"
 """Set on the runs ``data-platform run`` makes: it runs the domains in order itself."""
 AFTER_RUN_TAG = "platform/after_run"
 """On a run the chain started: the upstream domain's run it follows."""
+CHAIN_TAG = "platform/chain"
+"""On a run the chain started: the domains run before it in this chain, so a cycle of domains
+reading each other stops instead of running for ever."""
 PARTITION_TAGS = ("dagster/partition", RANGE_START_TAG, RANGE_END_TAG)
+PAGE = 50
 
 
 def end_to_end_job_name(domain: str) -> str:
@@ -53,7 +57,7 @@ def after_upstream_domains_sensor(domain: str, upstream: Sequence[str]) -> dg.Se
     )
     def _sensor(context: dg.SensorEvaluationContext):
         cursor = json.loads(context.cursor) if context.cursor else {"after": dt.datetime.now(dt.UTC).timestamp()}
-        finished = []
+        finished, horizon = [], None
         for job in upstream_jobs:
             records = context.instance.get_run_records(
                 filters=dg.RunsFilter(
@@ -61,18 +65,26 @@ def after_upstream_domains_sensor(domain: str, upstream: Sequence[str]) -> dg.Se
                     statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
                     updated_after=dt.datetime.fromtimestamp(cursor["after"], dt.UTC),
                 ),
-                limit=20,
+                limit=PAGE,
                 order_by="update_timestamp",
                 ascending=True,
             )
             finished += [(r.update_timestamp.timestamp(), r.dagster_run) for r in records]
+            if len(records) == PAGE:  # more of this job's runs wait: the cursor stops at its last one read
+                last = records[-1].update_timestamp.timestamp()
+                horizon = last if horizon is None else min(horizon, last)
         requests = []
         for updated, run in sorted(finished, key=lambda item: item[0]):
+            if horizon is not None and updated > horizon:
+                break
             cursor["after"] = max(cursor["after"], updated)
-            if run.tags.get(LAUNCHED_BY_TAG):
+            chain = [d for d in run.tags.get(CHAIN_TAG, "").split(",") if d] + [run.job_name.removesuffix("_end_to_end")]
+            if run.tags.get(LAUNCHED_BY_TAG) or domain in chain:
                 continue
             tags = {k: run.tags[k] for k in PARTITION_TAGS if k in run.tags}
-            requests.append(dg.RunRequest(run_key=f"after-{run.run_id}", tags={**tags, AFTER_RUN_TAG: run.run_id}))
+            requests.append(
+                dg.RunRequest(run_key=f"after-{run.run_id}", tags={**tags, AFTER_RUN_TAG: run.run_id, CHAIN_TAG: ",".join(chain)})
+            )
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor))
 
     return _sensor
