@@ -13,12 +13,14 @@ materialized.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
 from data_platform.alerting.check_records import latest_evaluation
 from data_platform.quality.stream_check import blocks_descendants
+from data_platform.quality.waivers import Waiver, waiver_in_force
 
 BLOCKED_BY = "platform/blocked_by"
 """Observation metadata on an asset left out of a run: the checks that blocked it."""
@@ -36,9 +38,15 @@ class Block:
 
 
 def failed_blocking_checks(
-    instance: dg.DagsterInstance, gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]]
+    instance: dg.DagsterInstance,
+    gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]],
+    waivers: Sequence[Waiver] = (),
+    now: dt.datetime | None = None,
 ) -> dict[dg.AssetKey, list[Block]]:
-    """For each asset of ``gates`` (asset -> its blocking checks), the checks whose latest completed evaluation failed with ERROR."""
+    """For each asset of ``gates`` (asset -> its blocking checks), the checks whose latest completed
+    evaluation failed and block now: at ERROR unless a waiver is in force now, or at WARN under a
+    waiver that has expired since (the waivers are judged now, not when the check ran)."""
+    now = now or dt.datetime.now(dt.UTC)
     blocks: dict[dg.AssetKey, list[Block]] = {}
     for asset_key, check_keys in gates.items():
         for check_key in check_keys:
@@ -46,7 +54,11 @@ def failed_blocking_checks(
             if latest is None:
                 continue
             run_id, evaluation = latest
-            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            if evaluation.passed or waiver_in_force(waivers, check_key, now) is not None:
+                continue
+            waived_until = getattr(evaluation.metadata.get("waived_until"), "value", None)
+            expired = waived_until is not None and dt.datetime.fromisoformat(str(waived_until)) <= now
+            if evaluation.severity == dg.AssetCheckSeverity.ERROR or expired:
                 blocks.setdefault(asset_key, []).append(Block(check_key, run_id, evaluation.description))
     return blocks
 

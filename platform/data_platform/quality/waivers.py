@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from data_platform.yaml_text import load_yaml
 
@@ -60,7 +61,10 @@ def load_waivers(folder: Path) -> tuple[Waiver, ...]:
     path = folder / WAIVERS_FILE
     if not path.exists():
         return ()
-    document = load_yaml(path) or {}
+    try:
+        document = load_yaml(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise WaiverError(f"{path}: not valid YAML: {error}") from None
     entries = document.get("waivers") if isinstance(document, Mapping) else None
     if not isinstance(entries, list):
         raise WaiverError(f"{path}: expected a top-level 'waivers:' list")

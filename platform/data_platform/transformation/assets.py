@@ -79,11 +79,12 @@ def leave_out_blocked(
     sources: dict[dg.AssetKey, str],
     gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]],
     foreign: Sequence[dg.AssetKey] = (),
+    waivers: Sequence = (),
 ) -> tuple[list[str], list[dg.AssetObservation]]:
     """dbt ``--exclude`` arguments for the descendants of sources whose blocking checks failed,
     or of another domain's models left out of their own last run by such a block (``foreign``),
     and an observation for each selected asset left out (see ``quality/blast_radius.py``)."""
-    blocks = failed_blocking_checks(context.instance, {k: v for k, v in gates.items() if k in sources})
+    blocks = failed_blocking_checks(context.instance, {k: v for k, v in gates.items() if k in sources}, waivers)
     blocks.update(blocked_upstream(context.instance, [k for k in foreign if k in sources and k not in blocks]))
     if not blocks:
         return [], []
@@ -184,7 +185,7 @@ def build_dbt_assets(
         window = None if config.full_refresh else partition_window(context)
         if window:
             context.log.info(f"dbt build for {window[0]} <= day < {window[1]}")
-        excludes, blocked = leave_out_blocked(context, sources.selectors, gates, list(sources.publishers))
+        excludes, blocked = leave_out_blocked(context, sources.selectors, gates, list(sources.publishers), domain.waivers)
         unpartitioned, needs_partition = leave_out_daily_without_partition(context)
         yield from blocked
         yield from needs_partition
@@ -254,7 +255,9 @@ def exposures_by_foreign_input(manifest: Path, sources: DbtSources) -> dict[dg.A
 
 def exposure_inputs_sensor(readers: Mapping[dg.AssetKey, list[ExposureReader]]) -> dg.SensorDefinition:
     """Records on each exposure when an input another domain builds was refreshed (the exposure's
-    own domain's inputs are recorded by its dbt step, in the run that refreshed them)."""
+    own domain's inputs are recorded by its dbt step, in the run that refreshed them). Its first
+    tick records each input's latest refresh, naming the run that made it: the exposure's status
+    from then on."""
     inputs = sorted(readers, key=lambda k: k.to_user_string())
 
     @dg.sensor(
