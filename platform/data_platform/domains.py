@@ -6,7 +6,8 @@ A domain is a folder under ``platform/domains/`` (``DATA_PLATFORM_DOMAINS_DIR``)
 - ``connections.yaml``: its Airbyte connections (``ingestion/connections.py``);
 - ``contracts/<namespace>.<stream>.odcs.yaml``: the data contract of each stream it ingests;
 - ``definitions.py``: its code location (three lines; ``workspace.yaml`` loads it);
-- Python consumers named in ``domain.yaml`` (``file.py:function``, relative to the folder).
+- Python consumers named in ``domain.yaml`` (``file.py:function``, relative to the folder);
+- ``waivers.yaml``: owners' waivers of failing blocking checks (``quality/waivers.py``).
 
 Its dbt project is ``dbt/<name>/`` (``DATA_PLATFORM_DBT_DIR``) when that folder exists. Models
 another domain publishes are read as dbt sources whose ``meta.domain`` names that domain, so
