@@ -157,3 +157,12 @@ def test_dagsters_cli_leaves_out_the_same_descendants(blocked):
     built = blocked.instance.fetch_materializations(DIM_CUSTOMERS, limit=1).records
     assert built and built[0].run_id == record.dagster_run.run_id, "the unrelated model is built in the same run"
     assert int(record.dagster_run.tags[BLOCKED_TAG]) == 1
+
+
+def test_a_reversed_range_is_refused_before_anything_is_built(blocked):
+    run = blocked.defs.resolve_job_def("commerce_daily_partitions_job").execute_in_process(
+        instance=blocked.instance, raise_on_error=False, tags=range_tags(T0.date().isoformat(), START.isoformat())
+    )
+    failures = [e.step_failure_data.error.message for e in run.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert not run.success and materialized(run) == set()
+    assert any(f"launch it as {START.isoformat()}...{T0.date().isoformat()}" in f for f in failures), failures

@@ -90,7 +90,7 @@ def test_prod_is_snowflake_and_case_is_ignored():
         ({"DATA_PLATFORM_SMTP_PORT": "smtp"}, "DATA_PLATFORM_SMTP_PORT='smtp' is not a port number"),
         ({"DATA_PLATFORM_ENV": "prod", "SNOWFLAKE_PORT": "eighty"}, "SNOWFLAKE_PORT='eighty' is not a port number"),
         ({"AIRBYTE_POLL_INTERVAL_SECONDS": "-1"}, "AIRBYTE_POLL_INTERVAL_SECONDS='-1' is not a positive number of seconds"),
-        ({"DATA_PLATFORM_SIM_HISTORY_DAYS": "0"}, "DATA_PLATFORM_SIM_HISTORY_DAYS=0 must be at least 1"),
+        ({"DATA_PLATFORM_SIM_HISTORY_DAYS": "0"}, "DATA_PLATFORM_SIM_HISTORY_DAYS=0 must be from 1 to 3650 days"),
         ({"DATA_PLATFORM_SIM_DIRT": "filthy"}, "DATA_PLATFORM_SIM_DIRT='filthy': use default, clean or everything"),
         ({"DATA_PLATFORM_PARTITIONS_START": "21/11/2026"}, "DATA_PLATFORM_PARTITIONS_START='21/11/2026' is not a YYYY-MM-DD date"),
     ],

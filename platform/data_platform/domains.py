@@ -46,7 +46,8 @@ from data_platform.settings import Settings
 from data_platform.yaml_text import load_yaml
 
 DOMAIN_FILE = "domain.yaml"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+DOMAIN_NAME = re.compile(r"[a-z][a-z0-9_]*")
+"""A domain's name, matched whole (``fullmatch``: a trailing newline is not part of a name)."""
 _KNOWN = {"description", "owners", "alerts", "source_systems", "consumers", "schedules"}
 DEFAULT_SCHEDULES = {"end_to_end": "0 4 * * *", "daily_partitions": "0 5 * * *", "late_events_rerun": "30 */6 * * *"}
 
@@ -92,7 +93,7 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
     folder = Path(folder).resolve()
     path = folder / DOMAIN_FILE
     name = folder.name
-    if not _NAME.match(name):
+    if not DOMAIN_NAME.fullmatch(name):
         raise DomainError(f"{folder}: a domain's folder name is lowercase snake_case (it names asset tags, steps and its dbt project)")
     if not path.exists():
         raise DomainError(f"{folder}: has no {DOMAIN_FILE}, so it is not a domain")

@@ -8,12 +8,10 @@ sample file, checks it against the contract, and builds the staging model.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from data_platform.domains import DOMAIN_NAME
 from data_platform.settings import Settings
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ScaffoldError(ValueError):
@@ -22,7 +20,7 @@ class ScaffoldError(ValueError):
 
 def create_domain(name: str, settings: Settings) -> list[Path]:
     """Write the domain ``name``; returns the files written (its ``definitions.py`` first)."""
-    if not _NAME.match(name):
+    if not DOMAIN_NAME.fullmatch(name):
         raise ScaffoldError(f"domain name {name!r}: use lowercase snake_case (it names schemas, steps and the dbt project)")
     folder, project = settings.domains_dir / name, settings.dbt_dir / name
     for existing in (folder, project):

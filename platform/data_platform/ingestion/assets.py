@@ -16,6 +16,7 @@ from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
 from data_platform.ingestion.keys import source_system_key, stream_key
 from data_platform.quality.stream_check import StreamCheck
 from data_platform.quality.waivers import Waiver, apply_waiver, waiver_in_force
+from data_platform.transformation.partitions import refuse_reversed_range
 from data_platform.warehouse.profile import WarehouseProfile
 
 
@@ -89,6 +90,7 @@ def build_connection_assets(
         op_tags={"airbyte/connection": connection.name},
     )
     def _sync(context: dg.AssetExecutionContext):
+        refuse_reversed_range(context.run.tags)
         synced: dict[dg.AssetKey, dict] = {}
         if context.selected_asset_keys:
             for event in context.resources.airbyte.sync_connection(context, connection):

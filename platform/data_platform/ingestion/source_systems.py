@@ -16,6 +16,7 @@ import dagster as dg
 from data_platform.domains import Domain, resolve_callable
 from data_platform.ingestion.keys import source_system_key
 from data_platform.settings import HISTORY_START_FILE, Settings, SimulationSettings
+from data_platform.transformation.partitions import refuse_reversed_range
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +83,7 @@ def _stand_in_asset(domain: str, reference: str, stand_in: StandIn, specs: list[
         description=f"Move the domain's local source systems forward to now ({reference}).",
     )
     def _advance(context: dg.AssetExecutionContext):
+        refuse_reversed_range(context.run.tags)
         report = advance_stand_in(stand_in, settings)
         context.log.info(f"source systems moved to {report.until:%Y-%m-%d %H:%M} UTC by {reference}: {dict(report.rows_total)}")
         for spec in specs:

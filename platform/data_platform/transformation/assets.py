@@ -20,7 +20,7 @@ from data_platform.quality.blast_radius import (
 )
 from data_platform.settings import Settings
 from data_platform.transformation.dbt_cli import partition_window_environment
-from data_platform.transformation.partitions import daily_partitions
+from data_platform.transformation.partitions import daily_partitions, refuse_reversed_range
 from data_platform.transformation.project import dbt_cli, dbt_project, manifest_document, prune_invocation_targets, share_partial_parse
 from data_platform.transformation.translator import DAILY_TAG, PlatformDbtTranslator
 
@@ -181,6 +181,7 @@ def build_dbt_assets(
         pool=warehouse.pool,
     )
     def models(context: dg.AssetExecutionContext, config: DbtBuildConfig):
+        refuse_reversed_range(context.run.tags)
         warehouse.ensure_local_folder()
         window = None if config.full_refresh else partition_window(context)
         if window:

@@ -38,6 +38,18 @@ def partition_label(tags: Mapping[str, str]) -> str | None:
     return None
 
 
+def refuse_reversed_range(tags: Mapping[str, str]) -> None:
+    """A run whose partition range ends before it starts would build nothing and record
+    materializations with no partition: it is refused, naming the range, by the first step that
+    would do work (every step of the platform calls this first)."""
+    first, last = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+    if first and last and first > last:
+        raise dg.Failure(
+            description=f"the run's partition range is reversed: {first} is after {last}; launch it as {last}...{first}",
+            allow_retries=False,
+        )
+
+
 def range_tags(first: str, last: str) -> dict[str, str]:
     """Tags that make one run cover partitions ``first``..``last`` (inclusive)."""
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
