@@ -75,3 +75,42 @@ def test_retries_stop_after_the_configured_number_naming_the_last_error(monkeypa
     with pytest.raises(Failure, match="failed after 3 attempts; last error: ReadTimeout: slow"):
         api._single_request("GET", "http://airbyte.invalid/api/public/v1/jobs/7")
     assert session.calls == 3
+
+
+class SlowDownSession(ScriptedSession):
+    """A 429 with a ``Retry-After`` header, then the answer."""
+
+    def __init__(self, retry_after: str):
+        super().__init__([429, 200])
+        self.retry_after = retry_after
+
+    def request(self, **kwargs):
+        response = super().request(**kwargs)
+        if response.status_code == 429:
+            response.headers["Retry-After"] = self.retry_after
+        return response
+
+
+@pytest.mark.parametrize(
+    "retry_after,waited",
+    [("20", 20.0), ("3600", 120.0), ("soon", 0.0)],
+    ids=["as asked", "bounded", "unreadable: the client's own delay"],
+)
+def test_a_429_waits_as_long_as_the_server_asks_within_bounds(monkeypatch, retry_after, waited):
+    api, _ = client(monkeypatch, [])
+    session = SlowDownSession(retry_after)
+    monkeypatch.setattr(RetryingAirbyteClient, "_get_session", lambda self, **kwargs: session)
+    sleeps: list[float] = []
+    monkeypatch.setattr("data_platform.ingestion.airbyte_api.time.sleep", sleeps.append)
+    assert api._single_request("POST", "http://airbyte.invalid/api/public/v1/jobs") == {"jobId": 7}
+    assert sleeps == [waited]
+
+
+def test_a_retry_after_given_as_a_date_is_read_as_the_seconds_until_it():
+    import datetime as dt
+
+    from data_platform.ingestion.airbyte_api import retry_after_seconds
+
+    now = dt.datetime(2026, 12, 4, 12, 0, 0, tzinfo=dt.UTC)
+    assert retry_after_seconds("Fri, 04 Dec 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds(None, now) is None

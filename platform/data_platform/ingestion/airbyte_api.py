@@ -23,6 +23,7 @@ Races and credentials, which dagster-airbyte's client does not handle:
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +39,26 @@ ACTIVE = (AirbyteJobStatusType.RUNNING, AirbyteJobStatusType.PENDING, AirbyteJob
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_ERRORS = (requests.Timeout, requests.ConnectionError)
 """Failures before an answer arrived: the request may succeed on a second try."""
+
+
+RETRY_AFTER_LIMIT_SECONDS = 120.0
+"""The longest a ``Retry-After`` is waited for before a retry (a server asking for an hour is not waited on)."""
+
+
+def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """A ``Retry-After`` header's wait in seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
 def is_retryable(status_code: int) -> bool:
@@ -70,6 +91,7 @@ class RetryingAirbyteClient(AirbyteClient):
     ) -> Mapping[str, Any]:
         attempt, renewed = 0, False
         while True:
+            asked_wait = None
             try:
                 session = self._get_session(include_additional_request_headers=include_additional_request_headers)
                 response = session.request(method=method, url=url, json=data, params=params, timeout=self.request_timeout)
@@ -89,6 +111,7 @@ class RetryingAirbyteClient(AirbyteClient):
                         response.status_code,
                     )
                 problem = f"{response.status_code} {response.reason}"
+                asked_wait = retry_after_seconds(response.headers.get("Retry-After"))
             except RETRYABLE_ERRORS as error:
                 if isinstance(error, requests.Timeout) and not retry_timeouts:
                     raise
@@ -96,8 +119,11 @@ class RetryingAirbyteClient(AirbyteClient):
             if attempt >= self.request_max_retries:
                 raise Failure(f"Airbyte API {method} {url} failed after {attempt + 1} attempts; last error: {problem}")
             attempt += 1
-            self._log.warning(f"Airbyte API {method} {url}: {problem}; retry {attempt}/{self.request_max_retries}")
-            time.sleep(self.request_retry_delay * attempt)
+            wait = self.request_retry_delay * attempt
+            if asked_wait is not None:  # the server said when: honoured, within bounds
+                wait = min(max(wait, asked_wait), RETRY_AFTER_LIMIT_SECONDS)
+            self._log.warning(f"Airbyte API {method} {url}: {problem}; retry {attempt}/{self.request_max_retries} in {wait:g} s")
+            time.sleep(wait)
 
     def _uses_token(self) -> bool:
         return bool(self.client_id and self.client_secret)
