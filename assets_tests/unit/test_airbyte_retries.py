@@ -114,3 +114,23 @@ def test_a_retry_after_given_as_a_date_is_read_as_the_seconds_until_it():
     now = dt.datetime(2026, 12, 4, 12, 0, 0, tzinfo=dt.UTC)
     assert retry_after_seconds("Fri, 04 Dec 2026 12:00:30 GMT", now) == 30.0
     assert retry_after_seconds(None, now) is None
+
+
+def attempts(*streams_per_attempt):
+    return [{"streamStats": [{"streamName": name, "stats": stats} for name, stats in streams]} for streams in streams_per_attempt]
+
+
+def test_rows_of_a_job_are_summed_over_its_attempts(monkeypatch):
+    api, _ = client(monkeypatch, [])
+    first = [("payments", {"recordsCommitted": 400, "bytesCommitted": 4000})]
+    second = [("payments", {"recordsCommitted": 600, "bytesCommitted": 6000})]
+    monkeypatch.setattr(RetryingAirbyteClient, "job_attempts", lambda self, job_id: attempts(first, second))
+    assert api.stream_figures(7) == {"payments": {"rows": 1000, "bytes": 10000, "counted": "committed"}}
+
+
+def test_emitted_records_count_and_say_so_where_airbyte_reports_no_committed_ones(monkeypatch):
+    api, _ = client(monkeypatch, [])
+    only_emitted = [("payments", {"recordsEmitted": 250, "bytesEmitted": 2500})]
+    monkeypatch.setattr(RetryingAirbyteClient, "job_attempts", lambda self, job_id: attempts(only_emitted))
+    (figures,) = api.stream_figures(7).values()
+    assert figures["rows"] == 250 and figures["counted"].startswith("emitted")

@@ -49,7 +49,7 @@ class _ApiSync:
                     {
                         "airbyte/rows_synced": per_stream[stream.name]["rows"],
                         "airbyte/bytes_synced": per_stream[stream.name]["bytes"],
-                        "airbyte/figures": "per stream (the job's statistics)",
+                        "airbyte/figures": f"per stream, over the job's attempts: records {per_stream[stream.name]['counted']}",
                     }
                 )
             else:
