@@ -46,6 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from data_platform.alerting.delivery import deliver_run_alerts
     from data_platform.automation.domain_chain import LAUNCHED_BY_TAG
     from data_platform.automation.end_to_end import earliest_data_day, run_end_to_end
+    from data_platform.dead_runs import process_tags, release_dead_runs
     from data_platform.definitions import build_definitions
     from data_platform.domains import load_domains
     from data_platform.reporting import print_run_summary
@@ -63,6 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # each domain by its own code location's definitions and end-to-end job: what the UI runs
     definitions = {name: build_definitions(settings, [domain], location=name) for name, domain in domains.items()}
     with dg.DagsterInstance.get() as instance:
+        for released in release_dead_runs(instance):
+            print(f"released run {released.run_id}: {released.reason}", flush=True)
 
         def tags_for(name: str, defs: dg.Definitions) -> dict[str, str]:
             graph = defs.resolve_asset_graph()
@@ -82,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             on_run=lambda run: deliver_run_alerts(
                 instance, definitions, run.run_id, settings, {d.name: d.slack_channel for d in domains.values() if d.slack_channel}
             ),
-            tags={LAUNCHED_BY_TAG: "data-platform run"},
+            tags={LAUNCHED_BY_TAG: "data-platform run", **process_tags()},
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
         return print_run_summary(end_to_end.runs, settings, time.perf_counter() - started, end_to_end.left_out)
