@@ -236,3 +236,12 @@ def test_a_missing_connection_id_is_a_clear_error(api, shop_db_assets):
     result = materialize(shop_db_assets, workspace(api, connection_ids={}))
     assert not result.success
     assert "set the environment variable AIRBYTE_CONNECTION_ID_SHOP_DB" in failure_message(result)
+
+
+def test_a_cancel_through_a_spell_of_server_errors_is_retried_until_confirmed_and_the_cause_kept(api, shop_db_assets):
+    api.job_statuses = ["running"]
+    api.fail("DELETE", r"/api/public/v1/jobs/\d+", *[503] * 6)  # more than one request's retries
+    result = materialize(shop_db_assets, workspace(api, poll_timeout=0.2))
+    assert not result.success and "not done after 0.2 s" in failure_message(result), "the cause, not the cancel's error"
+    assert api.jobs[100].payload()["status"] == "cancelled", "no Airbyte job left running"
+    assert api.calls("DELETE", r"/api/public/v1/jobs/\d+") == 7

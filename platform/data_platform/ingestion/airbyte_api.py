@@ -41,6 +41,8 @@ RETRYABLE_ERRORS = (requests.Timeout, requests.ConnectionError)
 """Failures before an answer arrived: the request may succeed on a second try."""
 
 
+CANCEL_LIMIT_SECONDS = 120.0
+"""How long a cancel is retried until Airbyte confirms the job stopped."""
 RETRY_AFTER_LIMIT_SECONDS = 120.0
 """The longest a ``Retry-After`` is waited for before a retry (a server asking for an hour is not waited on)."""
 
@@ -204,8 +206,32 @@ class RetryingAirbyteClient(AirbyteClient):
         finally:
             # a sync that has not finished must not outlive this step (a 401 here renews the token too)
             if self.cancel_on_termination and job.status in ACTIVE:
-                self.cancel_job(job.id)
+                self.cancel_until_confirmed(job.id, name)
         return AirbyteOutput(job_details=details, connection_details=connection_details)
+
+    def cancel_until_confirmed(self, job_id: int, name: str) -> bool:
+        """Cancel the job, again and again through a spell of server errors, until Airbyte says it is
+        no longer running, for at most ``CANCEL_LIMIT_SECONDS``. Never raises: the failure that made
+        the step cancel stays the step's error; a cancel that could not be confirmed is logged as an
+        error naming the job to cancel by hand."""
+        deadline = time.monotonic() + CANCEL_LIMIT_SECONDS
+        while True:
+            try:
+                self.cancel_job(job_id)
+                status = AirbyteJob.from_job_details(job_details=self.get_job_details(job_id)).status
+                if status not in ACTIVE:
+                    return True
+                problem = f"the job is still {status.value}"
+            except Failure as error:
+                problem = str(error)
+            if time.monotonic() > deadline:
+                self._log.error(
+                    f"Airbyte connection {name}: could not confirm job {job_id} cancelled within {CANCEL_LIMIT_SECONDS:g} s "
+                    f"({problem}); it may still be running: cancel it in Airbyte"
+                )
+                return False
+            self._log.warning(f"Airbyte connection {name}: cancelling job {job_id} again ({problem})")
+            time.sleep(min(max(self.poll_interval, 0.01), 5.0))
 
     def stream_figures(self, job_id: int) -> dict[str, dict[str, Any]]:
         """Records and bytes per stream, summed over the job's attempts (an attempt that failed part
