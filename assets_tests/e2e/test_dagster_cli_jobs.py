@@ -9,10 +9,7 @@ range (``dagster asset materialize --partition-range``) it builds those too.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -20,9 +17,8 @@ import pytest
 from data_platform.settings import REPO_ROOT
 from data_platform.transformation.assets import NEEDS_PARTITION_TAG
 
-from ..support.platforms import START, T0, using
+from ..support.platforms import T0, using
 
-DAGSTER = str(Path(sys.executable).with_name("dagster"))
 JOBS = {
     "commerce": ["commerce_end_to_end", "ingest_shop_db", "commerce_daily_partitions_job", "freshness_checks_job"],
     "growth": ["growth_end_to_end", "ingest_web_events", "ingest_marketing_spend", "growth_daily_partitions_job", "freshness_checks_job"],
@@ -34,17 +30,12 @@ def location_file(domain: str) -> str:
 
 
 def dagster_cli(platform, *arguments: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATA_PLATFORM_SIM_")}
-    env.update(DATA_PLATFORM_DATA_DIR=str(platform.data_dir), DAGSTER_HOME=str(platform.home), DATA_PLATFORM_SIM_AS_OF=T0.isoformat())
-    env.update(DATA_PLATFORM_SIM_SCALE=str(platform.config.scale), DATA_PLATFORM_SIM_SEED=str(platform.config.seed))
-    env["DATA_PLATFORM_PARTITIONS_START"] = START.isoformat()
-    return subprocess.run([DAGSTER, *arguments], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=280)
+    return platform.dagster(*arguments)
 
 
 @pytest.fixture(scope="module")
 def cli_platform(built_platform, tmp_path_factory):
     platform = built_platform.copy(tmp_path_factory.mktemp("cli") / "data")
-    (platform.home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     with using(platform):
         yield platform
 

@@ -18,8 +18,6 @@ from data_platform.alerting.delivery import Channels, DeliveredLedger, check_ale
 from data_platform.alerting.sensors import SENSOR_NAME, failure_alert_sensor
 from data_platform.alerting.sink import AlertSink
 
-from ..support.webhook_receiver import WebhookReceiver
-
 
 @dg.asset(owners=["team:shop"], tags={"domain": "shop"})
 def orders() -> None: ...
@@ -47,13 +45,6 @@ def definitions(lookback: dt.timedelta) -> dg.Definitions:
         jobs=[broken_job],
         sensors=[failure_alert_sensor("shop", {"shop": "#shop-data"}, lookback)],
     )
-
-
-@pytest.fixture
-def receiver():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture

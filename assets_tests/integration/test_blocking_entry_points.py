@@ -20,10 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -128,28 +124,9 @@ def test_dagsters_cli_leaves_out_the_same_descendants(blocked):
     """``dagster asset materialize`` of a blocked model and an unrelated one, as typed in a terminal
     (``dagster job execute`` of a whole job would first move the simulated shop forward, which
     rewrites its merchants: the defect would be gone; ``e2e/test_dagster_cli_jobs.py`` runs it)."""
-    platform = blocked.platform
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATA_PLATFORM_SIM_")}
-    env.update(
-        DATA_PLATFORM_DATA_DIR=str(platform.data_dir), DAGSTER_HOME=str(platform.home), DATA_PLATFORM_PARTITIONS_START=START.isoformat()
-    )
-    (platform.home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     location = REPO_ROOT / "platform" / "domains" / "commerce" / "definitions.py"
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dagster")),
-            "asset",
-            "materialize",
-            "-f",
-            str(location),
-            "--select",
-            "key:trusted/dim_merchants or key:trusted/dim_customers",
-        ],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=280,
+    done = blocked.platform.dagster(
+        "asset", "materialize", "-f", str(location), "--select", "key:trusted/dim_merchants or key:trusted/dim_customers"
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     (record,) = blocked.instance.get_run_records(limit=1)

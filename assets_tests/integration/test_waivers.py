@@ -59,28 +59,27 @@ def test_an_expired_waiver_blocks_again_before_the_next_sync(instance):
     assert list(failed_blocking_checks(instance, GATES, [waiver(until)], now=until)) == [KEY.asset_key]
 
 
-def test_a_waiver_says_who_when_why_and_until_when(tmp_path):
-    (tmp_path / "waivers.yaml").write_text(
-        "waivers:\n  - check: raw_shop/orders:primary_key_unique\n    by: ana\n    at: 2026-10-20T12:00:00Z\n    until: 2026-10-27T00:00:00Z\n"
+def write_waivers(folder, until="2026-10-27T00:00:00Z", at="2026-10-20T12:00:00Z", why="fix on Monday") -> None:
+    why_line = f"    why: {why}\n" if why else ""
+    (folder / "waivers.yaml").write_text(
+        f"waivers:\n  - check: raw_shop/orders:primary_key_unique\n    by: ana\n    at: {at}\n{why_line}    until: {until}\n"
     )
+
+
+def test_a_waiver_says_who_when_why_and_until_when(tmp_path):
+    write_waivers(tmp_path, why=None)
     with pytest.raises(WaiverError, match=r"waivers.yaml: waiver 1: missing why"):
         load_waivers(tmp_path)
 
 
 def test_a_waiver_longer_than_ninety_days_is_refused(tmp_path):
-    (tmp_path / "waivers.yaml").write_text(
-        "waivers:\n  - check: raw_shop/orders:primary_key_unique\n    by: ana\n    at: 2026-01-01T00:00:00Z\n"
-        "    why: forever\n    until: 2027-01-01T00:00:00Z\n"
-    )
+    write_waivers(tmp_path, at="2026-01-01T00:00:00Z", until="2027-01-01T00:00:00Z", why="forever")
     with pytest.raises(WaiverError, match=r"at most 90 days"):
         load_waivers(tmp_path)
 
 
 def test_a_valid_waiver_file_loads(tmp_path):
-    (tmp_path / "waivers.yaml").write_text(
-        "waivers:\n  - check: raw_shop/orders:primary_key_unique\n    by: ana\n    at: 2026-10-20T12:00:00Z\n"
-        "    why: fix on Monday\n    until: 2026-10-27T00:00:00Z\n"
-    )
+    write_waivers(tmp_path)
     (loaded,) = load_waivers(tmp_path)
     assert loaded.check == KEY and loaded.in_force(NOW) and not loaded.in_force(dt.datetime(2026, 10, 27, tzinfo=dt.UTC))
 
@@ -93,9 +92,6 @@ def test_a_domain_folder_carries_its_waivers(tmp_path):
 
     folder = tmp_path / "commerce"
     shutil.copytree(REPO_ROOT / "platform" / "domains" / "commerce", folder)
-    (folder / "waivers.yaml").write_text(
-        "waivers:\n  - check: raw_shop/orders:primary_key_unique\n    by: ana\n    at: 2026-10-20T12:00:00Z\n"
-        "    why: fix on Monday\n    until: 2026-10-27T00:00:00Z\n"
-    )
+    write_waivers(folder)
     domain = load_domain(folder, resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path / "data")}))
     assert [w.check for w in domain.waivers] == [KEY]

@@ -15,6 +15,7 @@ import functools
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ import pytest
 
 from data_platform.ingestion.connections import ConnectionSpec
 from data_platform.ingestion.runner import EmbeddedAirbyte, SyncResult
-from data_platform.settings import Settings, resolve_settings
+from data_platform.settings import REPO_ROOT, Settings, resolve_settings
 from data_platform.transformation.partitions import range_tags
 from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
 
@@ -170,6 +171,24 @@ class Platform(Readable):
             leave_out=lambda key: key.path[0] == "source_system",
             tags=range_tags(START.isoformat(), last_day.isoformat()),
         )
+
+    def dagster(self, *arguments: str) -> subprocess.CompletedProcess:
+        """Dagster's own CLI on this platform, as an operator types it (``dagster job execute …``),
+        with the simulation pinned to this platform's seed, scale and instant."""
+        if not (self.home / "dagster.yaml").exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            (self.home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DATA_PLATFORM_SIM_")}
+        env.update(
+            DATA_PLATFORM_DATA_DIR=str(self.data_dir),
+            DAGSTER_HOME=str(self.home),
+            DATA_PLATFORM_SIM_AS_OF=T0.isoformat(),
+            DATA_PLATFORM_SIM_SCALE=str(self.config.scale),
+            DATA_PLATFORM_SIM_SEED=str(self.config.seed),
+            DATA_PLATFORM_PARTITIONS_START=START.isoformat(),
+        )
+        dagster = str(Path(sys.executable).with_name("dagster"))
+        return subprocess.run([dagster, *arguments], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=280)
 
     def run_job(self, instance, job: str, **kwargs) -> dg.ExecuteInProcessResult:
         return self.defs.resolve_job_def(job).execute_in_process(instance=instance, raise_on_error=False, **kwargs)

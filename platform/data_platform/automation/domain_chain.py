@@ -38,8 +38,15 @@ PARTITION_TAGS = ("dagster/partition", RANGE_START_TAG, RANGE_END_TAG)
 PAGE = 50
 
 
+END_TO_END_SUFFIX = "_end_to_end"
+
+
 def end_to_end_job_name(domain: str) -> str:
-    return f"{domain}_end_to_end"
+    return f"{domain}{END_TO_END_SUFFIX}"
+
+
+def domain_of(end_to_end_job: str) -> str:
+    return end_to_end_job.removesuffix(END_TO_END_SUFFIX)
 
 
 def after_upstream_domains_sensor(domain: str, upstream: Sequence[str]) -> dg.SensorDefinition:
@@ -78,7 +85,7 @@ def after_upstream_domains_sensor(domain: str, upstream: Sequence[str]) -> dg.Se
             if horizon is not None and updated > horizon:
                 break
             cursor["after"] = max(cursor["after"], updated)
-            chain = [d for d in run.tags.get(CHAIN_TAG, "").split(",") if d] + [run.job_name.removesuffix("_end_to_end")]
+            chain = [d for d in run.tags.get(CHAIN_TAG, "").split(",") if d] + [domain_of(run.job_name)]
             if run.tags.get(LAUNCHED_BY_TAG) or domain in chain:
                 continue
             tags = {k: run.tags[k] for k in PARTITION_TAGS if k in run.tags}

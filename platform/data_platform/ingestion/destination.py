@@ -293,6 +293,7 @@ class DuckDBDestination:
         staged more than once with one cursor value are hashed (usually none)."""
         pk = ", ".join(quote(k) for k in target.spec.primary_key)
         cursor = quote(target.spec.cursor_field) if target.spec.cursor_field else "null"
+        staged_cursor = f"s.{cursor}" if target.spec.cursor_field else "null"
         values = ", ".join(quote(c.name) for c in target.columns)
         same_key = " and ".join(f"s.{quote(k)} = r.{quote(k)}" for k in target.spec.primary_key)
         rows = self.conn.execute(
@@ -301,18 +302,8 @@ class DuckDBDestination:
                     where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
                     group by all having count(*) > 1
                 )
-                select {conflict_key_sql(target.spec.primary_key, "s.")}, {conflict_cursor_sql("s." + cursor)} from {target.stage_table} s
-                semi join repeated r on {same_key} and {"s." + cursor if target.spec.cursor_field else "null"} is not distinct from r._cursor
-                group by all having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
-                order by 1"""
-            if target.spec.cursor_field
-            else f"""with repeated as (
-                    select {pk} from {target.stage_table}
-                    where {" and ".join(f"{quote(k)} is not null" for k in target.spec.primary_key)}
-                    group by all having count(*) > 1
-                )
-                select {conflict_key_sql(target.spec.primary_key, "s.")}, {conflict_cursor_sql("null")} from {target.stage_table} s
-                semi join repeated r on {same_key}
+                select {conflict_key_sql(target.spec.primary_key, "s.")}, {conflict_cursor_sql(staged_cursor)} from {target.stage_table} s
+                semi join repeated r on {same_key} and {staged_cursor} is not distinct from r._cursor
                 group by all having count(distinct md5(cast(to_json(struct_pack({values})) as varchar))) > 1
                 order by 1"""
         ).fetchall()
