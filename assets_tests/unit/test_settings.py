@@ -105,14 +105,6 @@ def test_settings_are_read_from_the_mapping_given_not_the_process(monkeypatch):
     assert resolve_settings({}).is_local
 
 
-@pytest.mark.parametrize("scale", [float("nan"), float("inf"), -1.0, 0.0])
-def test_the_simulation_itself_refuses_a_scale_that_is_not_a_positive_finite_number(scale):
-    from marketplace_example.simulation.config import SimulationConfig
-
-    with pytest.raises(ValueError, match="scale must be positive"):
-        SimulationConfig(scale=scale)
-
-
 @pytest.mark.parametrize(("value", "message"), [("yesterday", "not an ISO 8601 instant"), ("2026-10-20T12:00:00", "with a time zone")])
 def test_a_pinned_simulation_instant_must_be_an_instant_with_a_zone(value, message):
     with pytest.raises(SettingsError, match=message):

@@ -24,6 +24,7 @@ from data_platform.automation.domain_chain import after_upstream_domains_sensor,
 from data_platform.automation.jobs import daily_partitions_job, every_domains_daily_job, ingestion_jobs
 from data_platform.automation.schedules import daily_partition_schedule, ingestion_schedules, late_events_rerun_schedule
 from data_platform.automation.sensors import automation_sensor
+from data_platform.domain_boundaries import colliding_names, unpublished_reads
 from data_platform.domains import Domain, domain_folders, load_domain, load_domains, resolve_callable
 from data_platform.ingestion.assets import build_ingestion_assets
 from data_platform.ingestion.keys import stream_key
@@ -95,6 +96,7 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     upstream_domains: set[str] = set()
     foreign_exposure_inputs: dict = {}
     for domain in domains:
+        wiring.validate(colliding_names(domain, settings))  # before dbt parses: a collision explains what else would fail
         stream_checks = [
             check
             for c in domain.connections
@@ -115,6 +117,7 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
             upstream_domains |= set(published.values()) - {domain.name}
             foreign_exposure_inputs.update(exposures_by_foreign_input(manifest, sources))
             problems += wiring.unknown_publishers(domain.name, {sources.selectors[k]: p for k, p in published.items()}, known_domains)
+            problems += unpublished_reads(domain, published, sources.selectors, settings)
             foreign |= {key for key, publisher in published.items() if publisher not in loaded}  # another code location provides it
             problems += wiring.unlinked_dbt_sources(
                 {k: s for k, s in sources.selectors.items() if k not in published}, stream_keys, domain.name

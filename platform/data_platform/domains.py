@@ -24,6 +24,7 @@ each project parses, loads and builds on its own, and Dagster links the two by a
         description: The event collector's landing bucket.
         local_stand_in: some_package.module:function     # optional: what moves it forward on a laptop
     consumers: [ml_features.py:customer_features]        # optional: Python assets downstream of its models
+    publishes: [fct_orders]                              # its models other domains may read (nothing else)
     schedules: {end_to_end: "0 4 * * *", daily_partitions: "0 5 * * *", late_events_rerun: "30 */6 * * *"}
 """
 
@@ -48,7 +49,7 @@ from data_platform.yaml_text import load_yaml
 DOMAIN_FILE = "domain.yaml"
 DOMAIN_NAME = re.compile(r"[a-z][a-z0-9_]*")
 """A domain's name, matched whole (``fullmatch``: a trailing newline is not part of a name)."""
-_KNOWN = {"description", "owners", "alerts", "source_systems", "consumers", "schedules"}
+_KNOWN = {"description", "owners", "alerts", "source_systems", "consumers", "schedules", "publishes"}
 DEFAULT_SCHEDULES = {"end_to_end": "0 4 * * *", "daily_partitions": "0 5 * * *", "late_events_rerun": "30 */6 * * *"}
 
 
@@ -79,6 +80,8 @@ class Domain:
     dbt_project_dir: Path | None
     waivers: tuple[Waiver, ...] = ()
     """Owners' waivers of failing blocking checks (``waivers.yaml``, see ``quality/waivers.py``)."""
+    publishes: tuple[str, ...] = ()
+    """Names of its dbt models other domains may read (as dbt sources naming this domain)."""
 
 
 def domain_folders(settings: Settings) -> list[Path]:
@@ -134,6 +137,9 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
             raise DomainError(
                 f"{path}: schedules.{schedule}: {cron!r} (known schedules: {', '.join(DEFAULT_SCHEDULES)}, each a 5-field cron)"
             )
+    publishes = document.get("publishes") or []
+    if not isinstance(publishes, list) or not all(isinstance(m, str) and m for m in publishes):
+        raise DomainError(f"{path}: publishes is a list of the names of its dbt models other domains may read")
     dbt_project = settings.dbt_dir / name
     return Domain(
         name=name,
@@ -147,7 +153,19 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
         schedules=schedules,
         dbt_project_dir=dbt_project if (dbt_project / "dbt_project.yml").exists() else None,
         waivers=_waivers(folder),
+        publishes=tuple(publishes),
     )
+
+
+def published_models(folder: Path) -> tuple[str, ...]:
+    """The models the domain in ``folder`` lets other domains read (``publishes`` in its
+    ``domain.yaml``), read alone: another domain's location checks what it reads against it."""
+    try:
+        document = load_yaml((folder / DOMAIN_FILE).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return ()
+    publishes = document.get("publishes") if isinstance(document, dict) else None
+    return tuple(m for m in publishes if isinstance(m, str)) if isinstance(publishes, list) else ()
 
 
 def _waivers(folder: Path) -> tuple[Waiver, ...]:

@@ -17,7 +17,7 @@ import dagster as dg
 
 from data_platform.settings import REPO_ROOT
 
-from ..support.live_dagster import free_port, graphql, wait_for
+from ...support.live_dagster import free_port, graphql, wait_for
 
 DAILY_ASSETS_BY_DOMAIN = {
     "commerce": [

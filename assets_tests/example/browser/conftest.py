@@ -22,7 +22,7 @@ import pytest
 
 from data_platform.settings import REPO_ROOT
 
-from ..support.live_dagster import free_port, graphql, locations, wait_for
+from ...support.live_dagster import free_port, graphql, locations, wait_for
 
 AS_OF = "2026-10-20T12:00:00Z"
 PARTITIONS_START = "2026-10-01"

@@ -12,7 +12,7 @@ import pytest
 from data_platform.definitions import build_definitions
 from data_platform.settings import REPO_ROOT, resolve_settings
 
-from ..conftest import PROD_ENV
+from ...support.environments import PROD_ENV
 from ..support.example import example_connections, merged_manifest
 
 MODEL_LAYERS = ("staging", "trusted", "marts", "presentation")

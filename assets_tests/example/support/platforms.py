@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import functools
 import os
 import shutil
@@ -203,29 +202,6 @@ def using(platform: Platform) -> Iterator[Platform]:
         yield platform
 
 
-@contextlib.contextmanager
-def exclusive(lock_file: Path) -> Iterator[None]:
-    """One process at a time (pytest-xdist workers share the builds)."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def shared_build(root: Path, name: str, build) -> Path:
-    """``build(folder)`` once for the whole test session, whichever worker asks first."""
-    folder, done = root / name, root / f"{name}.complete"
-    with exclusive(root / f"{name}.lock"):
-        if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            build(folder)
-            done.touch()
-    return folder
-
-
 def build_platform(folder: Path) -> None:
     """Simulate to T0 and run the main job over START..T0: every stream synced, every model built."""
     platform = Platform(folder)
@@ -234,38 +210,3 @@ def build_platform(folder: Path) -> None:
         with platform.instance() as instance:
             result = platform.run_main_job(instance)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
-
-
-SHARED_ROOT_VARIABLE = "DATA_PLATFORM_TESTS_SHARED"
-"""Set by the test session (conftest) to a folder every pytest-xdist worker sees."""
-
-
-def shared_root(tmp_path_factory) -> Path:
-    """A folder all pytest-xdist workers of this session see."""
-    if os.environ.get(SHARED_ROOT_VARIABLE):
-        return Path(os.environ[SHARED_ROOT_VARIABLE])
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if base.name.startswith("popen-gw") else base
-
-
-if __name__ == "__main__":  # the session's background build: python -m assets_tests.support.platforms <shared root>
-    shared_build(Path(sys.argv[1]), "built_platform", build_platform)
-
-
-def check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetCheckEvaluation]:
-    return [
-        e.asset_check_evaluation_data
-        for e in (r.dagster_event for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION))
-    ]
-
-
-def materializations(instance: dg.DagsterInstance, run_id: str) -> dict[str, dg.AssetMaterialization]:
-    return {
-        m.asset_key.to_user_string(): m
-        for m in (r.asset_materialization for r in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION))
-    }
-
-
-def only_run_id(instance: dg.DagsterInstance) -> str:
-    (record,) = instance.get_run_records()
-    return record.dagster_run.run_id

@@ -19,9 +19,9 @@ from data_platform.quality.quarantine import ContractEnforcer
 from data_platform.resources import production_snowflake
 from data_platform.settings import REPO_ROOT, resolve_settings
 
-from ..conftest import PROD_ENV
+from ...support.environments import PROD_ENV
+from ...support.snowflake_emulator import snowflake_emulator, snowflake_env
 from ..support.example import example_connections
-from ..support.snowflake_emulator import snowflake_emulator, snowflake_env
 
 
 @pytest.fixture

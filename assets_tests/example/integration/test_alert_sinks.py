@@ -10,7 +10,7 @@ import dagster as dg
 
 from data_platform.alerting.sink import AlertSink
 
-from ..conftest import AlertingSensor
+from ...support.alerting import AlertingSensor
 
 STALE = ("raw_shop/orders", "raw_shop/payments", "raw_web/web_events")
 

@@ -14,7 +14,7 @@ from data_platform.quality.contract_rules import contract_rules, table_schema_ch
 from data_platform.quality.quarantine import ContractEnforcer
 from data_platform.settings import resolve_settings
 
-from ..conftest import PROD_ENV
+from ...support.environments import PROD_ENV
 from ..support.example import example_connections
 
 

@@ -28,10 +28,10 @@ from data_platform.automation.end_to_end import EndToEnd
 from data_platform.quality.blast_radius import descendants, full_graph
 from data_platform.reporting import not_materialized, print_run_summary
 
-from ..conftest import AlertingSensor
+from ...support.alerting import AlertingSensor
+from ...support.smtp_receiver import SmtpReceiver
+from ...support.webhook_receiver import WebhookReceiver
 from ..support.platforms import T0, Platform, using
-from ..support.smtp_receiver import SmtpReceiver
-from ..support.webhook_receiver import WebhookReceiver
 
 CHANGED_AT = (T0 + dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 """After the build's last sync (T0), so the next incremental sync reads the injected change."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from data_platform.settings import REPO_ROOT
 
-from ..conftest import PROD_ENV
+from ...support.environments import PROD_ENV
 
 
 def validated_locations(environment: dict[str, str], folder: Path) -> set[str]:

@@ -19,10 +19,10 @@ import pytest
 from data_platform.reporting import blocked_assets
 from marketplace_example.simulation import DirtSwitches, SimulationConfig
 
-from ..conftest import AlertingSensor
+from ...support.alerting import AlertingSensor
+from ...support.smtp_receiver import SmtpReceiver
+from ...support.webhook_receiver import WebhookReceiver
 from ..support.platforms import START, T0, Platform, using
-from ..support.smtp_receiver import SmtpReceiver
-from ..support.webhook_receiver import WebhookReceiver
 
 DIRTY = SimulationConfig(
     seed=3, scale=0.3, start_date=START, dirt=DirtSwitches(duplicate_primary_key=True, null_violation_rate=0.05, changed_column=True)

@@ -13,7 +13,7 @@ import time_machine
 
 from marketplace_example.simulation import DirtSwitches, SimulationConfig
 
-from ..conftest import AlertingSensor
+from ...support.alerting import AlertingSensor
 from ..support.platforms import START, T0, Platform, using
 
 WEB_EVENTS = dg.AssetKey(["raw_web", "web_events"])

@@ -18,10 +18,10 @@ import snowflake.connector
 
 from data_platform.transformation.partitions import range_tags
 
+from ...support.fake_airbyte_api import FakeAirbyteApi
+from ...support.snowflake_emulator import StatementLog, snowflake_emulator, snowflake_env
 from ..support.example import example_connections
-from ..support.fake_airbyte_api import FakeAirbyteApi
 from ..support.platforms import LAST_DAY, START, Platform
-from ..support.snowflake_emulator import StatementLog, snowflake_emulator, snowflake_env
 
 MARTS = ("mart_daily_gmv", "mart_merchant_commission", "mart_customer_cohorts", "mart_web_funnel", "mart_marketing_roas")
 

@@ -16,8 +16,8 @@ from data_platform.ingestion.keys import ZERO_ROWS_FLAG
 from data_platform.ingestion.production_airbyte import SelfManagedAirbyte
 from data_platform.settings import resolve_settings
 
+from ...support.fake_airbyte_api import FakeAirbyteApi
 from ..support.example import example_connections
-from ..support.fake_airbyte_api import FakeAirbyteApi
 
 CONNECTION_ID = "9f0c2a1e-0000-4000-8000-000000000001"
 
