@@ -46,8 +46,40 @@ def test_with_the_example_removed_a_scaffolded_domain_runs_end_to_end(without_th
     summary = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.startswith(("raw_scratch/", "staging/"))}
     assert summary["raw_scratch/items"][:2] == ["3", "3"], "3 rows synced, 3 in the table"
     assert "staging/stg_scratch__items" in summary
+    assert "trusted/fct_scratch__item_changes" in summary, "its daily fact is built"
+    assert "scratch: daily partitions 2026-01-05 .. " in run.stdout, (
+        "from its data's first day (partitions_start), not the platform's default"
+    )
     assert "checks: " in run.stdout and ", 0 failed" in run.stdout
     assert "marketplace" not in (run.stdout + run.stderr).lower(), "nothing of the example was loaded"
+
+
+def test_a_scaffolded_domain_passes_ci_lint_as_written(without_the_example, tmp_path):
+    """``.ci/lint`` (ruff, then sqlfluff with the dbt templater on each dbt project) on a checkout
+    holding only the platform's root config and a domain just scaffolded."""
+    assert data_platform(without_the_example, "new-domain", "scratch").returncode == 0
+    shutil.copy(REPO_ROOT / ".sqlfluff", tmp_path / ".sqlfluff")  # the checkout's root config
+    dbt, domains = without_the_example["DATA_PLATFORM_DBT_DIR"], without_the_example["DATA_PLATFORM_DOMAINS_DIR"]
+    lint = subprocess.run(
+        ["bash", str(REPO_ROOT / ".ci" / "lint"), dbt, domains],
+        env=without_the_example,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
+    assert "All Finished" in lint.stdout, "sqlfluff linted the scratch project"
+
+
+def test_a_domains_dbt_project_without_its_sqlfluff_is_named_by_ci_lint(without_the_example, tmp_path):
+    assert data_platform(without_the_example, "new-domain", "scratch").returncode == 0
+    (Path(without_the_example["DATA_PLATFORM_DBT_DIR"]) / "scratch" / ".sqlfluff").unlink()
+    lint = subprocess.run(
+        ["bash", str(REPO_ROOT / ".ci" / "lint"), without_the_example["DATA_PLATFORM_DBT_DIR"], without_the_example["DATA_PLATFORM_DOMAINS_DIR"]],
+        env=without_the_example, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert lint.returncode == 2 and "scratch has no .sqlfluff" in lint.stderr
 
 
 def test_definitions_validate_loads_every_healthy_domain_and_names_the_broken_contract(without_the_example, tmp_path):

@@ -7,6 +7,7 @@ removed would, plus the domains ``data-platform new-domain`` writes.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -75,6 +76,22 @@ def test_a_scaffolded_domain_runs_end_to_end(scratch, monkeypatch):
             3,
             "37.60",
         )
+
+
+def test_a_scaffolded_domains_daily_partitions_start_on_its_datas_first_day(scratch):
+    create_domain("scratch", scratch)
+    fact = build_definitions(scratch).resolve_asset_graph().get(dg.AssetKey(["trusted", "fct_scratch__item_changes"]))
+    with (scratch.domains_dir / "scratch" / "sample_data" / "items.csv").open() as sample:
+        first_day = min(line.rstrip().rsplit(",", 1)[1][:10] for line in list(sample)[1:])
+    assert fact.partitions_def.get_first_partition_key() == first_day == "2026-01-05"
+    assert scratch.partitions_start != first_day, "the platform's default start is not the domain's"
+
+
+def test_a_start_pinned_in_the_environment_wins_over_the_domains_own(scratch):
+    create_domain("scratch", scratch)
+    pinned = dataclasses.replace(scratch, partitions_start="2026-01-01", partitions_start_pinned=True)
+    fact = build_definitions(pinned).resolve_asset_graph().get(dg.AssetKey(["trusted", "fct_scratch__item_changes"]))
+    assert fact.partitions_def.get_first_partition_key() == "2026-01-01"
 
 
 def test_the_scaffold_refuses_a_name_that_is_taken_or_not_snake_case(scratch):

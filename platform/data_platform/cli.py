@@ -74,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return {}
             built = set.intersection(*(set(instance.get_materialized_partitions(key)) for key in daily))
             earliest = None if built else earliest_data_day(defs.resources["warehouse"], domains[name].connections, settings.warehouse)
-            tags = main_run_tags(settings, built, earliest_data=earliest)
+            tags = main_run_tags(settings, built, earliest_data=earliest, domain_start=domains[name].partitions_start)
             print(f"{name}: daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} in one run", flush=True)
             return tags
 

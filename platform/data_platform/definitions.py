@@ -126,11 +126,13 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
             daily = [spec.key for d in dbt for spec in d.specs if spec.partitions_def is not None]
             if daily:
                 daily_by_domain[domain.name] = daily
-                checks += partition_freshness_checks(domain.name, daily, daily_partitions(settings))
+                checks += partition_freshness_checks(domain.name, daily, daily_partitions(settings, domain.partitions_start))
                 jobs.append(daily_partitions_job(domain.name, daily))
                 schedules += [
                     daily_partition_schedule(settings, domain.name, domain.schedules["daily_partitions"]),
-                    late_events_rerun_schedule(settings, domain.name, domain.schedules["late_events_rerun"], daily_partitions(settings)),
+                    late_events_rerun_schedule(
+                        settings, domain.name, domain.schedules["late_events_rerun"], daily_partitions(settings, domain.partitions_start)
+                    ),
                 ]
         for reference in domain.consumers:
             assets += list(resolve_callable(domain, reference)(domain, settings))
@@ -155,7 +157,12 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
         sensors.append(after_upstream_domains_sensor(location, sorted(upstream_domains)))
     elif location is not None:
         schedules.append(
-            end_to_end_schedule(location, domains[0].schedules["end_to_end"], daily_partitions(settings), running=not settings.is_local)
+            end_to_end_schedule(
+                location,
+                domains[0].schedules["end_to_end"],
+                daily_partitions(settings, domains[0].partitions_start),
+                running=not settings.is_local,
+            )
         )
     if len(daily_by_domain) > 1:
         jobs.append(every_domains_daily_job([key for keys in daily_by_domain.values() for key in keys]))

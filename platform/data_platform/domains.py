@@ -25,12 +25,14 @@ each project parses, loads and builds on its own, and Dagster links the two by a
         local_stand_in: some_package.module:function     # optional: what moves it forward on a laptop
     consumers: [ml_features.py:customer_features]        # optional: Python assets downstream of its models
     publishes: [fct_orders]                              # its models other domains may read (nothing else)
+    partitions_start: 2024-03-01                         # first daily partition: where its data starts
     schedules: {end_to_end: "0 4 * * *", daily_partitions: "0 5 * * *", late_events_rerun: "30 */6 * * *"}
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import importlib
 import importlib.util
 import re
@@ -49,7 +51,7 @@ from data_platform.yaml_text import load_yaml
 DOMAIN_FILE = "domain.yaml"
 DOMAIN_NAME = re.compile(r"[a-z][a-z0-9_]*")
 """A domain's name, matched whole (``fullmatch``: a trailing newline is not part of a name)."""
-_KNOWN = {"description", "owners", "alerts", "source_systems", "consumers", "schedules", "publishes"}
+_KNOWN = {"description", "owners", "alerts", "source_systems", "consumers", "schedules", "publishes", "partitions_start"}
 DEFAULT_SCHEDULES = {"end_to_end": "0 4 * * *", "daily_partitions": "0 5 * * *", "late_events_rerun": "30 */6 * * *"}
 
 
@@ -82,6 +84,8 @@ class Domain:
     """Owners' waivers of failing blocking checks (``waivers.yaml``, see ``quality/waivers.py``)."""
     publishes: tuple[str, ...] = ()
     """Names of its dbt models other domains may read (as dbt sources naming this domain)."""
+    partitions_start: str | None = None
+    """Its first daily partition (YYYY-MM-DD), where its data starts; None: the platform's (``Settings.partitions_start``)."""
 
 
 def domain_folders(settings: Settings) -> list[Path]:
@@ -140,6 +144,7 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
     publishes = document.get("publishes") or []
     if not isinstance(publishes, list) or not all(isinstance(m, str) and m for m in publishes):
         raise DomainError(f"{path}: publishes is a list of the names of its dbt models other domains may read")
+    partitions_start = _partitions_start(path, document.get("partitions_start"))
     dbt_project = settings.dbt_dir / name
     return Domain(
         name=name,
@@ -154,7 +159,17 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
         dbt_project_dir=dbt_project if (dbt_project / "dbt_project.yml").exists() else None,
         waivers=_waivers(folder),
         publishes=tuple(publishes),
+        partitions_start=partitions_start,
     )
+
+
+def _partitions_start(path: Path, value: Any) -> str | None:
+    if value is None:
+        return None
+    try:  # YAML reads an unquoted 2026-01-05 as a date already
+        return (value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))).isoformat()
+    except ValueError:
+        raise DomainError(f"{path}: partitions_start: {value!r} is not a YYYY-MM-DD date (the first day of the domain's data)") from None
 
 
 def published_models(folder: Path) -> tuple[str, ...]:

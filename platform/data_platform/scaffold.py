@@ -2,8 +2,10 @@
 
 It writes the domain folder (``domain.yaml``, ``connections.yaml`` with one CSV-files
 connection, the stream's data contract, sample files, ``definitions.py``) and its dbt project
-(one staging model with tests). Everything runs as written: ``data-platform run`` syncs the
-sample file, checks it against the contract, and builds the staging model.
+(a staging model and a daily incremental fact, with tests, and the ``.sqlfluff`` CI lints it
+with). Everything runs and lints as written: ``data-platform run`` syncs the sample file, checks
+it against the contract and builds both models; the daily partitions start on the sample data's
+first day (``partitions_start``), not years before it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ def create_domain(name: str, settings: Settings) -> list[Path]:
         project / "models" / "sources.yml": SOURCES,
         project / "models" / "staging" / f"stg_{name}__items.sql": STAGING_SQL,
         project / "models" / "staging" / "_staging.yml": STAGING_YML,
+        project / "models" / "trusted" / f"fct_{name}__item_changes.sql": FACT_SQL,
+        project / "models" / "trusted" / "_trusted.yml": FACT_YML,
+        project / ".sqlfluff": SQLFLUFF,
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +74,10 @@ source_systems:
   {name}_files:
     kind: csv
     description: Extracts the {name} team drops as CSV files (the sample file in sample_data/ to start with).
+# the first daily partition: the first day of the domain's data (the sample's); move it to where yours starts
+partitions_start: 2026-01-05
+# the models other domains may read (as dbt sources naming this domain); the others may change at will
+publishes: [fct_{name}__item_changes]
 """
 
 CONNECTIONS = """
@@ -199,6 +208,8 @@ models:
     staging:
       +schema: staging
       +materialized: view
+    trusted:
+      +schema: trusted
 """
 
 SOURCES = """
@@ -260,4 +271,59 @@ models:
         description: Price in euros.
       - name: updated_at
         description: Last change to the row (UTC).
+"""
+
+FACT_SQL = """
+{{ config(materialized='incremental', unique_key='item_id', tags=['daily']) }}
+
+with
+
+items as (
+
+    select * from {{ ref('stg_{name}__items') }}
+
+),
+
+final as (
+
+    select
+        item_id,
+        item_name,
+        price_eur,
+        updated_at,
+        cast(updated_at as date) as updated_date
+    from items
+    where {{ incremental_window('cast(updated_at as date)', 'updated_at') }}
+
+)
+
+select * from final
+"""
+
+FACT_YML = """
+version: 2
+
+models:
+  - name: fct_{name}__item_changes
+    description: Items by the day they last changed, built a day (a daily partition) at a time.
+    columns:
+      - name: item_id
+        description: Item identifier.
+        data_tests: [unique, not_null]
+      - name: item_name
+        description: Name of the item.
+      - name: price_eur
+        description: Price in euros.
+      - name: updated_at
+        description: Last change to the row (UTC).
+      - name: updated_date
+        description: The day of the last change (UTC); the model's daily partition.
+"""
+
+SQLFLUFF = """
+# sqlfluff on this project's models: the repository's .sqlfluff, with this folder as the dbt project.
+# The dbt templater renders one project per run, so pass this file:
+#   sqlfluff lint dbt/{name}/models --config dbt/{name}/.sqlfluff
+[sqlfluff:templater:dbt]
+project_dir = .
 """

@@ -107,9 +107,12 @@ class Settings:
     dbt_dir: Path = REPO_ROOT / "dbt"
     """The dbt projects (``dbt/<domain>``), the shared macros and ``profiles.yml``."""
     partitions_start: str = DEFAULT_PARTITIONS_START
-    """First daily partition (YYYY-MM-DD): ``DATA_PLATFORM_PARTITIONS_START``; else, locally, the
-    first day the local source systems hold (recorded when a stand-in moves them forward), so no
-    partition before the data is missing for ever; else ``DEFAULT_PARTITIONS_START``."""
+    """First daily partition (YYYY-MM-DD): ``DATA_PLATFORM_PARTITIONS_START``; else a domain's own
+    ``partitions_start`` (its ``domain.yaml``: where its data starts); else, locally, the first day
+    the local source systems hold (recorded when a stand-in moves them forward), so no partition
+    before the data is missing for ever; else ``DEFAULT_PARTITIONS_START``."""
+    partitions_start_pinned: bool = False
+    """``DATA_PLATFORM_PARTITIONS_START`` is set: it wins over every domain's own start."""
     code_url: str | None = None
     """``DATA_PLATFORM_CODE_URL``: the repository's files on its web host
     (``https://github.com/acme/data-platform/blob/main``); code references open there. Unset:
@@ -291,6 +294,7 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         domains_dir=_folder(environ, "DATA_PLATFORM_DOMAINS_DIR", REPO_ROOT / "platform" / "domains"),
         dbt_dir=_folder(environ, "DATA_PLATFORM_DBT_DIR", REPO_ROOT / "dbt"),
         partitions_start=partitions_start,
+        partitions_start_pinned=bool(environ.get("DATA_PLATFORM_PARTITIONS_START")),
         code_url=_code_url(environ),
         dagster_home=Path(environ["DAGSTER_HOME"]) if environ.get("DAGSTER_HOME") else None,
         connector_cache=cache / "connectors",

@@ -163,7 +163,9 @@ def build_dbt_assets(
     gates = gates or {}
     warehouse = settings.warehouse
     project = dbt_project(domain.dbt_project_dir, warehouse.dbt_target)
-    translator = PlatformDbtTranslator(project, domain.name, domain.owners, daily_partitions(settings), settings.code_url)
+    translator = PlatformDbtTranslator(
+        project, domain.name, domain.owners, daily_partitions(settings, domain.partitions_start), settings.code_url
+    )
     dbt = dbt_cli(project, settings)
     sources = dbt_sources(manifest, translator, project)
     document = manifest_document(manifest)

@@ -19,8 +19,11 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
-    return _daily_partitions(settings.partitions_start)
+def daily_partitions(settings: Settings, domain_start: str | None = None) -> dg.DailyPartitionsDefinition:
+    """A domain's daily partitions: from its own start (``partitions_start`` in its ``domain.yaml``)
+    unless the environment pins one for every domain (see ``Settings.partitions_start``)."""
+    start = settings.partitions_start if settings.partitions_start_pinned or not domain_start else domain_start
+    return _daily_partitions(start)
 
 
 @functools.cache
@@ -72,13 +75,14 @@ def main_run_tags(
     built: set[str] | frozenset[str] = frozenset(),
     now: dt.datetime | None = None,
     earliest_data: dt.date | None = None,
+    domain_start: str | None = None,
 ) -> dict[str, str]:
     """The end-to-end run's partitions, in one run. ``built``: the daily partitions every daily asset
     already has; ``earliest_data``: the first day of the data that landed. An empty warehouse is
     built from the first day with data (or the first partition), so all the data that exists is
     covered whatever its age; later runs start ``LATE_DAYS`` before the last partition built (never
     leaving a gap however long ago that was) and end today."""
-    partitions = daily_partitions(settings)
+    partitions = daily_partitions(settings, domain_start)
     keys = partitions.get_partition_keys(current_time=now or dt.datetime.now(dt.UTC))
     if not built:
         first = earliest_data.isoformat() if earliest_data else keys[0]
