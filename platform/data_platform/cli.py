@@ -129,15 +129,30 @@ def cmd_prepare_dbt(args: argparse.Namespace) -> int:
 
 def cmd_new_domain(args: argparse.Namespace) -> int:
     from data_platform.scaffold import create_domain
+    from data_platform.workspace import workspace_text, write_workspace
 
     settings = resolve_settings()
     created = create_domain(args.name, settings)
     print(f"domain {args.name} created:")
     for path in created:
         print(f"  {path}")
-    print(
-        f"add its code location to workspace.yaml:\n  - python_file: {{relative_path: {created[0].relative_to(REPO_ROOT) if created[0].is_relative_to(REPO_ROOT) else created[0]}, location_name: {args.name}}}"
-    )
+    if settings.domains_dir.is_relative_to(REPO_ROOT):
+        print(f"{write_workspace(settings)}: rewritten with its code location")
+    else:  # domains kept outside the repository: data-platform dev serves them; a workspace of your own lists them
+        print(f"its code location, for a workspace.yaml of your own:\n{workspace_text(settings, None).splitlines()[-1]}")
+    return 0
+
+
+def cmd_workspace(args: argparse.Namespace) -> int:
+    from data_platform.domains import domain_folders
+    from data_platform.workspace import WORKSPACE_FILE, workspace_drift, write_workspace
+
+    settings = resolve_settings()
+    if args.check:
+        drift = workspace_drift(settings)
+        print(drift or f"{WORKSPACE_FILE}: in step with the domain folders", file=sys.stderr if drift else sys.stdout)
+        return 1 if drift else 0
+    print(f"{write_workspace(settings)}: {len(domain_folders(settings))} code location(s)")
     return 0
 
 
@@ -154,9 +169,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
+    from data_platform.workspace import workspace_text
+
     settings = resolve_settings()
     home = prepare_dagster_home(settings)
     print(f"DAGSTER_HOME={home}", flush=True)
+    workspace = home / "workspace.yaml"  # the domains these settings find, as data-platform run finds them
+    workspace.write_text(workspace_text(settings, None))
     dagster = Path(sys.executable).with_name("dagster")
     extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
     host, port, extra = serving_address(extra)
@@ -167,7 +186,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     # the user, so the warning is not theirs to act on (only that message is silenced)
     warnings = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), "ignore:Function `dev_command` is superseded") if w)
     code = run_process_group(
-        [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port), *extra],
+        [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port), *extra],
         env={**os.environ, "PYTHONWARNINGS": warnings},
     )
     print("data-platform dev: stopped, with every process it started", flush=True)
@@ -221,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)
     sql.set_defaults(func=cmd_sql)
+    workspace = commands.add_parser("workspace", help="write workspace.yaml from the domain folders (--check: fail when out of step)")
+    workspace.add_argument("--check", action="store_true")
+    workspace.set_defaults(func=cmd_workspace)
     dev = commands.add_parser("dev", help="dagster dev with the local instance configured")
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
     dev.set_defaults(func=cmd_dev)
