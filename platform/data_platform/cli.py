@@ -143,6 +143,29 @@ def cmd_new_domain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_draft_contract(args: argparse.Namespace) -> int:
+    from data_platform.domains import domain_folders
+    from data_platform.governance.contract_draft import DraftError, draft_contracts, write_drafts
+
+    settings = resolve_settings()
+    folders = {p.name: p for p in domain_folders(settings)}
+    if args.domain not in folders:
+        print(f"no domain {args.domain!r} in {settings.domains_dir} (domains: {', '.join(folders) or 'none'})", file=sys.stderr)
+        return 2
+    try:
+        drafts = draft_contracts(folders[args.domain], args.connection, settings, sample=args.sample)
+        if args.write:
+            for path in write_drafts(drafts, overwrite=args.force):
+                print(f"drafted {path}: review every line marked REVIEW", file=sys.stderr)
+        else:
+            for path, text in drafts.items():
+                print(f"# ---- {path}\n{text}")
+    except DraftError as error:
+        print(f"draft-contract: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_workspace(args: argparse.Namespace) -> int:
     from data_platform.domains import domain_folders
     from data_platform.workspace import WORKSPACE_FILE, workspace_drift, write_workspace
@@ -240,6 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)
     sql.set_defaults(func=cmd_sql)
+    draft = commands.add_parser(
+        "draft-contract", help="draft each stream's data contract from what the connection's source sends (types, keys, PII guesses)"
+    )
+    draft.add_argument("domain")
+    draft.add_argument("connection")
+    draft.add_argument("--sample", type=int, default=10_000, help="rows sampled to guess types, required columns and keys")
+    draft.add_argument("--write", action="store_true", help="write contracts/<namespace>.<stream>.odcs.yaml instead of printing")
+    draft.add_argument("--force", action="store_true", help="with --write: replace existing contracts")
+    draft.set_defaults(func=cmd_draft_contract)
     workspace = commands.add_parser("workspace", help="write workspace.yaml from the domain folders (--check: fail when out of step)")
     workspace.add_argument("--check", action="store_true")
     workspace.set_defaults(func=cmd_workspace)
@@ -247,7 +279,17 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
     dev.set_defaults(func=cmd_dev)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as error:
+        if type(error).__name__ not in EXPLAINED_ERRORS:
+            raise
+        print(f"data-platform {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+EXPLAINED_ERRORS = {"DomainError", "SettingsError", "ScaffoldError", "ContractError", "DraftError", "WiringError", "DbtProjectError"}
+"""Errors whose message says what is wrong and where (file, element): printed alone, without a traceback."""
 
 
 if __name__ == "__main__":

@@ -125,13 +125,15 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
                     f"domain {name}: contract {stream.contract.path} says domain {stream.contract.domain!r}; "
                     f"a contract lives in the folder of the domain it names"
                 )
+    owners = document.get("owners") or [f"team:{name}"]
+    if not isinstance(owners, list) or not all(isinstance(o, str) for o in owners):
+        raise DomainError(f"{path}: owners is a list of 'team:<name>' and email addresses")
+    slack_channel = (document.get("alerts") or {}).get("slack_channel")
+    connections = tuple(_owned(c, name, owners, slack_channel) for c in connections)
     systems = _source_systems(path, document.get("source_systems") or {})
     for connection in connections:
         if connection.source_system not in {s.name for s in systems}:
             systems.append(SourceSystem(connection.source_system, "source", ""))
-    owners = document.get("owners") or [f"team:{name}"]
-    if not isinstance(owners, list) or not all(isinstance(o, str) for o in owners):
-        raise DomainError(f"{path}: owners is a list of 'team:<name>' and email addresses")
     consumers = document.get("consumers") or []
     for reference in consumers:
         _check_reference(path, "consumers", reference)
@@ -151,7 +153,7 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
         folder=folder,
         description=str(document.get("description") or "").strip(),
         owners=tuple(owners),
-        slack_channel=(document.get("alerts") or {}).get("slack_channel"),
+        slack_channel=slack_channel,
         connections=connections,
         source_systems=tuple(systems),
         consumers=tuple(consumers),
@@ -161,6 +163,22 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
         publishes=tuple(publishes),
         partitions_start=partitions_start,
     )
+
+
+def _owned(connection: ConnectionSpec, domain: str, owners: Sequence[str], slack_channel: str | None) -> ConnectionSpec:
+    """Streams whose contract names no team are owned by the domain: its owners, its channel."""
+    streams = tuple(
+        s
+        if s.contract.owners
+        else dataclasses.replace(
+            s,
+            contract=dataclasses.replace(
+                s.contract, team=domain, owners=tuple(owners), slack_channel=s.contract.slack_channel or slack_channel
+            ),
+        )
+        for s in connection.streams
+    )
+    return dataclasses.replace(connection, streams=streams, owners=tuple(dict.fromkeys(o for s in streams for o in s.owners)))
 
 
 def _partitions_start(path: Path, value: Any) -> str | None:

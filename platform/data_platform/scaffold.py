@@ -97,11 +97,7 @@ connections:
       module: data_platform.ingestion.connectors.csv_files
       config:
         path: "{domain_dir}/sample_data"
-        streams:
-          items:
-            cursor_field: updated_at
-            primary_key: [item_id]
-            types: {item_id: integer, price_eur: number, updated_at: timestamp_with_timezone}
+        streams: "{streams}"  # each stream's cursor, key and column types: from its contract and its entry below
     streams:
       items:
         sync_mode: incremental_append_dedup
@@ -121,15 +117,8 @@ dataProduct: {name}_files
 description:
   purpose: Items the {name} team maintains, one row per item at its latest version.
   usage: Loaded by the Airbyte connection {name}_files into raw_{name}.items; read by dbt staging.
-team:
-  name: {name}
-  members:
-  - username: {name}-data@example.com
-    role: owner
-support:
-- channel: '#{name}-data-alerts'
-  tool: slack
-  scope: issues
+# no team: the stream's owners and alert channel are the domain's (domain.yaml); name the source's
+# team here when another team owns the source.
 servers:
 - server: local
   type: duckdb

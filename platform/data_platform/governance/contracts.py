@@ -281,16 +281,20 @@ def _column(file: str, prop: SchemaProperty) -> ContractColumn:
 
 def _team(file: str, odcs: OpenDataContractStandard) -> tuple[str, tuple[str, ...], str | None, str | None]:
     team = odcs.team
-    if team is None or isinstance(team, list) or not team.name:
-        raise ContractError(f"{file}: team needs a name and members (the owners alerted when the contract breaks)")
+    slack = next((s.channel for s in odcs.support or [] if s.tool == "slack" and s.channel), None)
+    email = next((s.channel for s in odcs.support or [] if s.tool == "email" and s.channel), None)
+    if team is None:  # owned by its domain: the domain's owners (domain.yaml) fill it in (domains.load_domain)
+        return "", (), slack, email
+    if isinstance(team, list) or not team.name:
+        raise ContractError(
+            f"{file}: team needs a name and members (the owners alerted when the contract breaks), or leave team out for the domain's owners"
+        )
     members = tuple(m.username for m in team.members or [] if m.username and (m.role or "owner") == "owner")
     for member in members:
         if "@" not in member:
             raise ContractError(f"{file}: team member {member!r} must be an email address")
     if not members:
         raise ContractError(f"{file}: team {team.name!r} has no member with role owner")
-    slack = next((s.channel for s in odcs.support or [] if s.tool == "slack" and s.channel), None)
-    email = next((s.channel for s in odcs.support or [] if s.tool == "email" and s.channel), None)
     return team.name, (f"team:{team.name}", *members), slack, email
 
 

@@ -171,21 +171,14 @@ def _connection(name: str, body: Mapping[str, Any], path: Path, contracts_dir: P
     _require(body, ("destination_namespace", "source_system", "embedded_source", "streams"), where)
     _moved_to_contract(body, ("owners", "freshness"), where)
     production = body.get("production") or {}
-    source = body["embedded_source"]
-    if "module" in source:
-        command = (sys.executable, "-m", source["module"])
-    elif "command" in source:
-        command = tuple(source["command"])
-    elif "pypi" in source and "executable" in source:
-        command = (source["executable"],)
-    else:
-        raise ConnectionsFileError(f"{where}: embedded_source needs 'module', 'command', or 'pypi' with 'executable'")
+    embedded_source = embedded_source_of(body, where, path.parent)
     streams = tuple(
         _stream(stream_name, stream_body or {}, f"{where}, stream {stream_name!r}", body["destination_namespace"], contracts_dir, validated)
         for stream_name, stream_body in body["streams"].items()
     )
     if not streams:
         raise ConnectionsFileError(f"{where}: declares no streams")
+    embedded_source = dataclasses.replace(embedded_source, config=with_declared_streams(embedded_source.config, streams))
     owners = tuple(dict.fromkeys(o for s in streams for o in s.owners))
     return ConnectionSpec(
         name=name,
@@ -195,9 +188,7 @@ def _connection(name: str, body: Mapping[str, Any], path: Path, contracts_dir: P
         group=body.get("group", f"ingestion_{name}"),
         source_system=body["source_system"],
         streams=streams,
-        embedded_source=EmbeddedSource(
-            command=command, config=_with_domain_dir(source.get("config") or {}, path.parent), pypi=source.get("pypi")
-        ),
+        embedded_source=embedded_source,
         connection_id=production.get("connection_id"),
         connection_id_env=production.get("connection_id_env"),
         expect_rows_every_sync=bool(body.get("expect_rows_every_sync", False)),
@@ -228,6 +219,39 @@ def _stream(name: str, body: Mapping[str, Any], where: str, namespace: str, cont
         if columns and field not in names:
             raise ConnectionsFileError(f"{where}: {field!r} is used as cursor or primary key but is not a declared column")
     return StreamSpec(name=name, sync_mode=mode, contract=contract, cursor_field=cursor)
+
+
+def embedded_source_of(body: Mapping[str, Any], where: str, folder: Path) -> EmbeddedSource:
+    """The connection's ``embedded_source``: the connector that reads the source locally."""
+    source = body.get("embedded_source") or {}
+    if "module" in source:
+        command = (sys.executable, "-m", source["module"])
+    elif "command" in source:
+        command = tuple(source["command"])
+    elif "pypi" in source and "executable" in source:
+        command = (source["executable"],)
+    else:
+        raise ConnectionsFileError(f"{where}: embedded_source needs 'module', 'command', or 'pypi' with 'executable'")
+    return EmbeddedSource(command=command, config=_with_domain_dir(source.get("config") or {}, folder), pypi=source.get("pypi"))
+
+
+DECLARED_STREAMS = "{streams}"
+"""A connector config value that stands for the streams as declared: each stream's cursor, primary
+key and column types, from its entry in ``connections.yaml`` and its data contract. A connector
+that needs them (the CSV-files connector: a CSV file has no types) reads them there, so they are
+written once, in the contract, never again in its config."""
+
+
+def with_declared_streams(config: Mapping[str, Any], streams: Sequence[StreamSpec]) -> dict[str, Any]:
+    declared = {
+        s.name: {
+            **({"cursor_field": s.cursor_field} if s.cursor_field else {}),
+            "primary_key": list(s.primary_key),
+            "types": {c.name: c.type for c in s.columns},
+        }
+        for s in streams
+    }
+    return {k: declared if v == DECLARED_STREAMS else v for k, v in config.items()}
 
 
 def _with_domain_dir(config: Mapping[str, Any], folder: Path) -> dict[str, Any]:
