@@ -118,3 +118,16 @@ def test_a_broken_domain_is_one_line_naming_the_file_not_a_traceback(scratch, ca
     assert main(["run"]) == 2
     error = capsys.readouterr().err
     assert "unknown key(s) colour" in error and str(domain_file) in error and "Traceback" not in error
+
+
+def test_a_csv_connection_takes_its_types_key_and_cursor_from_the_contract_written_nowhere_else(scratch):
+    folder = scratch.domains_dir / "crm"
+    assert "types" not in (folder / "connections.yaml").read_text()
+    (connection,) = load_domain(folder, scratch).connections
+    assert connection.embedded_source.config["streams"] == {
+        "items": {
+            "cursor_field": "updated_at",
+            "primary_key": ["item_id"],
+            "types": {"item_id": "integer", "item_name": "string", "price_eur": "number", "updated_at": "timestamp_with_timezone"},
+        }
+    }

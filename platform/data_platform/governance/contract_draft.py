@@ -55,8 +55,8 @@ PII_NAME = re.compile(
 EMAIL_VALUE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 COLUMN_TO_LOGICAL = {v: k for k, v in LOGICAL_TO_COLUMN_TYPE.items()} | {"timestamp_without_timezone": "timestamp"}
 NARROWER = (  # tried in order on a text column: the first every sampled value casts to
-    ("integer", "bigint", r"^[+-]?(0|[1-9][0-9]*)$"),  # a leading zero (a postcode, a code) stays text
-    ("number", "double", r"^[+-]?((0|[1-9][0-9]*)([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"),
+    ("integer", "bigint", r"^-?(0|[1-9][0-9]*)$"),  # a leading zero (a postcode, a code) stays text
+    ("number", "double", r"^-?((0|[1-9][0-9]*)([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"),
     ("boolean", "boolean", r"^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"),
     ("date", "date", r"^\d{4}-\d{2}-\d{2}$"),
     ("timestamp", "timestamptz", r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"),
@@ -187,16 +187,12 @@ def _profile(
         declared = column_type_from_json_schema(properties.get(name, {})) if name in properties else "string"
         logical = COLUMN_TO_LOGICAL.get(declared, "string")
         present, distinct = conn.execute(f"select count({column}), count(distinct {column}) from sampled").fetchone()
-        if logical == "string" and present:
+        named_pii = bool(PII_NAME.search(name.lower()))
+        if logical == "string" and present and not named_pii:  # a phone number or a postcode is text, digits or not
             logical = _narrowed(conn, column, present)
-        emails = conn.execute(f"select count(*) from sampled where regexp_matches(cast({column} as varchar), ?)", [EMAIL_VALUE]).fetchone()[
-            0
-        ]
-        pii = (
-            "its name"
-            if PII_NAME.search(name.lower())
-            else ("its values look like email addresses" if present and emails == present else None)
-        )
+        emails = conn.execute(f"select count(*) from sampled where regexp_matches(cast({column} as varchar), ?)", [EMAIL_VALUE])
+        looks_like_email = present and emails.fetchone()[0] == present
+        pii = "its name" if named_pii else ("its values look like email addresses" if looks_like_email else None)
         timezone = (declared != "timestamp_without_timezone") if logical == "timestamp" else None
         columns.append(ColumnDraft(name, logical, timezone, bool(sampled) and present == sampled, present == distinct and present > 0, pii))
     conn.execute("drop table sampled")
