@@ -122,7 +122,7 @@ def test_a_broken_domain_is_one_line_naming_the_file_not_a_traceback(scratch, ca
 
 def test_a_csv_connection_takes_its_types_key_and_cursor_from_the_contract_written_nowhere_else(scratch):
     folder = scratch.domains_dir / "crm"
-    assert "types" not in (folder / "connections.yaml").read_text()
+    assert "types:" not in (folder / "connections.yaml").read_text()
     (connection,) = load_domain(folder, scratch).connections
     assert connection.embedded_source.config["streams"] == {
         "items": {
