@@ -97,7 +97,7 @@ connections:
       module: data_platform.ingestion.connectors.csv_files
       config:
         path: "{domain_dir}/sample_data"
-        streams: "{streams}"  # each stream's cursor, key and column types: from its contract and its entry below
+        streams: "{streams}"  # each stream's cursor, key and column types, from its contract and its entry below
     streams:
       items:
         sync_mode: incremental_append_dedup
