@@ -1,6 +1,7 @@
 """A connector whose output is scripted by its config: for testing how the runner treats bad connectors.
 
-config: {"streams": [AirbyteStream, ...], "lines": ["raw stdout line", ...], "exit_code": 0}
+config: {"streams": [AirbyteStream, ...], "lines": ["raw stdout line", ...], "exit_code": 0,
+         "hang": false}   # hang: after its lines, write nothing more and never exit (a deadlocked connector)
 """
 
 import json
@@ -18,4 +19,8 @@ elif command == "discover":
 elif command == "read":
     for line in config["lines"]:
         print(line, flush=True)
+    if config.get("hang"):
+        import time
+
+        time.sleep(3600)
     sys.exit(config.get("exit_code", 0))

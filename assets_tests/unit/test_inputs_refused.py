@@ -1,11 +1,11 @@
-"""Inputs refused early and clearly: a domain name with a trailing newline, a simulation the
-machine cannot do, a partition range that ends before it starts."""
+"""Inputs refused early and clearly: a domain name with a trailing newline, a partition range
+that ends before it starts."""
 
 import dagster as dg
 import pytest
 
 from data_platform.domains import DOMAIN_NAME
-from data_platform.settings import SettingsError, resolve_settings
+from data_platform.settings import resolve_settings
 from data_platform.transformation.partitions import range_tags, refuse_reversed_range
 
 
@@ -25,19 +25,6 @@ def test_scaffolding_a_domain_whose_name_ends_in_a_newline_is_refused(tmp_path):
     with pytest.raises(ScaffoldError, match="lowercase snake_case"):
         create_domain("evil\n", settings)
     assert not (tmp_path / "domains").exists() or not any((tmp_path / "domains").iterdir())
-
-
-@pytest.mark.parametrize(
-    "variable,value,says",
-    [
-        ("DATA_PLATFORM_SIM_HISTORY_DAYS", "100000000", "from 1 to 3650 days"),
-        ("DATA_PLATFORM_SIM_SCALE", "1e12", "at most 1000"),
-        ("DATA_PLATFORM_SIM_HISTORY_DAYS", "0", "from 1 to 3650 days"),
-    ],
-)
-def test_a_simulation_beyond_the_machine_is_refused_naming_the_variable(variable, value, says):
-    with pytest.raises(SettingsError, match=f"{variable}=.*{says}"):
-        resolve_settings({variable: value})
 
 
 def test_a_reversed_partition_range_is_refused_naming_it():

@@ -11,7 +11,7 @@ def test_defaults_are_the_local_embedded_platform(tmp_path):
     settings = resolve_settings({"DATA_PLATFORM_DATA_DIR": str(tmp_path)})
     assert settings.environment is Environment.LOCAL and settings.is_local
     assert settings.warehouse.kind == "duckdb" and settings.warehouse.dbt_target == "duckdb"
-    assert (settings.simulation.seed, settings.simulation.scale, settings.simulation.history_days) == (42, 1.0, 30)
+    assert settings.stand_in_as_of is None, "local stand-ins move their systems to now"
     assert settings.partitions_start == "2025-01-01"
 
 
@@ -83,15 +83,9 @@ def test_prod_is_snowflake_and_case_is_ignored():
     ("environ", "message"),
     [
         ({"DATA_PLATFORM_ENV": "staging"}, "DATA_PLATFORM_ENV='staging' is not an environment; use one of"),
-        ({"DATA_PLATFORM_SIM_SEED": "forty-two"}, "DATA_PLATFORM_SIM_SEED='forty-two' is not a whole number"),
-        ({"DATA_PLATFORM_SIM_SCALE": "nan"}, "DATA_PLATFORM_SIM_SCALE='nan' is not a positive finite number"),
-        ({"DATA_PLATFORM_SIM_SCALE": "inf"}, "DATA_PLATFORM_SIM_SCALE='inf' is not a positive finite number"),
-        ({"DATA_PLATFORM_SIM_SCALE": "0"}, "DATA_PLATFORM_SIM_SCALE='0' is not a positive finite number"),
         ({"DATA_PLATFORM_SMTP_PORT": "smtp"}, "DATA_PLATFORM_SMTP_PORT='smtp' is not a port number"),
         ({"DATA_PLATFORM_ENV": "prod", "SNOWFLAKE_PORT": "eighty"}, "SNOWFLAKE_PORT='eighty' is not a port number"),
         ({"AIRBYTE_POLL_INTERVAL_SECONDS": "-1"}, "AIRBYTE_POLL_INTERVAL_SECONDS='-1' is not a positive number of seconds"),
-        ({"DATA_PLATFORM_SIM_HISTORY_DAYS": "0"}, "DATA_PLATFORM_SIM_HISTORY_DAYS=0 must be from 1 to 3650 days"),
-        ({"DATA_PLATFORM_SIM_DIRT": "filthy"}, "DATA_PLATFORM_SIM_DIRT='filthy': use default, clean or everything"),
         ({"DATA_PLATFORM_PARTITIONS_START": "21/11/2026"}, "DATA_PLATFORM_PARTITIONS_START='21/11/2026' is not a YYYY-MM-DD date"),
     ],
 )

@@ -59,6 +59,7 @@ def _environment_resources(settings: Settings) -> dict[str, Any]:
                 warehouse_path=str(warehouse.duckdb_path),
                 source_systems_dir=str(settings.source_systems_dir),
                 connector_cache=str(settings.connector_cache),
+                silence_timeout_seconds=settings.connector_silence_seconds,
             ),
             "warehouse": DuckDBResource(database=str(warehouse.duckdb_path)),
         }

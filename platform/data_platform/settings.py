@@ -9,7 +9,7 @@
   when a run starts, so loading definitions needs neither credentials nor the network.
 
 ``resolve_settings`` turns the variables into ``Settings``: the warehouse profile, Airbyte,
-alerting and simulation settings, and where the domains and dbt projects live. A variable
+alerting settings, and where the domains and dbt projects live. A variable
 that does not parse is a ``SettingsError`` naming it. No other module reads ``os.environ``.
 """
 
@@ -42,23 +42,6 @@ class Environment(str, enum.Enum):
 
 class SettingsError(ValueError):
     """The environment variables do not describe a usable environment."""
-
-
-@dataclasses.dataclass(frozen=True)
-class SimulationSettings:
-    """Knobs of a domain's simulated source systems (local only; a domain's stand-in reads them)."""
-
-    seed: int = 42
-    scale: float = 1.0
-    history_days: int = 30
-    dirt: str = "default"
-    """``default`` (late and duplicated events), ``clean`` or ``everything``."""
-    as_of: str | None = None
-    """Simulate the sources up to this instant (ISO 8601, UTC) instead of now: a reproducible run."""
-
-    @property
-    def as_of_instant(self) -> dt.datetime | None:
-        return dt.datetime.fromisoformat(self.as_of.replace("Z", "+00:00")) if self.as_of else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +82,15 @@ class Settings:
     environment: Environment
     data_dir: Path
     warehouse: WarehouseProfile
-    simulation: SimulationSettings = SimulationSettings()
+    stand_in_as_of: str | None = None
+    """``DATA_PLATFORM_SIM_AS_OF``: the instant local stand-ins move the source systems to (ISO 8601,
+    UTC) instead of now: a reproducible run. What else a stand-in needs it reads itself (the
+    example's simulator: ``marketplace_example/settings.py``)."""
+
+    @property
+    def stand_in_instant(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.stand_in_as_of.replace("Z", "+00:00")) if self.stand_in_as_of else None
+
     airbyte: AirbyteSettings = AirbyteSettings()
     alerting: AlertSettings = AlertSettings()
     domains_dir: Path = REPO_ROOT / "platform" / "domains"
@@ -121,6 +112,8 @@ class Settings:
     """``DAGSTER_HOME`` when set; the CLI then uses it instead of one in the data directory."""
     connector_cache: Path = Path.home() / ".cache" / "data-platform" / "connectors"
     """Where PyPI connectors get their virtual environments."""
+    connector_silence_seconds: float = 3600.0
+    """``DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS``: a local source connector writing nothing for this long is stopped."""
     contract_cache: Path | None = None
     """Where contents of data contracts that passed the ODCS schema are remembered (None: validate every load)."""
 
@@ -222,32 +215,6 @@ def _lookback_hours(text: str) -> float:
     return hours
 
 
-MAX_SIM_SCALE = 1000.0
-"""About 33 million source rows over 30 days: the main job's measured 10M rows at scale 300 took
-12 minutes and 6 GiB; more would not finish on the machines this runs on."""
-MAX_SIM_HISTORY_DAYS = 3650
-
-
-def _simulation(environ: Mapping[str, str]) -> SimulationSettings:
-    simulation = SimulationSettings(
-        seed=_parsed(environ, "DATA_PLATFORM_SIM_SEED", 42, int, "a whole number"),
-        scale=_parsed(environ, "DATA_PLATFORM_SIM_SCALE", 1.0, _positive(float), "a positive finite number (1.0 ≈ 40 orders a day)"),
-        history_days=_parsed(environ, "DATA_PLATFORM_SIM_HISTORY_DAYS", 30, int, "a whole number of days"),
-        dirt=environ.get("DATA_PLATFORM_SIM_DIRT") or "default",
-        as_of=_parsed(environ, "DATA_PLATFORM_SIM_AS_OF", None, _instant, "an ISO 8601 instant with a time zone (2026-10-20T12:00:00Z)"),
-    )
-    if not 1 <= simulation.history_days <= MAX_SIM_HISTORY_DAYS:
-        raise SettingsError(f"DATA_PLATFORM_SIM_HISTORY_DAYS={simulation.history_days!r} must be from 1 to {MAX_SIM_HISTORY_DAYS} days")
-    if simulation.scale > MAX_SIM_SCALE:
-        raise SettingsError(
-            f"DATA_PLATFORM_SIM_SCALE={simulation.scale!r} is more than this machine can simulate: at most {MAX_SIM_SCALE:g} "
-            "(300 is about 10 million source rows over 30 days)"
-        )
-    if simulation.dirt not in ("default", "clean", "everything"):
-        raise SettingsError(f"DATA_PLATFORM_SIM_DIRT={simulation.dirt!r}: use default, clean or everything")
-    return simulation
-
-
 def _code_url(environ: Mapping[str, str]) -> str | None:
     raw = (environ.get("DATA_PLATFORM_CODE_URL") or "").strip()
     if not raw:
@@ -288,7 +255,9 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         environment=environment,
         data_dir=data_dir,
         warehouse=_warehouse(environment, data_dir, environ),
-        simulation=_simulation(environ),
+        stand_in_as_of=_parsed(
+            environ, "DATA_PLATFORM_SIM_AS_OF", None, _instant, "an ISO 8601 instant with a time zone (2026-10-20T12:00:00Z)"
+        ),
         airbyte=_airbyte(environ),
         alerting=_alerting(environ),
         domains_dir=_folder(environ, "DATA_PLATFORM_DOMAINS_DIR", REPO_ROOT / "platform" / "domains"),
@@ -299,4 +268,7 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dagster_home=Path(environ["DAGSTER_HOME"]) if environ.get("DAGSTER_HOME") else None,
         connector_cache=cache / "connectors",
         contract_cache=cache / "validated-contracts",
+        connector_silence_seconds=_parsed(
+            environ, "DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS", 3600.0, _positive(float), "a positive number of seconds"
+        ),
     )

@@ -7,12 +7,13 @@ locations (commerce's and growth's runs) from writing the same files at once.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from filelock import FileLock
 
 from data_platform.ingestion.source_systems import StandInReport
-from data_platform.settings import SimulationSettings
+from marketplace_example.settings import SimulationSettings, simulation_settings
 from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
 
 DIRT = {"default": DirtSwitches, "clean": DirtSwitches.clean, "everything": DirtSwitches.everything}
@@ -23,12 +24,12 @@ def simulation_config(settings: SimulationSettings) -> SimulationConfig:
     return SimulationConfig(seed=settings.seed, scale=settings.scale, history_days=settings.history_days, dirt=DIRT[settings.dirt]())
 
 
-def advance(folder: Path, settings: SimulationSettings) -> StandInReport:
-    """Move the simulated marketplace forward to now (or ``settings.as_of``): new orders, events
-    and ad reports, and later versions of rows whose lifecycle moved on."""
+def advance(folder: Path, as_of: dt.datetime | None = None) -> StandInReport:
+    """Move the simulated marketplace forward to ``as_of`` (None: now): new orders, events and ad
+    reports, and later versions of rows whose lifecycle moved on. Its knobs: ``simulation_settings``."""
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(folder / ".simulation.lock"):
-        summary = simulate(simulation_config(settings), folder, settings.as_of_instant)
+        summary = simulate(simulation_config(simulation_settings()), folder, as_of)
     return StandInReport(
         until=summary.as_of, history_start=summary.start_date, rows_total=summary.rows_total, rows_written=summary.rows_written
     )

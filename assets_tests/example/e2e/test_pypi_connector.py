@@ -9,7 +9,7 @@ import pytest
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
 from data_platform.ingestion.runner import EmbeddedAirbyte
 
-from ..support.example import declared_contract
+from ...support.contracts import declared_contract
 
 FAKER = "airbyte-source-faker==7.2.1"
 
@@ -30,13 +30,15 @@ def faker_connection() -> ConnectionSpec:
         group="ingestion",
         source_system="faker",
         streams=streams,
-        embedded_source=EmbeddedSource(command=("source-faker",), config={"count": 300, "seed": 11, "records_per_slice": 100}, pypi=FAKER),
+        embedded_source=EmbeddedSource(command=("source-faker",), config={"count": 300, "seed": 11, "records_per_slice": 100, "parallelism": 1}, pypi=FAKER),
     )
 
 
 @pytest.mark.network_install
 def test_airbyte_source_faker_syncs_through_the_embedded_runner(faker_connection, tmp_path):
-    runner = EmbeddedAirbyte(tmp_path / "warehouse.duckdb", batch_size=100)
+    # one worker process: faker forks a pool per stream, and a pool of 4 on a loaded machine once hung; were it to
+    # hang again, the runner stops it after 120 s of silence and says so (instead of the test timing out)
+    runner = EmbeddedAirbyte(tmp_path / "warehouse.duckdb", batch_size=100, silence_timeout=120)
     config = dict(faker_connection.embedded_source.config)
     spec = runner.spec(faker_connection.embedded_source)
     assert "count" in spec["connectionSpecification"]["properties"]

@@ -46,12 +46,20 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
     connector_cache: str | None = None
     """Where PyPI connectors get their virtual environments."""
     batch_size: int = 50_000
+    silence_timeout_seconds: float = 3600.0
+    """A source writing nothing for this long is stopped and its sync fails, naming it."""
 
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
         Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)  # nothing may have written the data folder yet
         from data_platform.ingestion.runner import EmbeddedAirbyte  # DuckDB and the protocol runner: at run time only
 
-        runner = EmbeddedAirbyte(self.warehouse_path, batch_size=self.batch_size, logger=context.log, connector_cache=self.connector_cache)
+        runner = EmbeddedAirbyte(
+            self.warehouse_path,
+            batch_size=self.batch_size,
+            logger=context.log,
+            connector_cache=self.connector_cache,
+            silence_timeout=self.silence_timeout_seconds,
+        )
         config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
         result = runner.sync(connection, config, selected_streams(context, connection))
         # judged per connection, as Airbyte's API reports it; an empty full refresh is always suspicious

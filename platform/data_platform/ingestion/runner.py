@@ -47,6 +47,10 @@ DEFAULT_BATCH_SIZE = 50_000
 _SNIPPET = 300
 
 
+DEFAULT_SILENCE_TIMEOUT = 3600.0
+"""Seconds a source may write nothing before it is stopped (a slow API page, a large query's first row)."""
+
+
 class SyncFailed(RuntimeError):
     """A sync did not complete. Committed checkpoints are kept; everything after them was discarded."""
 
@@ -228,6 +232,7 @@ class EmbeddedAirbyte:
         logger: logging.Logger | None = None,
         progress_every: int = 250_000,
         connector_cache: Path | str | None = None,
+        silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
     ):
         self.warehouse_path = Path(warehouse_path)
         self.connector_cache = Path(connector_cache) if connector_cache else self.warehouse_path.parent / "connectors"
@@ -235,6 +240,8 @@ class EmbeddedAirbyte:
         self.batch_size = batch_size
         self.log = logger or logging.getLogger("data_platform.ingestion")
         self.progress_every = progress_every
+        self.silence_timeout = silence_timeout
+        """A source that writes nothing for this long is stopped and the sync fails naming it (Airbyte's heartbeat)."""
 
     def command(self, source: EmbeddedSource) -> tuple[str, ...]:
         """The connector's command; a PyPI connector is installed into its own virtual environment first."""
@@ -431,10 +438,12 @@ class EmbeddedAirbyte:
             proc = subprocess.Popen([*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
             assert proc.stdout is not None
             writer = _Writer(on_failure=functools.partial(_kill, proc))
+            watchdog = _SilenceWatchdog(proc, self.silence_timeout)
             number = 0
             try:
                 try:
                     for first, line, stream_name, count in _pieces(proc.stdout, by_name):
+                        watchdog.heard()
                         writer.raise_failure()
                         number = first + count - 1
                         # fast path: a run of RECORDs of one stream in the canonical shape goes to its buffer
@@ -479,12 +488,15 @@ class EmbeddedAirbyte:
                 _stop(proc)
                 raise
             finally:
+                watchdog.stop()
                 writer.close()
                 proc.stdout.close()
             stderr.seek(0)
             stderr_tail = _tail(stderr.read().decode(errors="replace"))
         if returncode != 0 or trace_errors:
             how = f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
+            if watchdog.fired:
+                how = f"wrote nothing for {self.silence_timeout:g} s (DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS) and was stopped"
             pending = {name: item.read - item.committed for name, item in progress.items() if item.read > item.committed}
             raise SyncFailed(
                 f"{where}: source {_name(source)} {how} after {number} lines"
@@ -542,6 +554,35 @@ _RECORD_PREFIX = b'{"type":"RECORD","record":{"stream":"'
 """How Airbyte's CDK (and most connectors) start a RECORD line: the stream's name follows."""
 _PREFIX_LENGTH = len(_RECORD_PREFIX)
 _READ_SIZE = 1 << 20
+
+
+class _SilenceWatchdog:
+    """Stops a source that writes nothing for ``timeout`` seconds: a connector that hangs (a
+    deadlocked worker pool, a server that never answers) would otherwise hold the sync, its run and
+    the warehouse slot for ever. Airbyte's platform does the same with its heartbeat."""
+
+    def __init__(self, proc: subprocess.Popen, timeout: float):
+        self.proc, self.timeout, self.fired = proc, timeout, False
+        self.last = time.monotonic()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="airbyte-silence-watchdog", daemon=True)
+        self._thread.start()
+
+    def heard(self) -> None:
+        self.last = time.monotonic()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(min(5.0, self.timeout / 4)):
+            if self.proc.poll() is not None:
+                return
+            if time.monotonic() - self.last > self.timeout:
+                self.fired = True
+                _kill(self.proc)
+                return
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=1)
 
 
 def _pieces(output: IO[bytes], streams: Collection[bytes]) -> Iterator[tuple[int, bytes, bytes | None, int]]:

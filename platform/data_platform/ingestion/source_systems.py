@@ -15,7 +15,7 @@ import dagster as dg
 
 from data_platform.domains import Domain, resolve_callable
 from data_platform.ingestion.keys import source_system_key
-from data_platform.settings import HISTORY_START_FILE, Settings, SimulationSettings
+from data_platform.settings import HISTORY_START_FILE, Settings
 from data_platform.transformation.partitions import refuse_reversed_range
 
 
@@ -29,14 +29,16 @@ class StandInReport:
     history_start: dt.date | None = None
 
 
-StandIn = Callable[[Path, SimulationSettings], StandInReport]
+StandIn = Callable[[Path, dt.datetime | None], StandInReport]
+"""``stand_in(folder, as_of)``: move the systems in ``folder`` forward to ``as_of`` (None: now). What
+else it needs (a simulator's seed and scale) it reads itself: the platform knows nothing of it."""
 
 
 def advance_stand_in(stand_in: StandIn, settings: Settings) -> StandInReport:
     """Move a local stand-in forward, and record the first day its systems hold
     (``HISTORY_START_FILE`` in the source-systems folder), where the daily partitions start
     unless ``DATA_PLATFORM_PARTITIONS_START`` says otherwise."""
-    report = stand_in(settings.source_systems_dir, settings.simulation)
+    report = stand_in(settings.source_systems_dir, settings.stand_in_instant)
     if report.history_start is not None:
         marker = settings.source_systems_dir / HISTORY_START_FILE
         recorded = marker.read_text().strip() if marker.exists() else None
