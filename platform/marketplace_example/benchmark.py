@@ -69,9 +69,15 @@ class Sizes:
     partition_samples: int = 5
     """days run one partition per run, for the projection"""
     repeats: int = 5
+    min_repeats: int = 3
+    """timed comparisons are medians of at least this many alternated runs"""
 
 
 QUICK = Sizes(rows=20_000, uniqueness_rows=200_000, models=60, partition_days=10, partition_scale=0.05, partition_samples=2, repeats=1)
+SMOKE = Sizes(
+    rows=5_000, uniqueness_rows=20_000, models=10, partition_days=3, partition_scale=0.05, partition_samples=1, repeats=1, min_repeats=1
+)
+"""Every section once at the smallest size: proves the command prints each figure, measures nothing."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,7 +202,7 @@ def sync_figure(root: Path, rows: int, repeats: int, notes: list[str]) -> Figure
     )
 
 
-def uniqueness_figure(root: Path, rows: int, repeats: int) -> Figure:
+def uniqueness_figure(root: Path, rows: int, repeats: int, floor: int = 3) -> Figure:
     """A table like a big raw orders stream: text keys, one key in 10,000 sent twice."""
     with duckdb.connect(str(root / "uniqueness.duckdb")) as conn:
         conn.execute(
@@ -214,7 +220,7 @@ def uniqueness_figure(root: Path, rows: int, repeats: int) -> Figure:
 
             return run
 
-        a, b = alternated(timed(check), timed(plain), max(3, repeats))
+        a, b = alternated(timed(check), timed(plain), max(floor, repeats))
     _progress(f"uniqueness check {a:.2f}s, count distinct {b:.2f}s")
     return Figure(
         f"uniqueness check, {rows:,} rows",
@@ -226,7 +232,7 @@ def uniqueness_figure(root: Path, rows: int, repeats: int) -> Figure:
     )
 
 
-def cold_load_figure(root: Path, repeats: int, notes: list[str]) -> Figure:
+def cold_load_figure(root: Path, repeats: int, notes: list[str], floor: int = 3) -> Figure:
     env = {k: v for k, v in _env(root).items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed: bytecode cached
     (root / "dagster_home").mkdir(exist_ok=True)
     platform_code = (
@@ -254,8 +260,8 @@ def cold_load_figure(root: Path, repeats: int, notes: list[str]) -> Figure:
         return functools.partial(_seconds_printed, [sys.executable, "-W", "ignore", "-c", code], env)
 
     fresh(platform_code)(), fresh(plain_code)()  # warm: bytecode written, manifests parsed
-    a, b = alternated(fresh(platform_code), fresh(plain_code), max(3, repeats))
-    plain_dbt = statistics.median(fresh(plain_dbt_code)() for _ in range(max(3, repeats)))
+    a, b = alternated(fresh(platform_code), fresh(plain_code), max(floor, repeats))
+    plain_dbt = statistics.median(fresh(plain_dbt_code)() for _ in range(max(floor, repeats)))
     notes.append(
         f"cold load of plain dagster-dbt over the same two manifests (import, @dbt_assets each, Definitions): {plain_dbt:.2f}s; "
         f"the platform's definitions load {a - plain_dbt:+.2f}s over it"
@@ -271,7 +277,7 @@ def cold_load_figure(root: Path, repeats: int, notes: list[str]) -> Figure:
     )
 
 
-def synthetic_figure(root: Path, models: int, repeats: int) -> Figure:
+def synthetic_figure(root: Path, models: int, repeats: int, floor: int = 3) -> Figure:
     started = time.perf_counter()
     project = synthetic_project(root / "synthetic", models)
     _progress(f"synthetic dbt project of {models:,} models written and parsed in {time.perf_counter() - started:.1f}s")
@@ -282,7 +288,7 @@ def synthetic_figure(root: Path, models: int, repeats: int) -> Figure:
             _seconds_printed, [sys.executable, "-W", "ignore", "-m", "marketplace_example.benchmark_runs", command, str(project)], env
         )
 
-    a, b = alternated(fresh("definitions-platform"), fresh("definitions-plain"), max(3, repeats))
+    a, b = alternated(fresh("definitions-platform"), fresh("definitions-plain"), max(floor, repeats))
     _progress(f"{models:,}-model definitions: platform {a:.2f}s, plain @dbt_assets {b:.2f}s")
     return Figure(
         f"definitions of a {models:,}-model dbt project",
@@ -450,16 +456,16 @@ def main(sizes: Sizes = Sizes(), dbt: bool = True) -> int:
     started = dt.datetime.now(dt.UTC)
     print(f"benchmark of {started:%Y-%m-%d %H:%M} UTC on {machine()}")
     print(f"sizes: {sizes.rows:,} source rows, uniqueness on {sizes.uniqueness_rows:,} rows, {sizes.models:,} synthetic models, "
-          f"{sizes.partition_days} partition days; medians of {max(3, sizes.repeats)} alternated runs where repeated", flush=True)  # fmt: skip
+          f"{sizes.partition_days} partition days; medians of {max(sizes.min_repeats, sizes.repeats)} alternated runs where repeated", flush=True)  # fmt: skip
     figures: list[Figure] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="data-platform-bench-") as tmp:
         root = Path(tmp)
         figures.append(sync_figure(root, sizes.rows, sizes.repeats, notes))
-        figures.append(uniqueness_figure(root, sizes.uniqueness_rows, sizes.repeats))
+        figures.append(uniqueness_figure(root, sizes.uniqueness_rows, sizes.repeats, sizes.min_repeats))
         if dbt:
-            figures.append(cold_load_figure(root, sizes.repeats, notes))
-            figures.append(synthetic_figure(root, sizes.models, sizes.repeats))
+            figures.append(cold_load_figure(root, sizes.repeats, notes, sizes.min_repeats))
+            figures.append(synthetic_figure(root, sizes.models, sizes.repeats, sizes.min_repeats))
             figures.append(dbt_figure(root))
     if dbt and sizes.partition_days:
         figures.append(partitions_figure(sizes.partition_days, sizes.partition_scale, sizes.partition_samples, notes))
@@ -475,14 +481,17 @@ def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m marketplace_example.benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test (a few minutes)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="every section once at the smallest size: the output's shape, no figure worth reading"
+    )
     parser.add_argument("--rows", type=int, help="approximate number of source rows (default 1M)")
     parser.add_argument("--uniqueness-rows", type=int, help="rows of the uniqueness check's table (default 10M)")
     parser.add_argument("--models", type=int, help="models of the synthetic dbt project (default 2,500)")
     parser.add_argument("--partition-days", type=int, help="days of the partition backfill (default 365; 0 skips it)")
     parser.add_argument("--skip-dbt", action="store_true", help="only the sync and the uniqueness check")
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else Sizes()
+    sizes = SMOKE if args.smoke else QUICK if args.quick else Sizes()
     given = {"rows": args.rows, "uniqueness_rows": args.uniqueness_rows, "models": args.models, "partition_days": args.partition_days}
     sizes = dataclasses.replace(sizes, **{k: v for k, v in given.items() if v is not None})
     return main(sizes, dbt=not args.skip_dbt)
