@@ -44,7 +44,9 @@ def test_with_the_example_removed_a_scaffolded_domain_runs_end_to_end(without_th
     run = data_platform(without_the_example, "run")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "domains: scratch" in run.stdout
-    summary = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.startswith(("raw_scratch/", "staging/", "trusted/"))}
+    summary = {
+        line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.startswith(("raw_scratch/", "staging/", "trusted/"))
+    }
     assert summary["raw_scratch/items"][:2] == ["3", "3"], "3 rows synced, 3 in the table"
     assert "staging/stg_scratch__items" in summary
     assert "trusted/fct_scratch__item_changes" in summary, "its daily fact is built"

@@ -30,7 +30,9 @@ def faker_connection() -> ConnectionSpec:
         group="ingestion",
         source_system="faker",
         streams=streams,
-        embedded_source=EmbeddedSource(command=("source-faker",), config={"count": 300, "seed": 11, "records_per_slice": 100, "parallelism": 1}, pypi=FAKER),
+        embedded_source=EmbeddedSource(
+            command=("source-faker",), config={"count": 300, "seed": 11, "records_per_slice": 100, "parallelism": 1}, pypi=FAKER
+        ),
     )
 
 
