@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 
 import duckdb
 import orjson
@@ -289,3 +290,15 @@ def test_a_source_that_goes_silent_is_stopped_and_named_and_its_checkpoint_kept(
     assert "Discarded records read after the last checkpoint: {'payments': 1}" in message
     with duckdb.connect(str(tmp_path / "scripted.duckdb"), read_only=True) as conn:
         assert conn.execute("select id from raw_scripted.payments").fetchall() == [(1,)], "the checkpointed record stays"
+
+
+@pytest.mark.timeout(60)
+def test_a_source_whose_worker_process_hangs_holding_its_output_is_stopped_with_the_worker(tmp_path):
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 2}), state(1)])
+    runner.silence_timeout = 1.0
+    config.update(hang="worker", worker_pid_file=str(tmp_path / "worker.pid"))
+    with pytest.raises(SyncFailed, match="wrote nothing for 1 s"):
+        runner.sync(connection, config)
+    worker = Path(config["worker_pid_file"]).read_text()
+    status = Path("/proc", worker, "status")
+    assert not status.exists() or "State:\tZ" in status.read_text(), "the connector's worker was stopped with it"

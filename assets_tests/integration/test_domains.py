@@ -104,7 +104,9 @@ def test_the_scaffold_refuses_a_name_that_is_taken_or_not_snake_case(scratch):
 
 def break_contract(settings: Settings, domain: str) -> Path:
     contract = settings.domains_dir / domain / "contracts" / f"raw_{domain}.items.odcs.yaml"
-    contract.write_text(contract.read_text().replace("team:\n", "teams:\n"))
+    text = contract.read_text()
+    assert "logicalType: integer" in text
+    contract.write_text(text.replace("logicalType: integer", "logicalType: integr"))  # not an ODCS logical type
     return contract
 
 

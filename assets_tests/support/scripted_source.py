@@ -1,7 +1,9 @@
 """A connector whose output is scripted by its config: for testing how the runner treats bad connectors.
 
 config: {"streams": [AirbyteStream, ...], "lines": ["raw stdout line", ...], "exit_code": 0,
-         "hang": false}   # hang: after its lines, write nothing more and never exit (a deadlocked connector)
+         "hang": false}   # hang: after its lines, write nothing more and never exit (a deadlocked connector);
+                          # "worker": the same, and a worker process it started holds its stdout open too
+                          # (a connector's deadlocked multiprocessing pool), its pid written to config["worker_pid_file"]
 """
 
 import json
@@ -20,7 +22,11 @@ elif command == "read":
     for line in config["lines"]:
         print(line, flush=True)
     if config.get("hang"):
+        import subprocess
         import time
 
+        if config["hang"] == "worker":
+            worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])  # inherits stdout
+            Path(config["worker_pid_file"]).write_text(str(worker.pid))
         time.sleep(3600)
     sys.exit(config.get("exit_code", 0))

@@ -84,8 +84,8 @@ class Settings:
     warehouse: WarehouseProfile
     stand_in_as_of: str | None = None
     """``DATA_PLATFORM_SIM_AS_OF``: the instant local stand-ins move the source systems to (ISO 8601,
-    UTC) instead of now: a reproducible run. What else a stand-in needs it reads itself (the
-    example's simulator: ``marketplace_example/settings.py``)."""
+    UTC) instead of now: a reproducible run. What else a stand-in needs it reads itself, next to
+    its domain (a simulator's knobs are not the platform's settings)."""
 
     @property
     def stand_in_instant(self) -> dt.datetime | None:

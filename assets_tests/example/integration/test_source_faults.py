@@ -18,8 +18,8 @@ import pytest
 from data_platform.ingestion.connectors._source import instant
 from data_platform.ingestion.runner import SyncFailed
 
+from ...integration.test_connector_protocol import record, scripted
 from ..support.platforms import T0, Marketplace
-from .test_embedded_airbyte import record, scripted
 
 LATER = T0 + dt.timedelta(minutes=2)
 

@@ -435,7 +435,11 @@ class EmbeddedAirbyte:
         by_name = {name.encode(): item for name, item in progress.items()}
         trace_errors: list[str] = []
         with (folder / "stderr.log").open("w+b") as stderr:
-            proc = subprocess.Popen([*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
+            # its own process group: a connector's worker processes (a multiprocessing pool) inherit its
+            # stdout, and stopping only the connector would leave them holding the pipe open for ever
+            proc = subprocess.Popen(
+                [*source.command, *args], stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20, start_new_session=True
+            )
             assert proc.stdout is not None
             writer = _Writer(on_failure=functools.partial(_kill, proc))
             watchdog = _SilenceWatchdog(proc, self.silence_timeout)
@@ -691,13 +695,15 @@ def _write_private(path: Path, content: Any) -> str:
 
 
 def _kill(proc: subprocess.Popen) -> None:
+    """Kill the connector and every process of its group (its workers)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
+    _kill(proc)
     with contextlib.suppress(Exception):
         proc.wait(timeout=10)
 
