@@ -30,7 +30,7 @@ HERE = Path(__file__).parent
 SUPPORT = HERE / "support"
 LANES = ("unit", "integration", "e2e")
 LONGEST_FIRST = (
-    "test_readme_command.py", "test_backfill_with_daemon.py", "test_transformation_run.py", "test_partitions_and_automation.py",
+    "test_cockpit.py", "test_benchmark_command.py", "test_pypi_connector.py", "test_readme_command.py", "test_backfill_with_daemon.py", "test_transformation_run.py", "test_partitions_and_automation.py",
     "test_warehouse_pool.py", "test_production_on_emulator.py", "test_dirty_sources.py", "test_blast_radius.py",
     "test_definitions_validate.py", "test_domains_cli.py", "test_fixture_domains.py", "test_domains.py",
 )  # fmt: skip

@@ -247,8 +247,8 @@ def serving_address(arguments: list[str]) -> tuple[str, int, list[str]]:
     return host, port, rest
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+def build_parser() -> argparse.ArgumentParser:
+    """The ``data-platform`` command line (the docs' command lines are parsed with it by a test)."""
     parser = argparse.ArgumentParser(prog="data-platform", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the main job end to end").set_defaults(func=cmd_run)
@@ -278,7 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     dev = commands.add_parser("dev", help="dagster dev with the local instance configured")
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
     dev.set_defaults(func=cmd_dev)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except Exception as error:

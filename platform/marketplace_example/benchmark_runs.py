@@ -101,7 +101,7 @@ def partitions(first: str, last: str, sample: list[str]) -> dict[str, float]:
         started = time.perf_counter()
         assert daily.execute_in_process(instance=instance, partition_key=key, run_config=QUIET).success
         per.append(time.perf_counter() - started)
-    timings["per_partition"] = sum(per) / len(per)
+    timings["per_partition"] = sum(per) / len(per) if per else None
     return timings
 
 
@@ -113,6 +113,6 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["definitions-platform"]:
         print(definitions_platform(Path(sys.argv[2])))
     elif sys.argv[1:2] == ["partitions"]:
-        print(json.dumps(partitions(sys.argv[2], sys.argv[3], sys.argv[4].split(","))))
+        print(json.dumps(partitions(sys.argv[2], sys.argv[3], [d for d in sys.argv[4].split(",") if d])))
     else:
         sys.exit(f"usage: python -m marketplace_example.benchmark_runs dagster-build | partitions FIRST LAST D1,D2,...; got {sys.argv[1:]}")

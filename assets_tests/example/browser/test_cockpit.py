@@ -2,7 +2,7 @@
 that happened while no daemon ran, the lineage, a stream's page, the whole platform launched from
 one job page on dirty data (commerce, then growth after it: a block in commerce leaves growth's
 unrelated models built and its cross-domain mart out), a model materialized from its page, a
-7-day backfill as one run whose downstream marts automation refreshes for the same days, and
+3-day backfill as one run whose downstream marts automation refreshes for the same days, and
 ``data-platform dev`` stopping with all its processes. Each step leaves a screenshot."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ BACKFILL_RUNS = """query($id: String!) { runsOrError(filter: {tags: [{key: "dags
 MATERIALIZATIONS = """query($path: [String!]!, $partitions: [String!]) { assetOrError(assetKey: {path: $path}) {
   ... on Asset { assetMaterializations(partitions: $partitions) { partition runId timestamp } } } }"""
 DONE = ("SUCCESS", "FAILURE", "CANCELED")
-BACKFILL_DAYS = [f"2026-10-{day}" for day in range(13, 20)]
+BACKFILL_DAYS = [f"2026-10-{day}" for day in range(13, 16)]
 
 
 def runs(cockpit, job: str, location: str | None = None) -> list[dict]:
@@ -155,7 +155,7 @@ def test_materialize_on_a_staging_model_reaches_success(cockpit, ui):
     assert run["assetSelection"] == [{"path": ["staging", "stg_web__events"]}]
 
 
-def test_a_seven_day_backfill_of_a_daily_model_is_one_run(cockpit, ui):
+def test_a_three_day_backfill_of_a_daily_model_is_one_run(cockpit, ui):
     ui.open("/assets/trusted/fct_web_events")
     ui.page.locator("button", has_text=re.compile(r"^\s*Materialize…\s*$")).first.click()
     dialog = ui.page.get_by_role("dialog")
@@ -177,7 +177,7 @@ def test_a_seven_day_backfill_of_a_daily_model_is_one_run(cockpit, ui):
     ui.shot("14_backfill")
     assert sorted(done["partitionNames"]) == BACKFILL_DAYS
     backfill_runs = cockpit.graphql(BACKFILL_RUNS, {"id": done["id"]})["runsOrError"]["results"]
-    assert [r["status"] for r in backfill_runs] == ["SUCCESS"], "seven partitions, one run"
+    assert [r["status"] for r in backfill_runs] == ["SUCCESS"], "three partitions, one run"
     tags = {t["key"]: t["value"] for t in backfill_runs[0]["tags"]}
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (BACKFILL_DAYS[0], BACKFILL_DAYS[-1])
 

@@ -15,7 +15,7 @@ FIGURES = (
     "cold definitions load",
     "definitions of a 10-model dbt project",
     "dbt models through Dagster vs plain dbt",
-    "3-day single-run backfill vs full refresh",
+    "2-day single-run backfill vs full refresh",
 )
 ROW = re.compile(
     r"^(?P<name>.+?)\s+(?P<a>\d+\.\d{3})\s+(?P<b>\d+\.\d{3})\s+(?P<ratio>\d+\.\d\d)x\s+-?\d+\.\d{3}\s+(?P<goal>A[-/]B <= [\d.]+s?)\s+(met|MISSED)$"
