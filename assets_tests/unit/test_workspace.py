@@ -16,7 +16,8 @@ def domains_in(root, *names: str):
         (root / "platform" / "domains" / name).mkdir(parents=True)
         (root / "platform" / "domains" / name / "domain.yaml").write_text("description: x\n")
         (root / "platform" / "domains" / name / "definitions.py").write_text("")
-    return resolve_settings({"DATA_PLATFORM_DOMAINS_DIR": str(root / "platform" / "domains")})
+    (root / "dbt").mkdir(exist_ok=True)
+    return resolve_settings({"DATA_PLATFORM_DOMAINS_DIR": str(root / "platform" / "domains"), "DATA_PLATFORM_DBT_DIR": str(root / "dbt")})
 
 
 def test_the_committed_workspace_lists_exactly_the_domain_folders():
@@ -45,3 +46,15 @@ def test_a_domain_folder_without_its_definitions_is_named(tmp_path):
     (settings.domains_dir / "alpha" / "definitions.py").unlink()
     with pytest.raises(DomainError, match=r"alpha: has no definitions\.py"):
         workspace_text(settings, tmp_path)
+
+
+def test_a_dbt_project_of_no_domain_is_named_with_where_its_domain_belongs(tmp_path):
+    settings = domains_in(tmp_path, "alpha")
+    workspace = write_workspace(settings, tmp_path / "workspace.yaml")
+    (tmp_path / "dbt" / "alpha").mkdir()
+    (tmp_path / "dbt" / "alpha" / "dbt_project.yml").write_text("name: alpha\n")
+    assert workspace_drift(settings, workspace) is None, "a dbt project next to its domain folder"
+    (tmp_path / "dbt" / "billing").mkdir()
+    (tmp_path / "dbt" / "billing" / "dbt_project.yml").write_text("name: billing\n")
+    drift = workspace_drift(settings, workspace)
+    assert drift and f"{tmp_path / 'dbt' / 'billing'}: a dbt project of no domain" in drift and str(settings.domains_dir) in drift

@@ -46,7 +46,16 @@ def write_workspace(settings: Settings, path: Path = WORKSPACE_FILE) -> Path:
 
 
 def workspace_drift(settings: Settings, path: Path = WORKSPACE_FILE) -> str | None:
-    """None when ``path`` lists exactly the domain folders; else what to run."""
+    """None when ``path`` lists exactly the domain folders and every dbt project belongs to one;
+    else what is wrong and what to run."""
+    domains = {folder.name for folder in domain_folders(settings)}
+    orphans = sorted(p.parent for p in settings.dbt_dir.glob("*/dbt_project.yml") if p.parent.name not in domains)
+    if orphans:
+        return (
+            f"{', '.join(map(str, orphans))}: a dbt project of no domain (no folder of that name in {settings.domains_dir}); "
+            "a domain's dbt project is dbt/<domain> next to its folder (`data-platform new-domain` writes both): "
+            "create the domain folder or delete the project"
+        )
     expected = workspace_text(settings, path.parent)
     actual = path.read_text() if path.exists() else ""
     if actual == expected:
