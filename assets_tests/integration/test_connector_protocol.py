@@ -79,12 +79,13 @@ def test_a_line_that_is_not_json_fails_naming_the_line(tmp_path):
     with pytest.raises(ProtocolError) as error:
         runner.sync(connection, config)
     message = str(error.value)
-    assert "connection 'scripted'" in message and "line 3 is not valid JSON" in message and "Traceback (most recent" in message
+    assert "connection 'scripted'" in message and "line 3 is not valid JSON" in message and "at byte 0 of the line" in message
+    assert "34 bytes" in message and "Traceback" not in message, "what the line is, not what it holds"
 
 
 def test_a_malformed_record_fails_naming_the_stream_and_line(tmp_path):
     runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 2}), record(["not", "an", "object"])])
-    with pytest.raises(ProtocolError, match=r"stream 'payments': line 2 is a malformed RECORD .*not.*an.*object"):
+    with pytest.raises(ProtocolError, match=r"stream 'payments': line 2 is a malformed RECORD .*its 'data' is an array"):
         runner.sync(connection, config)
 
 
@@ -302,3 +303,58 @@ def test_a_source_whose_worker_process_hangs_holding_its_output_is_stopped_with_
     worker = Path(config["worker_pid_file"]).read_text()
     status = Path("/proc", worker, "status")
     assert not status.exists() or "State:\tZ" in status.read_text(), "the connector's worker was stopped with it"
+
+
+MARKER = {"id": 7, "amount": 1, "email": "marker.pii@example.invalid", "phone": "+34 600 111 222"}
+"""Personal data a connector sends: no error, log line or event may carry any of it."""
+
+
+def assert_no_marker(text: str) -> None:
+    for value in ("marker.pii", "600 111 222"):
+        assert value not in text, f"record content in: {text}"
+
+
+@pytest.mark.parametrize("cut_at", ["record", "state"])
+def test_a_connector_killed_mid_line_is_reported_as_killed_and_its_checkpoint_kept(tmp_path, cut_at):
+    """The OOM killer mid-write: the last line is cut short. That is the connector's death, not a
+    line of bad JSON, and the cut line's content (a record's personal data) is not quoted."""
+    cut = record(MARKER)[:60] if cut_at == "record" else state(2)[:30]
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 2}), state(1), record(MARKER)])
+    config["cut"] = cut
+    with pytest.raises(SyncFailed) as error:
+        runner.sync(connection, config)
+    message = str(error.value)
+    assert "was killed by SIGKILL after 3 lines, its last line cut short" in message, message
+    assert "Committed checkpoints and their state are kept" in message
+    assert_no_marker(message)
+    with duckdb.connect(str(tmp_path / "scripted.duckdb"), read_only=True) as conn:
+        assert conn.execute("select id from raw_scripted.payments").fetchall() == [(1,)], "the checkpointed record stays"
+
+
+BAD_LINES = {
+    "not json": f"oops {MARKER['email']} {MARKER['phone']}",
+    "a cut record": record(MARKER)[:-3],
+    "a record whose data is text": record({"id": 7}).replace('{"id":7}', orjson.dumps(str(MARKER)).decode()),
+    "a record of a stream outside the catalog": record(MARKER, stream="refunds"),
+    "an unknown message type": orjson.dumps({"type": "GOSSIP", "gossip": MARKER}).decode(),
+    "a type that is data": orjson.dumps({"type": MARKER["email"]}).decode(),
+    "a legacy state": orjson.dumps({"type": "STATE", "state": {"type": "LEGACY", "data": MARKER}}).decode(),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_LINES, ids=list(BAD_LINES))
+def test_a_protocol_error_names_the_line_never_its_content(tmp_path, bad):
+    runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 2}), state(1), BAD_LINES[bad], state(2)])
+    with pytest.raises(ProtocolError) as error:
+        runner.sync(connection, config)
+    assert "line 3" in str(error.value), str(error.value)
+    assert_no_marker(str(error.value))
+
+
+def test_a_warehouse_error_keeps_its_reason_not_the_values_it_quotes():
+    from data_platform.ingestion.runner import _without_values
+
+    duckdb_says = "Conversion Error: Could not convert string 'marker.pii@example.invalid' to INT32 in column \"amount\""
+    reading_json = 'Invalid Input Error: Malformed JSON at byte 3 of input: unexpected character.  Input: {"e": "marker.pii"}'
+    assert _without_values(duckdb_says) == 'Conversion Error: Could not convert string <value withheld> to INT32 in column "amount"'
+    assert _without_values(reading_json) == "Invalid Input Error: Malformed JSON at byte 3 of input: unexpected character."

@@ -4,6 +4,7 @@ config: {"streams": [AirbyteStream, ...], "lines": ["raw stdout line", ...], "ex
          "hang": false}   # hang: after its lines, write nothing more and never exit (a deadlocked connector);
                           # "worker": the same, and a worker process it started holds its stdout open too
                           # (a connector's deadlocked multiprocessing pool), its pid written to config["worker_pid_file"]
+         "cut": "..."}    # after its lines, write this without a newline and die by SIGKILL (the OOM killer mid-line)
 """
 
 import json
@@ -21,6 +22,13 @@ elif command == "discover":
 elif command == "read":
     for line in config["lines"]:
         print(line, flush=True)
+    if config.get("cut"):
+        import os
+        import signal
+
+        sys.stdout.write(config["cut"])
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
     if config.get("hang"):
         import subprocess
         import time

@@ -44,7 +44,6 @@ from data_platform.ingestion.destination import DuckDBDestination, RecordsReject
 from data_platform.ingestion.schema import Column, SchemaChange, columns_from_json_schema, schema_changes
 
 DEFAULT_BATCH_SIZE = 50_000
-_SNIPPET = 300
 
 
 DEFAULT_SILENCE_TIMEOUT = 3600.0
@@ -57,6 +56,10 @@ class SyncFailed(RuntimeError):
 
 class ProtocolError(SyncFailed):
     """The connector wrote something that is not a valid Airbyte protocol message."""
+
+
+class UnparsableLine(ProtocolError):
+    """A line that is not JSON: a connector's bug, or the last line of one killed while writing it."""
 
 
 class ConnectorCheckFailed(SyncFailed):
@@ -464,7 +467,7 @@ class EmbeddedAirbyte:
                             if item is None:
                                 raise ProtocolError(
                                     f"{where}: line {number} is a RECORD for stream {stream!r}, which is not in the configured "
-                                    f"catalog ({sorted(progress)}): {_snippet(line)}"
+                                    f"catalog ({sorted(progress)}): {_described(line)}"
                                 )
                             _check_record(record, number, where, stream, line)
                             buffer(item, line, number, 1)
@@ -480,14 +483,24 @@ class EmbeddedAirbyte:
                             if trace.get("type") == "ERROR":
                                 trace_errors.append(str((trace.get("error") or {}).get("message")))
                         elif kind not in ("CONTROL", "SPEC", "CATALOG", "CONNECTION_STATUS"):
-                            raise ProtocolError(f"{where}: line {number} has unknown message type {kind!r}: {_snippet(line)}")
-                except Exception:
+                            raise ProtocolError(f"{where}: line {number} has unknown message type {_kind(kind)}: {_described(line)}")
+                except Exception as failure:
+                    # a connector killed mid-line (the OOM killer, a SIGKILL) leaves a cut last line:
+                    # that is its death, not a protocol error, when it is found dead or failed at once
+                    died = _exit_status_within(proc, 2.0) if isinstance(failure, UnparsableLine) else None
                     _stop(proc)
                     # the checkpoints before the failure commit, and a malformed record before it is named first
                     load_pending()
+                    if died:
+                        raise _died_mid_line(where, source, died, number, failure) from None
                     raise
                 returncode = proc.wait()
-                load_pending()
+                try:
+                    load_pending()
+                except UnparsableLine as failure:  # a cut RECORD line, buffered unparsed, refused when loaded
+                    if returncode:
+                        raise _died_mid_line(where, source, returncode, number, failure) from None
+                    raise
             except BaseException:
                 _stop(proc)
                 raise
@@ -548,9 +561,9 @@ def _parse_line(line: bytes, number: int, where: str) -> dict[str, Any]:
     try:
         message = orjson.loads(line)
     except orjson.JSONDecodeError as error:
-        raise ProtocolError(f"{where}: line {number} is not valid JSON ({error}): {_snippet(line)}") from None
+        raise UnparsableLine(f"{where}: line {number} is not valid JSON ({_json_error(error)}): {_described(line)}") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        raise ProtocolError(f"{where}: line {number} is not an Airbyte message (no 'type'): {_snippet(line)}")
+        raise ProtocolError(f"{where}: line {number} is not an Airbyte message (no 'type'): {_described(line)}")
     return message
 
 
@@ -633,7 +646,8 @@ def _check_record(record: Mapping[str, Any], number: int, where: str, stream: st
     if not isinstance(record.get("data"), dict) or not isinstance(record.get("emitted_at"), int | float):
         raise ProtocolError(
             f"{where}, stream {stream!r}: line {number} is a malformed RECORD "
-            f"(it needs an object 'data' and a numeric 'emitted_at'): {_snippet(line)}"
+            f"(it needs an object 'data' and a numeric 'emitted_at'; its 'data' is {_json_type(record.get('data'))}, its 'emitted_at' "
+            f"{_json_type(record.get('emitted_at'))}): {_described(line)}"
         )
 
 
@@ -649,7 +663,7 @@ def _bad_record(stream: str, chunk: _Chunk, where: str, error: Exception) -> Syn
             except ProtocolError as found:
                 return found
     lines = f"lines {chunk.runs[0][0]}-{chunk.runs[-1][0] + chunk.runs[-1][1] - 1}" if chunk.runs else "no line"
-    return SyncFailed(f"{where}, stream {stream!r}: the warehouse could not load the records of {lines}: {error}")
+    return SyncFailed(f"{where}, stream {stream!r}: the warehouse could not load the records of {lines}: {_without_values(str(error))}")
 
 
 def _state_by_stream(message: Mapping[str, Any], number: int, where: str, progress: Mapping[str, _StreamProgress]) -> list[tuple[str, Any]]:
@@ -664,9 +678,7 @@ def _state_by_stream(message: Mapping[str, Any], number: int, where: str, progre
             for s in (state.get("global") or {}).get("stream_states", [])
         ]
     else:
-        raise ProtocolError(
-            f"{where}: line {number} is a {kind} state message; only STREAM and GLOBAL states are supported: {_snippet(orjson.dumps(message))}"
-        )
+        raise ProtocolError(f"{where}: line {number} is a {_kind(kind)} state message; only STREAM and GLOBAL states are supported")
     for stream, _ in pairs:
         if stream not in progress:
             raise ProtocolError(f"{where}: line {number} is a STATE for stream {stream!r}, which is not in the configured catalog")
@@ -708,9 +720,56 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def _snippet(line: bytes) -> str:
-    text = line.decode(errors="replace").rstrip("\n")
-    return repr(text if len(text) <= _SNIPPET else text[:_SNIPPET] + "…")
+def _described(line: bytes) -> str:
+    """What a line is, never what it holds: a record's values may be personal data, and an error
+    travels to Dagster's event log, alerts and ``sync_runs``."""
+    kind = re.match(rb'\s*\{\s*"type"\s*:\s*"([A-Z_]{1,30})"', line)
+    size = len(line.rstrip(b"\n"))
+    return f"{size:,} bytes" + (f", a {kind[1].decode()} message" if kind else "") + " (its content is not shown)"
+
+
+def _died_mid_line(where: str, source: EmbeddedSource, status: int, lines: int, failure: Exception) -> SyncFailed:
+    """``lines``: the number of the cut line, the last one read."""
+    how = f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with code {status}"
+    return SyncFailed(
+        f"{where}: source {_name(source)} {how} after {lines - 1} lines, its last line cut short "
+        f"({str(failure).rsplit(': ', 1)[-1]}). "
+        "Committed checkpoints and their state are kept; the next sync resumes from them."
+    )
+
+
+def _exit_status_within(proc: subprocess.Popen, seconds: float) -> int | None:
+    """The connector's exit status if it ends within ``seconds`` (None: still running)."""
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _kind(kind: object) -> str:
+    """A message type as the connector sent it, when it looks like one (else it could be data)."""
+    return repr(kind) if isinstance(kind, str) and re.fullmatch(r"[A-Za-z_]{1,30}", kind) else f"of {_json_type(kind)}"
+
+
+def _json_type(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "missing or null"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def _json_error(error: Exception) -> str:
+    """orjson's reason and position (line, column, byte), which name no content."""
+    return str(error).split(": line ")[0] + (f" at byte {error.pos} of the line" if isinstance(getattr(error, "pos", None), int) else "")
+
+
+_QUOTED = re.compile(r"'[^'\n]*'")
+
+
+def _without_values(message: str) -> str:
+    """A warehouse error without the values it quotes (DuckDB names the value it could not convert,
+    and a JSON reader its input): kept are the reason, the column and the position."""
+    message = re.split(r"\bInput:", message)[0].strip()
+    return _QUOTED.sub("<value withheld>", message)
 
 
 def _tail(text: str, lines: int = 5) -> str:
