@@ -25,15 +25,19 @@
     ({{ column }} is not null and try_parse_json({{ column }}) is not null)
 {%- endmacro %}
 
-{#- Irreversible pseudonym of a PII value (sha256 hex of the trimmed, lowercased value). -#}
+{#- Keyed pseudonym of a PII value: HMAC-SHA256 (hex) of the trimmed, lowercased value, with the
+    installation's secret key, whose pads the platform keeps in a table of their own (never in
+    this SQL's text; see platform/data_platform/warehouse/pii_key.py). Quarantine computes the same. -#}
 {% macro hash_pii(column) -%}
     {{ return(adapter.dispatch('hash_pii')(column)) }}
 {%- endmacro %}
 {% macro default__hash_pii(column) -%}
-    sha256(lower(trim({{ column }})))
+    {%- set key = 'platform_secrets.main.pii_key' -%}
+    sha256(unhex((select outer_pad from {{ key }})) || unhex(sha256(unhex((select inner_pad from {{ key }})) || encode(lower(trim(cast({{ column }} as varchar)))))))
 {%- endmacro %}
 {% macro snowflake__hash_pii(column) -%}
-    sha2(lower(trim({{ column }})), 256)
+    {%- set key = env_var('SNOWFLAKE_DATABASE', 'RAW') ~ '.platform_secrets.pii_key' -%}
+    sha2(to_binary((select outer_pad from {{ key }}), 'HEX') || sha2_binary(to_binary((select inner_pad from {{ key }}), 'HEX') || to_binary(lower(trim(cast({{ column }} as varchar))), 'UTF-8'), 256), 256)
 {%- endmacro %}
 
 {#- Keep the last n characters of a phone number, mask the rest. -#}

@@ -86,6 +86,8 @@ def production_run(built_platform, prod_manifest):
             "AIRBYTE_CONNECTION_ID_WEB_EVENTS": "conn-web-events",
             "AIRBYTE_CONNECTION_ID_MARKETING_SPEND": "conn-marketing-spend",
             "AIRBYTE_POLL_INTERVAL_SECONDS": "0.01",
+            # production's key from the environment: the DuckDB build's own, so the pseudonyms (and marts) compare
+            "DATA_PLATFORM_PII_KEY": (built_platform.data_dir / "secrets" / "pii_key").read_text().strip(),
         }.items():
             env.setenv(name, value)
         env.delenv("DAGSTER_HOME", raising=False)

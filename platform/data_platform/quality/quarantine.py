@@ -14,6 +14,7 @@ from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
 from data_platform.ingestion.keys import RECORDS_SUPERSEDED
 from data_platform.quality.contract_rules import Rule
 from data_platform.quality.stream_check import Synced
+from data_platform.warehouse.pii_key import attach_statement, ensure_snowflake_key
 from data_platform.warehouse.profile import WarehouseProfile
 from data_platform.warehouse.sql import (
     execute,
@@ -21,6 +22,7 @@ from data_platform.warehouse.sql import (
     fetch_all,
     identifier,
     literal,
+    session,
 )
 
 QUARANTINE_SCHEMA = "quarantine"
@@ -37,6 +39,7 @@ class ContractEnforcer:
         self.table = warehouse.raw_table(connection.destination_namespace, stream.name)
         self.database, self.namespace, self.name = self.table.split(".")
         self.dialect = warehouse.dialect
+        self.profile = warehouse
         self.quarantine = f"{self.database}.{QUARANTINE_SCHEMA}.{self.namespace}__{self.name}"
         self.ledger = f"{self.database}.{QUARANTINE_SCHEMA}.{LEDGER}"
         self.stream_id = f"{self.namespace}.{self.name}"
@@ -44,7 +47,18 @@ class ContractEnforcer:
     @property
     def masked(self) -> dict[str, str]:
         """PII columns (the contract's classification) -> their pseudonym, as staging computes it."""
-        return {c.name: self.dialect.hash_pii(identifier(c.name)) for c in self.contract.columns if c.is_pii}
+        return {c.name: self.dialect.hash_pii(identifier(c.name), self.profile.pii_key_table) for c in self.contract.columns if c.is_pii}
+
+    def key_session(self, warehouse: Any) -> list[str]:
+        """Make the PII key readable where ``masked`` reads it; the statements the session needs first."""
+        if not self.masked:
+            return []
+        if self.profile.duckdb_path is not None:
+            self.profile.ensure_local_folder()
+            return [attach_statement(self.profile.duckdb_path)]
+        with session(warehouse) as cursor:
+            ensure_snowflake_key(cursor, self.database)
+        return []
 
     def table_columns(self, warehouse: Any) -> dict[str, str]:
         if self.dialect.name == "duckdb":
@@ -119,7 +133,7 @@ class ContractEnforcer:
                 f"rows_superseded = {int(synced.get(RECORDS_SUPERSEDED) or 0)} "
                 f"where stream = {literal(self.stream_id)} and run_id = {run} and sync_id = {literal(str(synced['airbyte/sync_id']))}"
             )
-        execute_in_transaction(warehouse, statements)
+        execute_in_transaction(warehouse, statements, before=self.key_session(warehouse) if rules else ())
         return self.figures(warehouse, rules, run_id)
 
     def figures(self, warehouse: Any, rules: Sequence[Rule], run_id: str) -> dict[str, Any]:

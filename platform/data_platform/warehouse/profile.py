@@ -63,7 +63,17 @@ class WarehouseProfile:
     def analytics_schema(self, schema: str) -> str:
         return f"{self.analytics_database}.{schema}" if self.analytics_database else schema
 
+    @property
+    def pii_key_table(self) -> str:
+        """Where SQL reads the PII key's pads (``pii_key.py``): an attached file locally, RAW on Snowflake."""
+        from data_platform.warehouse.pii_key import KEY_TABLE, SECRETS_CATALOG
+
+        return f"{SECRETS_CATALOG}.main.{KEY_TABLE}" if self.kind == "duckdb" else f"{self.raw_database}.{SECRETS_CATALOG}.{KEY_TABLE}"
+
     def ensure_local_folder(self) -> None:
-        """Create the DuckDB file's folder (a dbt model with no upstream can run before anything else did)."""
+        """Create the DuckDB file's folder (a dbt model with no upstream can run before anything else did) and the PII key."""
         if self.duckdb_path is not None:
+            from data_platform.warehouse.pii_key import ensure_local_key
+
             self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_local_key(self.duckdb_path)  # dbt's profile attaches it: staging pseudonymises PII with it

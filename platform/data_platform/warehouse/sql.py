@@ -57,9 +57,16 @@ def execute(warehouse: Any, statements: Sequence[str]) -> None:
             cursor.execute(statement)
 
 
-def execute_in_transaction(warehouse: Any, statements: Sequence[str]) -> None:
-    """All of ``statements`` or none of them."""
+def session(warehouse: Any):
+    """A cursor of one connection (query-tagged on Snowflake), for statements that need one session."""
+    return _cursor(warehouse)
+
+
+def execute_in_transaction(warehouse: Any, statements: Sequence[str], before: Sequence[str] = ()) -> None:
+    """All of ``statements`` or none of them (``before``: run first in the same session, outside the transaction)."""
     with _cursor(warehouse) as cursor:
+        for statement in before:
+            cursor.execute(statement)
         cursor.execute("begin")
         try:
             for statement in statements:
@@ -155,10 +162,14 @@ class WarehouseDialect:
         pairs = ", ".join(f"{literal(name)}, {expression}" for name, expression in fields.items())
         return f"to_json(max_by(object_construct({pairs}), {by}, {int(n)}))"
 
-    def hash_pii(self, expression: str) -> str:
-        """The same pseudonym as the dbt macro ``hash_pii``: sha256 hex of the trimmed, lowercased text."""
+    def hash_pii(self, expression: str, key_table: str) -> str:
+        """The same pseudonym as the dbt macro ``hash_pii``: HMAC-SHA256 (hex) of the trimmed,
+        lower-cased text, keyed by the pads in ``key_table`` (see ``pii_key.py``)."""
         text = f"lower(trim(cast({expression} as varchar)))"
-        return f"sha256({text})" if self.name == "duckdb" else f"sha2({text}, 256)"
+        inner, outer = f"(select inner_pad from {key_table})", f"(select outer_pad from {key_table})"
+        if self.name == "duckdb":
+            return f"sha256(unhex({outer}) || unhex(sha256(unhex({inner}) || encode({text}))))"
+        return f"sha2(to_binary({outer}, 'HEX') || sha2_binary(to_binary({inner}, 'HEX') || to_binary({text}, 'UTF-8'), 256), 256)"
 
 
 def logical_type_of(data_type: str) -> str:
