@@ -223,22 +223,43 @@ class DuckDBDestination:
         select, parameters = _typed_records(target, buffer, sync_id, first_line)
         self._insert_records(f"insert into {target.stage_table} ({_column_list(target)}, _airbyte_line) {select}", parameters)
 
-    def append_checkpoint(self, target: StreamTarget, buffer: Path | None, sync_id: int, state: Mapping[str, Any] | None) -> CommitFigures:
+    def append_checkpoint(
+        self, target: StreamTarget, buffer: Path | None, sync_id: int, state: Mapping[str, Any] | None, *, from_stage: bool = False
+    ) -> CommitFigures:
         """An append-only stream's checkpoint: the RECORD lines of ``buffer`` (None: no record since
-        the last one) typed straight into the final table, and ``state`` stored, in one transaction.
-        A line DuckDB cannot read rolls both back and raises ``RecordsRejected``."""
+        the last one; ``from_stage``: the stage's records) typed into the final table, but for the
+        rows it already holds, and ``state`` stored, in one transaction. A line DuckDB cannot read rolls both back and raises ``RecordsRejected``."""
         self.conn.execute("begin transaction")
         try:
-            staged, generation = 0, self._generation(target)
-            if buffer is not None:
-                select, parameters = _typed_records(target, buffer, sync_id, None, generation)
-                staged = self._insert_records(f"insert into {target.final_table} ({_column_list(target)}) {select}", parameters)
+            staged, repeats, generation = 0, 0, self._generation(target)
+            columns = _column_list(target)
+            if buffer is not None or from_stage:
+                self.conn.execute("drop table if exists _airbyte_append")
+                if buffer is not None:
+                    select, parameters = _typed_records(target, buffer, sync_id, None, generation)
+                    select = f"select * from ({select}) n({columns})"
+                else:  # the records the stage holds (loaded and checked there), then the stage emptied
+                    select, parameters = f"select {_select_list(target, generation)} from {target.stage_table} b", []
+                try:
+                    self.conn.execute(f"create temp table _airbyte_append as {select}", parameters)
+                except duckdb.Error as error:
+                    raise RecordsRejected(str(error)) from error
+                if from_stage:
+                    self.conn.execute(f"delete from {target.stage_table}")
+                staged = int(self.conn.execute("select count(*) from _airbyte_append").fetchone()[0])
+                # a row the table already holds (a lookback re-read, a line the source sends at every sync
+                # because its cursor cannot be trusted) is not appended again: same values in every column
+                held = " and ".join(f"f.{quote(c.name)} is not distinct from n.{quote(c.name)}" for c in target.columns)
+                new = f"not exists (select 1 from {target.final_table} f where {held})" if held else "true"
+                appended = self.conn.execute(f"insert into {target.final_table} ({columns}) select * from _airbyte_append n where {new}")
+                repeats = staged - int(appended.fetchone()[0])
+                self.conn.execute("drop table _airbyte_append")
             self._store_state(target, state, generation)
             self.conn.execute("commit")
         except BaseException:
             self._rollback()
             raise
-        return CommitFigures(staged, 0, 0, ())
+        return CommitFigures(staged, repeats, 0, ())
 
     def _insert_records(self, insert: str, parameters: list[Any]) -> int:
         """Run an insert of a buffer's records; what DuckDB refuses is ``RecordsRejected``. Returns the rows inserted."""
@@ -334,6 +355,10 @@ class DuckDBDestination:
         """
         match = " and ".join(f"f.{k} = b.{k}" for k in pk)
         self.conn.execute(f"create or replace temp table _airbyte_batch as {latest}")
+        # a version the table already holds, read again (a lookback): superseded, not landed again
+        same = " and ".join(f"f.{quote(c.name)} is not distinct from b.{quote(c.name)}" for c in target.columns)
+        if pk and same:
+            self.conn.execute(f"delete from _airbyte_batch b where exists (select 1 from {target.final_table} f where {match} and {same})")
         replaced = (
             f"{match} and (f.{cursor} is null or b.{cursor} is not null and f.{cursor} <= b.{cursor})"
             if target.spec.cursor_field
@@ -393,7 +418,8 @@ class CommitFigures:
     staged: int
     """Records the source sent in this checkpoint."""
     superseded: int
-    """Of those, records not inserted: an older version of a key (deduplicated streams)."""
+    """Of those, records not inserted: an older version of a key (deduplicated streams), a row the
+    table already held (append streams)."""
     conflicting_keys: int
     """Keys sent in two or more different versions with the same cursor value."""
     conflict_sample: tuple[str, ...]

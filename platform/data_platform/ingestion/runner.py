@@ -522,29 +522,25 @@ class EmbeddedAirbyte:
                 + (f". Discarded records read after the last checkpoint: {pending}" if pending else "")
                 + ". Committed checkpoints and their state are kept; the next sync resumes from them."
             )
-        # an append-only stream cannot take records that no STATE covers: the next sync would read
-        # them again from the old state and append them a second time
-        uncovered = {
-            name: item.read - item.committed
-            for name, item in progress.items()
-            if item.target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND and item.read > item.committed
-        }
-        if uncovered:
-            raise SyncFailed(
-                f"{where}: source {_name(source)} emitted records with no STATE message after them, for incremental append "
-                f"stream(s) {uncovered}: committing them would duplicate them on the next sync, so they were discarded. "
-                "Committed checkpoints are kept; the connector must emit a STATE after its records."
-            )
+        # records after the last STATE (a connector that checkpoints before its records, or never):
+        # committed with the last state, not discarded; reading them again next time repeats nothing
+        # (deduplicated streams keep one version per key, append streams never append a row they hold)
         for item in progress.values():
-            if item.target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND_DEDUP and item.read > item.committed:
+            trailing = item.read - item.committed
+            if trailing > 0 and item.target.spec.sync_mode is not SyncMode.FULL_REFRESH_OVERWRITE:
                 self.log.warning(
                     "%s.%s: %d records after the last STATE message are committed without a new checkpoint "
-                    "(deduplicated: reading them again next time cannot duplicate them)",
+                    "(the next sync may read them again; the destination absorbs the repeat)",
                     connection.name,
                     item.target.name,
-                    item.read - item.committed,
+                    trailing,
                 )
-            commit(item, None, item.state, final=True)
+            if item.target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND:
+                figures = destination.append_checkpoint(item.target, None, sync_id, item.state, from_stage=True)
+                item.committed += figures.staged
+                item.superseded += figures.superseded
+            else:
+                commit(item, None, item.state, final=True)
 
 
 _LOG_LEVELS = {

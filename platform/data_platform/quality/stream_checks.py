@@ -20,7 +20,14 @@ from collections.abc import Sequence
 import dagster as dg
 
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, SyncMode
-from data_platform.ingestion.keys import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_cursor_sql, conflict_key_sql, stream_key
+from data_platform.ingestion.keys import (
+    CONFLICTS_TABLE,
+    INTERNAL_SCHEMA,
+    RECORDS_SUPERSEDED,
+    conflict_cursor_sql,
+    conflict_key_sql,
+    stream_key,
+)
 from data_platform.quality.stream_check import PLATFORM_BLOCKING, StreamCheck, Synced, stream_check_spec
 from data_platform.warehouse.profile import WarehouseProfile
 from data_platform.warehouse.sql import WarehouseDialect, fetch_all, identifier, literal
@@ -189,9 +196,11 @@ def _rows_synced(record) -> int | None:
 
 
 def _first_rows(metadata: Synced) -> int | None:
+    """The rows a sync moved: those it sent, minus those the destination absorbed (an older version
+    of a key, a row a lookback read again): a sync that only re-read what was held moved nothing."""
     for name in ROWS_SYNCED_KEYS:
         if metadata.get(name) is not None:
-            return int(metadata[name])
+            return int(metadata[name]) - int(metadata.get(RECORDS_SUPERSEDED) or 0)
     return None
 
 

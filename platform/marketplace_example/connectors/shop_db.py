@@ -7,13 +7,14 @@ Discovery reads the tables' declared column types; incremental reads select rows
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sqlite3
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, stream_entry
+from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, resume_after, stream_entry
 from data_platform.ingestion.schema import Column
 
 SQL_TYPES = {
@@ -77,8 +78,12 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
         keys = [c[0] for c in columns if c[2]]
         order = ", ".join(["julianday(updated_at) is not null", "julianday(updated_at)", *keys]) if mode == "incremental" else "rowid"
         where, params = "", ()
-        if mode == "incremental" and state and state.get("cursor"):
-            where, params = "where julianday(updated_at) > julianday(?) or julianday(updated_at) is null", (state["cursor"],)
+        after = resume_after(state, config) if mode == "incremental" else None
+        if after is not None:  # from the checkpoint minus the lookback: a row committed late with an earlier stamp is still read
+            where, params = (
+                "where julianday(updated_at) > julianday(?) or julianday(updated_at) is null",
+                (after.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),),
+            )
         cursor = db.execute(f"select * from {stream} {where} order by {order}", params)
         names = [d[0] for d in cursor.description]
 

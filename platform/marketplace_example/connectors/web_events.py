@@ -8,8 +8,9 @@ and is picked up by the next sync. Duplicate deliveries are passed through as th
 A blank line is skipped and counted. A line that is not a JSON event does not stop the stream:
 it is emitted as a record with no ``event_id`` whose ``payload`` holds the file, the line
 number and the text, so the contract check quarantines it where a person can read it, and a
-LOG message names the file and line. The state remembers which bad lines were emitted, so a
-later sync does not emit them again.
+LOG message names the file and line. The state remembers (up to 1,000 of) the bad lines it
+emitted, so a later sync need not emit them again; those it forgets come again, and the
+destination, which never appends a row it already holds, keeps them once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from data_platform.ingestion.connectors._source import Checkpoint, Log, Record, Source, checkpoints, instant, stream_entry
+from data_platform.ingestion.connectors._source import Checkpoint, Log, Record, Source, checkpoints, instant, resume_after, stream_entry
 from data_platform.ingestion.schema import Column
 
 STREAM = "web_events"
@@ -64,7 +65,7 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
     if stream != STREAM:
         raise ValueError(f"unknown stream {stream!r}")
     previous = (state or {}).get("cursor")
-    after = instant(previous)
+    after = resume_after(state, config)  # the checkpoint minus the lookback: events that arrived out of order are read again
     reported = set((state or {}).get("malformed_lines_emitted") or [])
     emitted: list[str] = []
 

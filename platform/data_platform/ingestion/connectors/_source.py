@@ -37,8 +37,23 @@ class Log(str):
     level = "WARN"
 
 
-CLOCK_SKEW = dt.timedelta(minutes=5)
-"""How far past the connector's clock a cursor value may lie and still be trusted as a checkpoint."""
+SAFETY_LAG = dt.timedelta(minutes=5)
+"""A checkpoint never lies later than the connector's clock minus this: a row stamped in the last
+minutes (or ahead of this clock, within a source's skew) may have company still being written
+with an earlier stamp, so such rows are emitted but read again next time."""
+LOOKBACK = dt.timedelta(hours=1)
+"""An incremental read starts this far before its checkpoint (``lookback_seconds`` in a connector's
+config): rows that arrived out of cursor order, or committed late with an earlier stamp, are read
+again; the destination absorbs the repeats (deduplicated streams by key and version, append
+streams by never appending a row they already hold)."""
+
+
+def resume_after(state: Mapping[str, Any] | None, config: Mapping[str, Any]) -> dt.datetime | None:
+    """Where an incremental read starts: the state's cursor minus the lookback (None: from the start)."""
+    moment = instant((state or {}).get("cursor"))
+    if moment is None:
+        return None
+    return moment - dt.timedelta(seconds=float(config.get("lookback_seconds", LOOKBACK.total_seconds())))
 
 
 def instant(value: Any) -> dt.datetime | None:
@@ -232,19 +247,22 @@ def stream_entry(name: str, properties: Mapping[str, Any], cursor: str | None, p
 def checkpoints(
     rows: Iterator[Record | Log], cursor: str, every: int, previous: str | None = None, now: dt.datetime | None = None
 ) -> Iterator[Record | Checkpoint | Log]:
-    """Yield rows ordered by ``cursor``, with a checkpoint every ``every`` rows and at the end.
+    """Yield ``rows`` with a checkpoint about every ``every`` rows and at the end.
 
-    A checkpoint is only placed where the cursor value changes, so resuming with
-    ``cursor > checkpoint`` can neither skip nor repeat a row. A read with no new rows still
-    ends with a checkpoint (the ``previous`` cursor), as Airbyte sources do.
+    The checkpoint is the highest cursor value read so far, never the last one (rows need not come
+    in cursor order), and it never moves back (a lookback re-read starts below it). A checkpoint
+    in the middle of a read is placed only before a row that raises the highest value, so that,
+    for rows in cursor order, resuming after it can skip none. A read with no new rows still ends
+    with a checkpoint (the ``previous`` cursor), as Airbyte sources do.
 
-    A checkpoint never lies past the connector's own clock: a row whose cursor is in the future
-    (a source that wrote year 2999) or is not a timestamp at all is still emitted (the contract
-    check flags it), but the state stays at the last trustworthy value, so the row is read again
-    next time and every later legitimate change still arrives.
+    A checkpoint never lies past the connector's clock minus ``SAFETY_LAG``: a row whose cursor is
+    later (a source that wrote year 2999, a clock ahead of this one, a row of the last minutes) or
+    is not a timestamp at all is still emitted (the contract check flags the absurd ones), but the
+    state stays at the last trustworthy value, so the row is read again next time (the destination
+    absorbs the repeat) and every later legitimate change still arrives.
     """
-    limit = (now or dt.datetime.now(dt.UTC)) + CLOCK_SKEW
-    since, last, untrusted = 0, previous, 0
+    limit = (now or dt.datetime.now(dt.UTC)) - SAFETY_LAG
+    since, best, best_at, held_back = 0, previous, instant(previous), 0
     for row in rows:
         if isinstance(row, Log):
             yield row
@@ -252,19 +270,20 @@ def checkpoints(
         value = row.get(cursor)
         moment = instant(value)
         trusted = moment is not None and moment <= limit
-        if trusted and since >= every and value != last:
-            yield Checkpoint(cursor_field=cursor, cursor=last)
+        raises = trusted and (best_at is None or moment > best_at)  # type: ignore[operator]
+        if raises and since >= every and best is not None:
+            yield Checkpoint(cursor_field=cursor, cursor=best)
             since = 0
         yield row
         since += 1
-        if trusted:
-            last = value
-        else:
-            untrusted += 1
-    if untrusted:
+        if raises:
+            best, best_at = value, moment
+        elif not trusted:
+            held_back += 1
+    if held_back:
         yield Log(
-            f"{untrusted} record(s) carry a {cursor} that is later than this read's clock or not a timestamp: "
-            f"emitted, but the state stays at {last!r}, so they are read again until the source corrects them"
+            f"{held_back} record(s) carry a {cursor} later than this read's clock minus {SAFETY_LAG.total_seconds() / 60:g} min, "
+            f"or not a timestamp: emitted, but the state stays at {best!r}, so they are read again next time"
         )
-    if last is not None:
-        yield Checkpoint(cursor_field=cursor, cursor=last)
+    if best is not None:
+        yield Checkpoint(cursor_field=cursor, cursor=best)

@@ -4,7 +4,8 @@ A generic connector a domain can use without writing one: a team drops extracts 
 (a shared drive, a bucket synced locally, the sample files a scaffolded domain ships). The
 config names each stream's cursor, primary key and column types; values are typed here, and a
 value that does not convert is sent as text (the destination nulls it and records the change).
-Incremental reads resume after the saved cursor, with checkpoints (``_source.checkpoints``).
+Incremental reads resume a lookback before the saved cursor (``lookback_seconds``, default an
+hour; the destination absorbs the repeats), with checkpoints (``_source.checkpoints``).
 
 Config::
 
@@ -28,6 +29,7 @@ from data_platform.ingestion.connectors._source import (
     csv_header,
     csv_records,
     instant,
+    resume_after,
     stream_entry,
 )
 from data_platform.ingestion.schema import Column
@@ -68,7 +70,7 @@ def read(config: Mapping[str, Any], stream: str, mode: str, state: Mapping[str, 
         raise ValueError(f"unknown stream {stream!r}; the config declares {sorted(config.get('streams') or {})}")
     types = options.get("types") or {}
     cursor = options.get("cursor_field")
-    after = instant((state or {}).get("cursor")) if cursor else None
+    after = resume_after(state, config) if cursor else None  # the checkpoint minus the lookback
 
     def rows() -> Iterator[Record | Log]:
         for path in _files(config, stream):
@@ -93,6 +95,7 @@ SPEC = {
         "path": {"type": "string", "description": "Folder of <stream>.csv files (or <stream>/ folders of CSV files)."},
         "streams": {"type": "object", "description": "Per stream: cursor_field, primary_key (list), types (column -> Airbyte type)."},
         "checkpoint_interval": {"type": "integer", "description": "Emit a STATE message at least every N records."},
+        "lookback_seconds": {"type": "number", "description": "Re-read this far before the saved cursor (default 3600)."},
     },
 }
 source = Source(name="source-csv-files", spec=SPEC, check=check, discover=discover, read=read)
