@@ -130,6 +130,19 @@ def test_the_heartbeat_reports_alerts_waiting_for_a_sink(instance, tmp_path):
     (heartbeat,) = result.asset_events
     assert heartbeat.metadata["alerts_waiting_for_a_sink"].value == 2
     assert "webhook" in json.loads(json.dumps(heartbeat.metadata["failing_sinks"].value))
+    assert heartbeat.metadata["alerts_waiting_by_sink"].value == {"webhook": 2}
+
+
+def test_the_heartbeat_names_a_sink_alerts_wait_for_though_it_was_not_tried_in_the_tick(instance, tmp_path, monkeypatch):
+    """A tick whose delivery budget is spent tries no sink: none failed in it, yet alerts wait."""
+    import data_platform.alerting.sensors as sensors
+
+    monkeypatch.setattr(sensors, "TICK_BUDGET_SECONDS", -1.0)
+    sink = AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url="http://127.0.0.1:9/never", timeout_seconds=1)
+    failures_while_no_daemon_ran(instance)
+    (heartbeat,) = tick(definitions(dt.timedelta(hours=24)), instance, sink).asset_events
+    assert heartbeat.metadata["failing_sinks"].value == {}, "no sink was tried"
+    assert heartbeat.metadata["alerts_waiting_by_sink"].value == {"log": 2, "webhook": 2}
 
 
 def test_runs_of_other_locations_never_hold_the_cursor_back(instance):
@@ -228,6 +241,7 @@ def test_a_webhook_that_never_answers_costs_one_timeout_per_tick_and_each_alert_
         assert len(hanging.held) == 1, "one attempt on the hanging sink in the tick, not one per alert"
         (heartbeat,) = first.asset_events
         assert heartbeat.metadata["alerts_waiting_for_a_sink"].value == 10
+        assert heartbeat.metadata["alerts_waiting_by_sink"].value == {"webhook": 10}, "the sink they wait for is named"
         healthy = AlertSink(log_path=str(tmp_path / "alerts.jsonl"), webhook_url=receiver.url)
         second = tick(defs, instance, healthy, first.cursor)
         tick(defs, instance, healthy, second.cursor)

@@ -13,6 +13,7 @@ Each code location alerts for its own assets and runs, in its domain's channel u
 asset's data contract names one.
 """
 
+import collections
 import dataclasses
 import datetime as dt
 import json
@@ -93,11 +94,16 @@ def failure_alert_sensor(
             context.log.error(f"{len(pending) - PENDING_LIMIT} alert(s) dropped after waiting too long for a failing sink")
             pending = pending[-PENDING_LIMIT:]
         cursor.update(failing=failing, pending=pending)
+        # every sink an alert waits for, whether it failed in this tick or was not tried (the
+        # tick's budget ran out, or it failed earlier in the tick): "no sink failing" never
+        # stands next to alerts waiting
+        waiting = collections.Counter(name for _, _, owing in owed for name in owing)
         events = []
         if (
             cursor["heartbeat"] is None
             or now - dt.datetime.fromisoformat(cursor["heartbeat"]) >= HEARTBEAT_EVERY
             or failing
+            or waiting
             or failing != failing_before
         ):
             cursor["heartbeat"] = now.isoformat()
@@ -106,6 +112,7 @@ def failure_alert_sensor(
                     key,
                     metadata={
                         "alerts_waiting_for_a_sink": len(pending),
+                        "alerts_waiting_by_sink": dg.MetadataValue.json(dict(sorted(waiting.items()))),
                         "failing_sinks": dg.MetadataValue.json(failing),
                     },
                 )
