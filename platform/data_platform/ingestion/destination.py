@@ -250,6 +250,12 @@ class DuckDBDestination:
                 # a row the table already holds (a lookback re-read, a line the source sends at every sync
                 # because its cursor cannot be trusted) is not appended again: same values in every column
                 held = " and ".join(f"f.{quote(c.name)} is not distinct from n.{quote(c.name)}" for c in target.columns)
+                cursor = target.spec.cursor_field
+                if held and cursor and any(c.name == cursor for c in target.columns):
+                    # a repeat has the same cursor value: only the table's rows from the batch's lowest
+                    # cursor on (or with none) can match, which lets DuckDB skip older row groups
+                    c = quote(cursor)
+                    held += f" and (f.{c} >= (select min({c}) from _airbyte_append) or f.{c} is null)"
                 new = f"not exists (select 1 from {target.final_table} f where {held})" if held else "true"
                 appended = self.conn.execute(f"insert into {target.final_table} ({columns}) select * from _airbyte_append n where {new}")
                 repeats = staged - int(appended.fetchone()[0])
