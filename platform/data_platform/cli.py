@@ -49,6 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from data_platform.dead_runs import process_tags, release_dead_runs
     from data_platform.definitions import build_definitions
     from data_platform.domains import load_domains
+    from data_platform.pool_waits import PoolWaitAnnouncer
     from data_platform.reporting import print_run_summary
     from data_platform.transformation.partitions import RANGE_END_TAG, RANGE_START_TAG, main_run_tags
 
@@ -78,16 +79,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"{name}: daily partitions {tags[RANGE_START_TAG]} .. {tags[RANGE_END_TAG]} in one run", flush=True)
             return tags
 
-        end_to_end = run_end_to_end(
-            definitions,
-            instance,
-            tags_for=tags_for,
-            on_run=lambda run: deliver_run_alerts(
-                instance, definitions, run.run_id, settings, {d.name: d.slack_channel for d in domains.values() if d.slack_channel}
-            ),
-            tags={LAUNCHED_BY_TAG: "data-platform run", **process_tags()},
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
+        with PoolWaitAnnouncer(instance, settings.warehouse.pool, say=lambda text: print(text, flush=True)):
+            end_to_end = run_end_to_end(
+                definitions,
+                instance,
+                tags_for=tags_for,
+                on_run=lambda run: deliver_run_alerts(
+                    instance, definitions, run.run_id, settings, {d.name: d.slack_channel for d in domains.values() if d.slack_channel}
+                ),
+                tags={LAUNCHED_BY_TAG: "data-platform run", **process_tags()},
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            )
         return print_run_summary(end_to_end.runs, settings, time.perf_counter() - started, end_to_end.left_out)
 
 

@@ -53,6 +53,11 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[Released]:
     return released
 
 
+def process_alive(pid: str | int, host: str | None) -> bool:
+    """Whether the process a run's tags name is alive (a process of another host: assumed so)."""
+    return host not in (None, socket.gethostname()) or _alive(int(pid))
+
+
 UNFINISHED = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.CANCELING]
 
 
