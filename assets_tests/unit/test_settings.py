@@ -85,7 +85,19 @@ def test_prod_is_snowflake_and_case_is_ignored():
         ({"DATA_PLATFORM_ENV": "staging"}, "DATA_PLATFORM_ENV='staging' is not an environment; use one of"),
         ({"DATA_PLATFORM_SMTP_PORT": "smtp"}, "DATA_PLATFORM_SMTP_PORT='smtp' is not a port number"),
         ({"DATA_PLATFORM_ENV": "prod", "SNOWFLAKE_PORT": "eighty"}, "SNOWFLAKE_PORT='eighty' is not a port number"),
-        ({"AIRBYTE_POLL_INTERVAL_SECONDS": "-1"}, "AIRBYTE_POLL_INTERVAL_SECONDS='-1' is not a positive number of seconds"),
+        ({"AIRBYTE_POLL_INTERVAL_SECONDS": "-1"}, "AIRBYTE_POLL_INTERVAL_SECONDS='-1' is not a number of seconds above 0, at most 600"),
+        ({"AIRBYTE_POLL_INTERVAL_SECONDS": "1e12"}, "AIRBYTE_POLL_INTERVAL_SECONDS='1e12' is not a number of seconds above 0"),
+        ({"AIRBYTE_POLL_TIMEOUT_SECONDS": "inf"}, "AIRBYTE_POLL_TIMEOUT_SECONDS='inf' is not a number of seconds above 0, at most a week"),
+        ({"AIRBYTE_REQUEST_MAX_RETRIES": "100000000"}, "AIRBYTE_REQUEST_MAX_RETRIES='100000000' is not a whole number from 0 to 20"),
+        (
+            {"AIRBYTE_REQUEST_RETRY_DELAY_SECONDS": "nan"},
+            "AIRBYTE_REQUEST_RETRY_DELAY_SECONDS='nan' is not a number of seconds from 0 to 300",
+        ),
+        ({"DATA_PLATFORM_SMTP_PORT": "70000"}, r"DATA_PLATFORM_SMTP_PORT='70000' is not a port number \(1-65535\)"),
+        (
+            {"DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS": "0"},
+            "DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS='0' is not a number of seconds above 0",
+        ),
         ({"DATA_PLATFORM_PARTITIONS_START": "21/11/2026"}, "DATA_PLATFORM_PARTITIONS_START='21/11/2026' is not a YYYY-MM-DD date"),
     ],
 )

@@ -136,14 +136,20 @@ def _parsed(environ: Mapping[str, str], name: str, default: T, parse: Callable[[
         raise SettingsError(f"{name}={raw!r} is not {what}") from None
 
 
-def _positive(parse: Callable[[str], float]) -> Callable[[str], float]:
+def _within(parse: Callable[[str], float], low: float, high: float, *, above_low: bool = False) -> Callable[[str], float]:
+    """``parse``, refusing what is not a finite number in ``[low, high]`` (``(low, high]`` with
+    ``above_low``): a value the machine cannot honour fails at load, naming the variable."""
+
     def check(raw: str) -> float:
         value = parse(raw)
-        if not (math.isfinite(value) and value > 0):
+        if not (math.isfinite(value) and (value > low if above_low else value >= low) and value <= high):
             raise ValueError(raw)
         return value
 
     return check
+
+
+PORT = _within(int, 1, 65535)
 
 
 def _instant(raw: str) -> str:
@@ -159,7 +165,9 @@ def _warehouse(environment: Environment, data_dir: Path, environ: Mapping[str, s
     endpoint = []
     for field, variable in (("host", "SNOWFLAKE_HOST"), ("port", "SNOWFLAKE_PORT"), ("protocol", "SNOWFLAKE_PROTOCOL")):
         if environ.get(variable):
-            endpoint.append((field, _parsed(environ, variable, 0, int, "a port number") if field == "port" else environ[variable]))
+            endpoint.append(
+                (field, _parsed(environ, variable, 0, PORT, "a port number (1-65535)") if field == "port" else environ[variable])
+            )
     connection = SnowflakeConnection(
         role=environ.get("SNOWFLAKE_ROLE") or "TRANSFORMER",
         warehouse=environ.get("SNOWFLAKE_WAREHOUSE") or "TRANSFORMING",
@@ -185,10 +193,24 @@ def _airbyte(environ: Mapping[str, str]) -> AirbyteSettings:
     return AirbyteSettings(
         server_url=(environ.get("AIRBYTE_SERVER_URL") or "").rstrip("/") or None,
         auth=auth,
-        poll_interval=_parsed(environ, "AIRBYTE_POLL_INTERVAL_SECONDS", 10.0, _positive(float), "a positive number of seconds"),
-        poll_timeout=_parsed(environ, "AIRBYTE_POLL_TIMEOUT_SECONDS", 4 * 3600.0, _positive(float), "a positive number of seconds"),
-        request_max_retries=_parsed(environ, "AIRBYTE_REQUEST_MAX_RETRIES", 3, int, "a whole number"),
-        request_retry_delay=_parsed(environ, "AIRBYTE_REQUEST_RETRY_DELAY_SECONDS", 2.0, float, "a number of seconds"),
+        poll_interval=_parsed(
+            environ,
+            "AIRBYTE_POLL_INTERVAL_SECONDS",
+            10.0,
+            _within(float, 0, 600, above_low=True),
+            "a number of seconds above 0, at most 600",
+        ),
+        poll_timeout=_parsed(
+            environ,
+            "AIRBYTE_POLL_TIMEOUT_SECONDS",
+            4 * 3600.0,
+            _within(float, 0, 7 * 86400, above_low=True),
+            "a number of seconds above 0, at most a week",
+        ),
+        request_max_retries=_parsed(environ, "AIRBYTE_REQUEST_MAX_RETRIES", 3, _within(int, 0, 20), "a whole number from 0 to 20"),
+        request_retry_delay=_parsed(
+            environ, "AIRBYTE_REQUEST_RETRY_DELAY_SECONDS", 2.0, _within(float, 0, 300), "a number of seconds from 0 to 300"
+        ),
         connection_ids={k: v for k, v in environ.items() if k.startswith("AIRBYTE_CONNECTION_ID_") and v},
     )
 
@@ -200,7 +222,7 @@ def _alerting(environ: Mapping[str, str]) -> AlertSettings:
         slack_default_channel=environ.get("DATA_PLATFORM_SLACK_DEFAULT_CHANNEL") or "#data-platform-alerts",
         slack_api_url=environ.get("SLACK_API_URL") or None,
         smtp_host=environ.get("DATA_PLATFORM_SMTP_HOST") or None,
-        smtp_port=_parsed(environ, "DATA_PLATFORM_SMTP_PORT", 587, int, "a port number"),
+        smtp_port=_parsed(environ, "DATA_PLATFORM_SMTP_PORT", 587, PORT, "a port number (1-65535)"),
         smtp_user=environ.get("DATA_PLATFORM_SMTP_USER") or None,
         smtp_password=bool(environ.get("DATA_PLATFORM_SMTP_PASSWORD")),
         email_from=environ.get("DATA_PLATFORM_ALERT_EMAIL_FROM") or "data-platform-alerts@localhost",
@@ -269,6 +291,10 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         connector_cache=cache / "connectors",
         contract_cache=cache / "validated-contracts",
         connector_silence_seconds=_parsed(
-            environ, "DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS", 3600.0, _positive(float), "a positive number of seconds"
+            environ,
+            "DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS",
+            3600.0,
+            _within(float, 0, 86400, above_low=True),
+            "a number of seconds above 0, at most a day",
         ),
     )
