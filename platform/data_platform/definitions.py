@@ -32,6 +32,8 @@ from data_platform.ingestion.source_systems import build_source_system_assets
 from data_platform.quality.blast_radius import gates_of
 from data_platform.quality.contract_checks import build_contract_checks
 from data_platform.quality.freshness import freshness_checks_job, freshness_sensor, partition_freshness_checks
+from data_platform.quality.reconciliation import GROUP as RECONCILIATION_GROUP
+from data_platform.quality.reconciliation import reconciliation_assets, reconciliation_job, reconciliation_schedule
 from data_platform.quality.stream_checks import build_stream_checks
 from data_platform.resources import build_resources
 from data_platform.settings import Settings, resolve_settings
@@ -95,6 +97,7 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     daily_by_domain: dict[str, list[dg.AssetKey]] = {}
     upstream_domains: set[str] = set()
     foreign_exposure_inputs: dict = {}
+    reconciliation_keys: list[dg.AssetKey] = []
     for domain in domains:
         wiring.validate(colliding_names(domain, settings))  # before dbt parses: a collision explains what else would fail
         stream_checks = [
@@ -105,6 +108,9 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
         systems = build_source_system_assets(domain, settings)
         materializable_systems |= {k for a in systems if isinstance(a, dg.AssetsDefinition) for k in a.keys}
         assets += [*systems, *build_ingestion_assets(domain.connections, settings.warehouse, domain.name, stream_checks, domain.waivers)]
+        reconciled = reconciliation_assets(domain.connections, domain.name)
+        assets += reconciled
+        reconciliation_keys += [key for a in reconciled for key in a.keys]
         jobs += ingestion_jobs(domain.connections, materializable_systems)
         schedules += ingestion_schedules(domain.connections, settings)
         stream_keys = {stream_key(c, s.name) for c in domain.connections for s in c.streams}
@@ -140,7 +146,10 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
     problems += wiring.dangling_dependencies(assets, foreign)
     wiring.validate(problems)
     main_job = dg.define_asset_job(
-        main_job_name(location), selection=dg.AssetSelection.all(), description=_main_job_description(domains, location, upstream_domains)
+        main_job_name(location),
+        # the weekly whole reads of the sources are their own job's, never every run's
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RECONCILIATION_GROUP),
+        description=_main_job_description(domains, location, upstream_domains),
     )
     sensors = [
         failure_alert_sensor(
@@ -164,6 +173,9 @@ def _build_definitions(settings: Settings | None, domains: Sequence[Domain] | No
                 running=not settings.is_local,
             )
         )
+    if reconciliation_keys:
+        jobs.append(reconciliation_job(reconciliation_keys))
+        schedules.append(reconciliation_schedule(running=settings.is_local))
     if len(daily_by_domain) > 1:
         jobs.append(every_domains_daily_job([key for keys in daily_by_domain.values() for key in keys]))
     if checks:

@@ -143,7 +143,7 @@ class Platform(Readable):
         which tests simulate at pinned instants) for the days START..last_day, not raising on failure."""
         from data_platform.definitions import MAIN_JOB
 
-        selection = selection or (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems"))
+        selection = selection or (dg.AssetSelection.all() - dg.AssetSelection.groups("source_systems", "reconciliation"))
         return self.defs.resolve_job_def(MAIN_JOB).execute_in_process(
             instance=instance,
             raise_on_error=False,

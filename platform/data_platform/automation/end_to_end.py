@@ -70,7 +70,12 @@ def run_end_to_end(
         defs = definitions[name]
         job = defs.resolve_job_def(main_job_name(name))
         graph = defs.resolve_asset_graph()
-        keys = sorted(key for key in graph.get_all_asset_keys() if graph.get(key).is_executable and not (leave_out and leave_out(key)))
+        in_job = job.asset_layer.asset_graph  # what the end-to-end job builds (not, e.g., the weekly reconciliations)
+        keys = sorted(
+            key
+            for key in graph.get_all_asset_keys()
+            if in_job.has(key) and in_job.get(key).is_executable and not (leave_out and leave_out(key))
+        )
         if not keys:
             continue
         run_tags = {**(tags or {}), **(tags_for(name, defs) if tags_for else {})}

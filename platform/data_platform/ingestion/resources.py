@@ -49,6 +49,46 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
     silence_timeout_seconds: float = 3600.0
     """A source writing nothing for this long is stopped and its sync fails, naming it."""
 
+    def read_whole(self, context, connection: ConnectionSpec, streams: list[str]) -> dict[str, dict[str, Any]]:
+        """Read ``streams`` of ``connection`` whole into a scratch database beside the warehouse and
+        compare each with its raw table, key by key (``quality/reconciliation.py``); the scratch goes after."""
+        import contextlib
+        import shutil
+
+        import duckdb
+
+        from data_platform.ingestion.runner import EmbeddedAirbyte
+        from data_platform.quality.reconciliation import compare_sql, figures_of, whole_connection
+        from data_platform.warehouse.sql import identifier
+
+        scratch_dir = Path(self.warehouse_path).parent / "reconciliation" / connection.name
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+        scratch_dir.mkdir(parents=True)
+        scratch = scratch_dir / "whole.duckdb"
+        try:
+            runner = EmbeddedAirbyte(
+                scratch, logger=context.log, connector_cache=self.connector_cache, silence_timeout=self.silence_timeout_seconds
+            )
+            config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
+            runner.sync(whole_connection(connection, streams), config)
+            by_stream = {s.name: s for s in connection.streams}
+            with contextlib.closing(duckdb.connect(str(scratch))) as conn:
+                quoted_path = str(self.warehouse_path).replace("'", "''")
+                conn.execute(f"attach '{quoted_path}' as raw_warehouse (read_only)")
+                namespace = identifier(connection.destination_namespace)
+                return {
+                    name: figures_of(
+                        conn.execute(
+                            compare_sql(
+                                f"raw_warehouse.{namespace}.{identifier(name)}", f"whole.{namespace}.{identifier(name)}", by_stream[name]
+                            )
+                        ).fetchone()
+                    )
+                    for name in streams
+                }
+        finally:
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
         Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)  # nothing may have written the data folder yet
         from data_platform.ingestion.runner import EmbeddedAirbyte  # DuckDB and the protocol runner: at run time only
