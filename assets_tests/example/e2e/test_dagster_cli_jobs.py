@@ -20,8 +20,15 @@ from data_platform.transformation.assets import NEEDS_PARTITION_TAG
 from ..support.platforms import T0, using
 
 JOBS = {
-    "commerce": ["commerce_end_to_end", "ingest_shop_db", "commerce_daily_partitions_job", "freshness_checks_job"],
-    "growth": ["growth_end_to_end", "ingest_web_events", "ingest_marketing_spend", "growth_daily_partitions_job", "freshness_checks_job"],
+    "commerce": ["commerce_end_to_end", "ingest_shop_db", "commerce_daily_partitions_job", "freshness_checks_job", "reconcile_sources_job"],
+    "growth": [
+        "growth_end_to_end",
+        "ingest_web_events",
+        "ingest_marketing_spend",
+        "growth_daily_partitions_job",
+        "freshness_checks_job",
+        "reconcile_sources_job",
+    ],
 }
 
 

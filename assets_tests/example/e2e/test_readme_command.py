@@ -56,10 +56,11 @@ def test_the_main_command_lands_every_stream_builds_every_model_and_prints_row_c
     summary = assert_every_stream_and_model_built(run, tmp_path)
     passed, failed = (int(n) for n in re.search(r"checks: (\d+) passed, (\d+) failed", run.stdout).groups())
     assert passed >= 90
-    # a quiet hour can leave a small source's newest row older than its warning SLA: a WARN on the
-    # freshness of data, which depends on the instant; nothing else may fail
+    # at this scale the shop takes ~9 orders a day: a quiet spell can leave its newest row older
+    # than the warning (2 h) or even the SLA (6 h), depending on the wall-clock instant this runs at;
+    # data freshness may fail (it blocks nothing), nothing else may
     failures = [line for line in run.stdout.splitlines() if line.startswith("  FAILED check")]
-    assert len(failures) == failed and all(line.endswith(":data_freshness (WARN)") for line in failures), failures
+    assert len(failures) == failed and all(re.search(r":data_freshness \((WARN|ERROR)\)$", line) for line in failures), failures
     assert int(columns(summary, "marts/mart_daily_gmv")[-1]) == 4, (
         "the daily marts are built for the 3 simulated days and today, in one run"
     )
