@@ -51,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from data_platform.domains import load_domains
     from data_platform.pool_waits import PoolWaitAnnouncer
     from data_platform.reporting import print_run_summary
-    from data_platform.transformation.partitions import RANGE_END_TAG, RANGE_START_TAG, main_run_tags
+    from data_platform.transformation.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions, main_run_tags, recent_range_tags
 
     settings = resolve_settings()
     prepare_dagster_home(settings)
@@ -64,11 +64,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"domains: {', '.join(domains) or 'none'} (from {settings.domains_dir})", flush=True)
     # each domain by its own code location's definitions and end-to-end job: what the UI runs
     definitions = {name: build_definitions(settings, [domain], location=name) for name, domain in domains.items()}
+    from data_platform.platform_location import LOCATION as PLATFORM
+    from data_platform.platform_location import build_platform_definitions
+
+    definitions[PLATFORM] = build_platform_definitions(settings)  # cost per team and the catalog: after every domain
     with dg.DagsterInstance.get() as instance:
         for released in release_dead_runs(instance):
             print(f"released run {released.run_id}: {released.reason}", flush=True)
 
         def tags_for(name: str, defs: dg.Definitions) -> dict[str, str]:
+            if name == PLATFORM:  # usage days, not data days: the last few, today included
+                return recent_range_tags(daily_partitions(settings), settings.showback.rolling_days)
             graph = defs.resolve_asset_graph()
             daily = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable and graph.get(k).partitions_def]
             if not daily:
@@ -91,6 +97,25 @@ def cmd_run(args: argparse.Namespace) -> int:
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             )
         return print_run_summary(end_to_end.runs, settings, time.perf_counter() - started, end_to_end.left_out)
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from data_platform.catalog.assets import build_catalog
+    from data_platform.resources import build_resources
+
+    settings = resolve_settings()
+    prepare_dagster_home(settings)
+    warehouse = build_resources(settings)["warehouse"]
+    with dg.DagsterInstance.get() as instance:
+        index, catalog = build_catalog(settings, instance, warehouse, Path(args.out).resolve() if args.out else None)
+    print(
+        f"{index}: {len(catalog.products)} data products, {len(catalog.glossary)} KPIs, cost of {len({t for _, t, _, _ in catalog.cost})} teams"
+    )
+    for skipped in catalog.skipped:
+        print(f"  left out: {skipped}", file=sys.stderr)
+    return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -177,7 +202,7 @@ def cmd_workspace(args: argparse.Namespace) -> int:
         drift = workspace_drift(settings)
         print(drift or f"{WORKSPACE_FILE}: in step with the domain folders", file=sys.stderr if drift else sys.stdout)
         return 1 if drift else 0
-    print(f"{write_workspace(settings)}: {len(domain_folders(settings))} code location(s)")
+    print(f"{write_workspace(settings)}: {len(domain_folders(settings))} domain code location(s) and the platform's")
     return 0
 
 
@@ -277,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     workspace = commands.add_parser("workspace", help="write workspace.yaml from the domain folders (--check: fail when out of step)")
     workspace.add_argument("--check", action="store_true")
     workspace.set_defaults(func=cmd_workspace)
+    catalog = commands.add_parser("catalog", help="build the data catalog as a static site (open its index.html, no server)")
+    catalog.add_argument("--out", help="folder to write it to (default: <data dir>/catalog)")
+    catalog.set_defaults(func=cmd_catalog)
     dev = commands.add_parser("dev", help="dagster dev with the local instance configured")
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
     dev.set_defaults(func=cmd_dev)

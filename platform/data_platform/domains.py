@@ -50,6 +50,8 @@ from data_platform.yaml_text import load_yaml
 
 DOMAIN_FILE = "domain.yaml"
 DOMAIN_NAME = re.compile(r"[a-z][a-z0-9_]*")
+RESERVED_NAMES = frozenset({"platform"})
+"""Code location names the platform itself uses (``platform_location.py``)."""
 """A domain's name, matched whole (``fullmatch``: a trailing newline is not part of a name)."""
 _KNOWN = {"description", "owners", "alerts", "source_systems", "consumers", "schedules", "publishes", "partitions_start"}
 DEFAULT_SCHEDULES = {"end_to_end": "0 4 * * *", "daily_partitions": "0 5 * * *", "late_events_rerun": "30 */6 * * *"}
@@ -102,6 +104,8 @@ def load_domain(folder: Path, settings: Settings) -> Domain:
     name = folder.name
     if not DOMAIN_NAME.fullmatch(name):
         raise DomainError(f"{folder}: a domain's folder name is lowercase snake_case (it names asset tags, steps and its dbt project)")
+    if name in RESERVED_NAMES:
+        raise DomainError(f"{folder}: {name!r} names the platform's own code location (cost per team, the catalog); pick another name")
     if not path.exists():
         raise DomainError(f"{folder}: has no {DOMAIN_FILE}, so it is not a domain")
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_platform.domains import DOMAIN_NAME
+from data_platform.domains import DOMAIN_NAME, RESERVED_NAMES
 from data_platform.settings import Settings
 
 
@@ -24,6 +24,8 @@ def create_domain(name: str, settings: Settings) -> list[Path]:
     """Write the domain ``name``; returns the files written (its ``definitions.py`` first)."""
     if not DOMAIN_NAME.fullmatch(name):
         raise ScaffoldError(f"domain name {name!r}: use lowercase snake_case (it names schemas, steps and the dbt project)")
+    if name in RESERVED_NAMES:
+        raise ScaffoldError(f"domain name {name!r} names the platform's own code location: pick another name")
     folder, project = settings.domains_dir / name, settings.dbt_dir / name
     for existing in (folder, project):
         if existing.exists():

@@ -78,6 +78,25 @@ class AlertSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ShowbackSettings:
+    """What the warehouse costs each team (``showback/``)."""
+
+    price_per_credit: float = 3.0
+    """``DATA_PLATFORM_CREDIT_PRICE``: money per Snowflake credit (the contract's rate)."""
+    currency: str = "USD"
+    """``DATA_PLATFORM_CREDIT_CURRENCY``."""
+    warehouse_owners: tuple[tuple[str, str], ...] = ()
+    """``DATA_PLATFORM_WAREHOUSE_OWNERS`` (``TRANSFORMING=analytics,LOADING=data-platform``): the
+    team an hour a warehouse was metered with no query in it is billed to; unnamed: ``unattributed``."""
+    local_credits_per_hour: float = 1.0
+    """``DATA_PLATFORM_LOCAL_CREDITS_PER_HOUR``: locally, measured execution time is priced as if it
+    ran on a warehouse metering this many credits an hour (an X-Small meters 1)."""
+    rolling_days: int = 3
+    """``DATA_PLATFORM_SHOWBACK_ROLLING_DAYS``: the daily schedule recomputes this many past days
+    (``ACCOUNT_USAGE`` rows arrive up to hours late; attribution up to 8 h)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     environment: Environment
     data_dir: Path
@@ -93,6 +112,7 @@ class Settings:
 
     airbyte: AirbyteSettings = AirbyteSettings()
     alerting: AlertSettings = AlertSettings()
+    showback: ShowbackSettings = ShowbackSettings()
     domains_dir: Path = REPO_ROOT / "platform" / "domains"
     """One folder per domain (see ``domains.py``)."""
     dbt_dir: Path = REPO_ROOT / "dbt"
@@ -230,6 +250,30 @@ def _alerting(environ: Mapping[str, str]) -> AlertSettings:
     )
 
 
+def _warehouse_owners(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        warehouse, _, team = item.partition("=")
+        if not warehouse.strip() or not team.strip():
+            raise ValueError(item)
+        pairs.append((warehouse.strip().upper(), team.strip().removeprefix("team:")))
+    return tuple(pairs)
+
+
+def _showback(environ: Mapping[str, str]) -> ShowbackSettings:
+    return ShowbackSettings(
+        price_per_credit=_parsed(environ, "DATA_PLATFORM_CREDIT_PRICE", 3.0, _within(float, 0, 1000), "a price from 0 to 1000"),
+        currency=(environ.get("DATA_PLATFORM_CREDIT_CURRENCY") or "USD").strip().upper(),
+        warehouse_owners=_parsed(
+            environ, "DATA_PLATFORM_WAREHOUSE_OWNERS", (), _warehouse_owners, "WAREHOUSE=team pairs separated by commas"
+        ),
+        local_credits_per_hour=_parsed(
+            environ, "DATA_PLATFORM_LOCAL_CREDITS_PER_HOUR", 1.0, _within(float, 0, 512), "a number of credits from 0 to 512"
+        ),
+        rolling_days=_parsed(environ, "DATA_PLATFORM_SHOWBACK_ROLLING_DAYS", 3, _within(int, 1, 31), "a whole number of days from 1 to 31"),
+    )
+
+
 def _lookback_hours(text: str) -> float:
     hours = float(text)
     if not 0 <= hours <= 8760:
@@ -282,6 +326,7 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         airbyte=_airbyte(environ),
         alerting=_alerting(environ),
+        showback=_showback(environ),
         domains_dir=_folder(environ, "DATA_PLATFORM_DOMAINS_DIR", REPO_ROOT / "platform" / "domains"),
         dbt_dir=_folder(environ, "DATA_PLATFORM_DBT_DIR", REPO_ROOT / "dbt"),
         partitions_start=partitions_start,

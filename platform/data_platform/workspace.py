@@ -21,22 +21,25 @@ HEADER = """\
 # Generated from the domain folders by `data-platform workspace` (`data-platform new-domain` rewrites
 # it; CI fails when it is out of step): do not edit. One code location per domain folder; a domain
 # whose YAML, contract or dbt project is broken fails to load alone, the others load, and lineage
-# across locations holds by asset key. DATA_PLATFORM_ENV picks the environment (see docs/production.md).
+# across locations holds by asset key; `platform` serves cost per team and the catalog.
+# DATA_PLATFORM_ENV picks the environment (see docs/production.md).
 """
+
+
+PLATFORM_LINE = "  - python_module: {module_name: data_platform.platform_location, location_name: platform}\n"
+"""The platform's own location (cost per team, the catalog): listed first, whatever the domains."""
 
 
 def workspace_text(settings: Settings, relative_to: Path | None = REPO_ROOT) -> str:
     """The workspace listing every domain folder's code location (paths relative to ``relative_to``
     when under it, absolute otherwise)."""
-    lines = [HEADER, "load_from:\n"]
+    lines = [HEADER, "load_from:\n", PLATFORM_LINE]
     for folder in domain_folders(settings):
         location = folder / LOCATION_FILE
         if not location.exists():
             raise DomainError(f"{folder}: has no {LOCATION_FILE}, so no code location (`data-platform new-domain` writes the three lines)")
         path = location.relative_to(relative_to) if relative_to is not None and location.is_relative_to(relative_to) else location
         lines.append(f"  - python_file: {{relative_path: {path}, location_name: {folder.name}}}\n")
-    if len(lines) == 2:
-        lines[-1] = "load_from: []\n"
     return "".join(lines)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 import dagster as dg
 
 from data_platform.definitions import main_job_name
+from data_platform.platform_location import LOCATION as PLATFORM_LOCATION
 
 
 @dataclasses.dataclass
@@ -46,6 +47,8 @@ def domain_order(definitions: Mapping[str, dg.Definitions]) -> list[str]:
         needs[name] = {
             producer[key] for key in graph.get_all_asset_keys() if not graph.get(key).is_materializable and producer.get(key, name) != name
         }
+        if name == PLATFORM_LOCATION:  # cost per team and the catalog read what every domain did
+            needs[name] |= set(definitions) - {name}
     try:
         return list(graphlib.TopologicalSorter(needs).static_order())
     except graphlib.CycleError as error:
