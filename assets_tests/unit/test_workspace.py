@@ -29,7 +29,10 @@ def test_each_domain_folder_is_one_code_location_relative_to_the_workspace(tmp_p
     document = yaml.safe_load(workspace_text(settings, tmp_path))
     assert document["load_from"] == [
         {"python_module": {"module_name": "data_platform.platform_location", "location_name": "platform"}},
-        *({"python_file": {"relative_path": f"platform/domains/{name}/definitions.py", "location_name": name}} for name in ("alpha", "billing")),
+        *(
+            {"python_file": {"relative_path": f"platform/domains/{name}/definitions.py", "location_name": name}}
+            for name in ("alpha", "billing")
+        ),
     ]
 
 

@@ -63,11 +63,23 @@ def teams_by_key(settings: Settings) -> dict[dg.AssetKey, str]:
     """The team each asset (of any domain) is billed to."""
     from data_platform.showback.measured import team_of_owners
 
-    teams = {}
-    for name, defs in domain_definitions(settings).items():
-        for spec in defs.resolve_all_asset_specs():
-            teams[spec.key] = team_of_owners(spec.owners, spec.tags.get("domain") or name)
+    teams: dict[dg.AssetKey, str] = {}
+    for spec, domain in owned_specs(settings):
+        teams[spec.key] = team_of_owners(spec.owners, spec.tags.get("domain") or domain)
     return teams
+
+
+def owned_specs(settings: Settings) -> list[tuple[dg.AssetSpec, str]]:
+    """Every asset once, as the domain that defines it declares it (an asset another domain only
+    reads appears there as an external stub without its owners: the producer's spec wins)."""
+    chosen: dict[dg.AssetKey, tuple[bool, dg.AssetSpec, str]] = {}
+    for name, defs in domain_definitions(settings).items():
+        graph = defs.resolve_asset_graph()
+        for spec in defs.resolve_all_asset_specs():
+            producing = graph.get(spec.key).is_materializable or graph.get(spec.key).is_observable or bool(spec.owners)
+            if spec.key not in chosen or (producing and not chosen[spec.key][0]):
+                chosen[spec.key] = (producing, spec, name)
+    return [(spec, name) for _, spec, name in chosen.values()]
 
 
 def team_of(settings: Settings):

@@ -12,6 +12,7 @@ import dagster as dg
 from data_platform.settings import Settings
 from data_platform.showback.assets import KEY as SHOWBACK_KEY
 from data_platform.showback.assets import OWNER
+from data_platform.warehouse.profile import WAREHOUSE_POOL
 
 KEY = dg.AssetKey(["platform", "catalog"])
 JOB = "catalog_job"
@@ -34,6 +35,7 @@ def catalog_definitions(settings: Settings, own_jobs: frozenset[str]) -> tuple[d
         owners=[OWNER],
         kinds={"html"},
         required_resource_keys={"warehouse"},
+        pool=WAREHOUSE_POOL,  # it reads the cost table: locally DuckDB has one writer at a time
         description=(
             "The data catalog as a static site (open index.html, no server): every data product with owners, columns "
             "and PII classification, contract and SLA, lineage picture, freshness, checks and blocks, its team's cost; "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import Any
 import dagster as dg
 
 from data_platform.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -88,30 +91,27 @@ class Catalog:
 
 
 def collect(settings: Settings, instance: dg.DagsterInstance | None = None, warehouse: Any = None) -> Catalog:
-    from data_platform.platform_location import domain_definitions, team_of
+    from data_platform.platform_location import domain_definitions, owned_specs, team_of
 
     billed_to = team_of(settings)
     definitions = domain_definitions(settings)
     products: dict[str, Product] = {}
-    for domain, defs in definitions.items():
-        for spec in defs.resolve_all_asset_specs():
-            name = spec.key.to_user_string()
-            if name in products:
-                continue
-            schema = spec.metadata.get("dagster/column_schema")
-            columns = [Column(c.name, c.type, c.description or "") for c in (schema.columns if schema else [])]
-            products[name] = Product(
-                key=name,
-                domain=spec.tags.get("domain") or domain,
-                group=spec.group_name or "default",
-                kinds=sorted(spec.kinds),
-                owners=list(spec.owners),
-                team=billed_to(spec.key),
-                description=(spec.description or "").strip(),
-                columns=columns,
-                upstream=sorted(d.asset_key.to_user_string() for d in spec.deps),
-                url=str(spec.metadata["url"].value) if "url" in spec.metadata else None,
-            )
+    for spec, domain in owned_specs(settings):
+        name = spec.key.to_user_string()
+        schema = spec.metadata.get("dagster/column_schema")
+        columns = [Column(c.name, c.type, c.description or "") for c in (schema.columns if schema else [])]
+        products[name] = Product(
+            key=name,
+            domain=spec.tags.get("domain") or domain,
+            group=spec.group_name or "default",
+            kinds=sorted(spec.kinds),
+            owners=list(spec.owners),
+            team=billed_to(spec.key),
+            description=(spec.description or "").strip(),
+            columns=columns,
+            upstream=sorted(d.asset_key.to_user_string() for d in spec.deps),
+            url=str(spec.metadata["url"].value) if "url" in spec.metadata else None,
+        )
     for product in products.values():
         for parent in product.upstream:
             if parent in products:
