@@ -82,7 +82,9 @@ def cockpit(tmp_path_factory) -> Iterator[Cockpit]:
     try:
         cockpit.wait_for(
             lambda: (
-                (loaded := locations(port)) and set(loaded) == {"commerce", "growth"} and set(loaded.values()) == {"RepositoryLocation"}
+                (loaded := locations(port))
+                and set(loaded) == {"platform", "commerce", "growth"}
+                and set(loaded.values()) == {"RepositoryLocation"}
             ),
             300,
             "the code locations did not load",

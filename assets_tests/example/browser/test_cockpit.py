@@ -7,6 +7,7 @@ unrelated models built and its cross-domain mart out), a model materialized from
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import signal
@@ -28,6 +29,8 @@ BACKFILL_RUNS = """query($id: String!) { runsOrError(filter: {tags: [{key: "dags
   ... on Runs { results { runId status endTime tags { key value } } } } }"""
 MATERIALIZATIONS = """query($path: [String!]!, $partitions: [String!]) { assetOrError(assetKey: {path: $path}) {
   ... on Asset { assetMaterializations(partitions: $partitions) { partition runId timestamp } } } }"""
+LAUNCH = """mutation($params: ExecutionParams!) { launchPipelineExecution(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 DONE = ("SUCCESS", "FAILURE", "CANCELED")
 BACKFILL_DAYS = [f"2026-10-{day}" for day in range(13, 16)]
 
@@ -137,6 +140,26 @@ def test_the_whole_platform_from_one_job_page_blocks_only_what_the_failed_check_
 
     alerts = cockpit.wait_for(alerted, 180, "the failed check was not alerted", interval=2)
     assert [a for a in alerts if a["run_id"] == commerce["runId"] and a["asset"] == "raw_shop/merchants"], "the owner hears of it"
+
+
+def test_the_cost_per_team_chart_is_on_the_showback_assets_page(cockpit, ui):
+    """The runs above, billed per team: the platform location's showback job for today (usage
+    days), launched as the launchpad would; the stacked chart shows on the asset's page."""
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    before = {r["runId"] for r in runs(cockpit, "showback_job")}
+    selector = {"repositoryLocationName": "platform", "repositoryName": "__repository__", "pipelineName": "showback_job"}
+    days = [{"key": f"dagster/asset_partition_range_{end}", "value": today} for end in ("start", "end")]
+    launched = cockpit.graphql(LAUNCH, {"params": {"selector": selector, "mode": "default", "executionMetadata": {"tags": days}}})
+    assert launched["launchPipelineExecution"]["__typename"] == "LaunchRunSuccess", launched
+    assert wait_for_new_run(cockpit, "showback_job", before)["status"] == "SUCCESS"
+    ui.open("/assets/platform/cost_per_team_daily")
+    assert "commerce-platform" in ui.text() and "growth" in ui.text(), "the cost by team table, inline"
+    ui.page.locator("tr", has_text="chart").first.get_by_text("[Show Markdown]").click()  # the UI opens long markdown in a dialog
+    chart = ui.page.locator("img[src^='data:image/svg+xml']").first
+    chart.wait_for()
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 0"), "the chart renders"
+    ui.page.wait_for_timeout(1000)  # the dialog fades in
+    ui.shot("11b_cost_per_team_chart")
 
 
 def tag(run: dict, key: str) -> str | None:

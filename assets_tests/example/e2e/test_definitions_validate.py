@@ -22,12 +22,12 @@ def validated_locations(environment: dict[str, str], folder: Path) -> set[str]:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     output = proc.stderr + proc.stdout
-    return {name for name in ("commerce", "growth") if f"Validation successful for code location {name}" in output}
+    return {name for name in ("platform", "commerce", "growth") if f"Validation successful for code location {name}" in output}
 
 
 def test_dagster_definitions_validate_passes_in_production_without_credentials(tmp_path, prod_manifest):
-    assert validated_locations(PROD_ENV, tmp_path) == {"commerce", "growth"}
+    assert validated_locations(PROD_ENV, tmp_path) == {"platform", "commerce", "growth"}
 
 
 def test_dagster_definitions_validate_passes_locally_with_every_domain(tmp_path):
-    assert validated_locations({"DATA_PLATFORM_ENV": "local"}, tmp_path) == {"commerce", "growth"}
+    assert validated_locations({"DATA_PLATFORM_ENV": "local"}, tmp_path) == {"platform", "commerce", "growth"}
