@@ -113,6 +113,9 @@ class Settings:
     airbyte: AirbyteSettings = AirbyteSettings()
     alerting: AlertSettings = AlertSettings()
     showback: ShowbackSettings = ShowbackSettings()
+    openlineage: bool = False
+    """``DATA_PLATFORM_OPENLINEAGE=true``: the catalog asset also sends its metadata as OpenLineage
+    events, where the client's own variables say (``OPENLINEAGE_URL``, ``OPENLINEAGE__TRANSPORT__*``)."""
     domains_dir: Path = REPO_ROOT / "platform" / "domains"
     """One folder per domain (see ``domains.py``)."""
     dbt_dir: Path = REPO_ROOT / "dbt"
@@ -250,6 +253,13 @@ def _alerting(environ: Mapping[str, str]) -> AlertSettings:
     )
 
 
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(raw)
+    return value in ("true", "1", "yes")
+
+
 def _warehouse_owners(raw: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for item in filter(None, (part.strip() for part in raw.split(","))):
@@ -327,6 +337,7 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
         airbyte=_airbyte(environ),
         alerting=_alerting(environ),
         showback=_showback(environ),
+        openlineage=_parsed(environ, "DATA_PLATFORM_OPENLINEAGE", False, _flag, "true or false"),
         domains_dir=_folder(environ, "DATA_PLATFORM_DOMAINS_DIR", REPO_ROOT / "platform" / "domains"),
         dbt_dir=_folder(environ, "DATA_PLATFORM_DBT_DIR", REPO_ROOT / "dbt"),
         partitions_start=partitions_start,

@@ -63,7 +63,9 @@ def test_a_backfill_launched_on_a_running_instance_materializes_every_partition_
 
         def code_location_loaded() -> bool:
             entries = graphql(port, loaded)["workspaceOrError"]["locationEntries"]
-            return len(entries) == 2 and all(e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries)
+            return len(entries) == Path(workspace).read_text().count("location_name:") and all(
+                e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries
+            )
 
         wait_for(code_location_loaded, 120, "the webserver did not load the code location", servers, log)
         backfill_ids = []

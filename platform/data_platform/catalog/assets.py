@@ -44,6 +44,11 @@ def catalog_definitions(settings: Settings, own_jobs: frozenset[str]) -> tuple[d
     )
     def catalog(context):
         index, collected = build_catalog(settings, context.instance, context.resources.warehouse)
+        exported = {}
+        if settings.openlineage:
+            from data_platform.catalog.openlineage_export import emit
+
+            exported = {"openlineage_events": emit(collected)}
         return dg.MaterializeResult(
             metadata={
                 "index": dg.MetadataValue.path(str(index)),
@@ -51,6 +56,7 @@ def catalog_definitions(settings: Settings, own_jobs: frozenset[str]) -> tuple[d
                 "kpis": len(collected.glossary),
                 "teams_with_cost": len({team for _, team, _, _ in collected.cost}),
                 "domains_left_out": dg.MetadataValue.json(collected.skipped),
+                **exported,
             }
         )
 

@@ -112,6 +112,8 @@ def showback_assets(settings: Settings, team_of: Callable[[], TeamOf]) -> tuple[
         )
         def cost_per_team_daily(context):
             warehouse = context.resources.warehouse
+            if settings.warehouse.duckdb_path is not None:
+                settings.warehouse.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
             window = context.partition_time_window
             days = [window.start.date() + dt.timedelta(days=i) for i in range((window.end.date() - window.start.date()).days)]
             with query_tag(asset=KEY.to_user_string(), team=OWNER.removeprefix("team:")):
