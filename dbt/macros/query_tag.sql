@@ -23,7 +23,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Unit tests tagged like data tests: billed to the owner of the model they test. -#}
+{#- Unit tests tagged like data tests: billed to the owner of the model they test (see model_query_tag). -#}
 {%- materialization unit, adapter='snowflake' -%}
     {% set original_query_tag = set_query_tag() %}
     {% set relations = materialization_unit_default() %}
@@ -44,6 +44,15 @@
     {%- set owner = tested or node -%}
     {%- set owners = ((owner.config.get('meta') or {}).get('dagster') or {}).get('owners') or ['team:analytics'] -%}
     {%- set tag = {'app': 'dbt', 'project': project_name, 'model': owner.name, 'layer': owner.config.get('schema'), 'team': owners[0] | replace('team:', ''), 'target': target.name} -%}
+    {%- if node.resource_type == 'unit_test' and tested is none -%}
+        {#- no graph here: the platform hands each unit test's team (its tested model's owner, as
+            Dagster shows it) in DBT_PLATFORM_UNIT_TEST_TEAMS, read at run time only (not parsed) -#}
+        {%- set teams = fromjson(env_var('DBT_PLATFORM_UNIT_TEST_TEAMS', '{}')) -%}
+        {%- set billed = teams.get(node.unique_id) or teams.get(node.name) -%}
+        {%- if billed -%}
+            {%- do tag.update({'team': billed.team, 'model': billed.model, 'layer': billed.layer}) -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- if node.resource_type in ('test', 'unit_test') -%}
         {%- do tag.update({'test': node.name}) -%}
     {%- endif -%}

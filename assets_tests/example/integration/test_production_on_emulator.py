@@ -176,6 +176,29 @@ def test_every_dbt_model_ran_under_its_owners_tag(production_run):
     assert billed == owner
 
 
+def test_unit_tests_are_billed_to_the_owner_of_the_model_they_test(production_run):
+    import json
+
+    from data_platform.domains import load_domains
+    from data_platform.settings import resolve_settings
+    from data_platform.transformation.project import dbt_project
+
+    graph = production_run.defs.resolve_asset_graph()
+    owner = {
+        key.path[-1]: next(o for o in graph.get(key).owners if o.startswith("team:")).removeprefix("team:")
+        for key in graph.get_all_asset_keys()
+        if "dbt" in graph.get(key).kinds and graph.get(key).is_materializable
+    }
+    tested = {}
+    for domain in load_domains(resolve_settings()):
+        manifest = json.loads(dbt_project(domain.dbt_project_dir, "snowflake").manifest_path.read_text())
+        tested |= {u["name"]: u["model"] for u in manifest.get("unit_tests", {}).values()}
+    tags = [json.loads(s.query_tag) for s in production_run.log.statements if s.query_tag.startswith('{"app": "dbt"')]
+    billed = {t["test"]: (t["model"], t["team"]) for t in tags if t.get("test") in tested}
+    assert len(tested) >= 4 and billed == {name: (model, owner[model]) for name, model in tested.items()}
+    assert {team for _, team in billed.values()} != {"analytics"}, "not all on the default tag"
+
+
 @pytest.mark.parametrize("domain", ["commerce", "growth"])
 def test_dagster_job_execute_runs_each_domains_end_to_end_job_on_snowflake(production_run, domain, tmp_path):
     """Dagster's own CLI, with the job's defaults, against the emulator and the Airbyte stand-in:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import dbt_assets
@@ -152,6 +153,27 @@ def count_in_run_tag(context: dg.AssetExecutionContext, tag: str, count: int) ->
     context.instance.add_run_tags(context.run_id, {tag: str(before + count)})
 
 
+UNIT_TEST_TEAMS = "DBT_PLATFORM_UNIT_TEST_TEAMS"
+"""Each unit test's team, model and layer for its Snowflake query tag (``dbt/macros/query_tag.sql``):
+a unit test's dbt context has no graph to read its model's owners from."""
+
+
+def unit_tests_billed_to(document: Mapping[str, Any], translator: PlatformDbtTranslator, project) -> dict[str, dict[str, str]]:
+    """unit test id and name -> the team owning the model it tests (as Dagster shows its owners), the model, its layer."""
+    from data_platform.showback.measured import team_of_owners
+
+    billed: dict[str, dict[str, str]] = {}
+    for unique_id, unit_test in (document.get("unit_tests") or {}).items():
+        models = [n for n in (unit_test.get("depends_on") or {}).get("nodes") or [] if n in document.get("nodes", {})]
+        if not models:
+            continue
+        node = document["nodes"][models[0]]
+        spec = translator.get_asset_spec(document, models[0], project)
+        entry = {"team": team_of_owners(spec.owners, translator.domain), "model": node["name"], "layer": node["config"].get("schema") or ""}
+        billed[unique_id] = billed[unit_test["name"]] = entry
+    return billed
+
+
 def build_dbt_assets(
     domain, manifest: Path, settings: Settings, gates: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None
 ) -> tuple[list[dg.AssetsDefinition], DbtSources]:
@@ -173,6 +195,7 @@ def build_dbt_assets(
         return [], sources
 
     readers = exposures_by_input(document, translator, project)
+    unit_test_teams = {UNIT_TEST_TEAMS: json.dumps(unit_tests_billed_to(document, translator, project), sort_keys=True)}
 
     @dbt_assets(
         manifest=document,
@@ -194,7 +217,9 @@ def build_dbt_assets(
         yield from needs_partition
         excludes += unpartitioned
         invocation = dbt.cli(
-            dbt_build_args(config, excludes), environment=partition_window_environment(*window) if window else None, context=context
+            dbt_build_args(config, excludes),
+            environment={**unit_test_teams, **(partition_window_environment(*window) if window else {})},
+            context=context,
         )
         built: set[dg.AssetKey] = set()
         for event in invocation.stream():
