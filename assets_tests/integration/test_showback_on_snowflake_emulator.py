@@ -18,6 +18,7 @@ import pytest
 from data_platform.platform_location import build_platform_definitions
 from data_platform.settings import resolve_settings
 from data_platform.showback.assets import CHECK, JOB
+from data_platform.showback.snowflake_sql import cost_per_team_sql
 from data_platform.transformation.partitions import range_tags
 
 from ..support.environments import PROD_ENV
@@ -171,6 +172,10 @@ def seed(connect: dict, queries, attribution, metered, daily) -> None:
             "create table SNOWFLAKE.ACCOUNT_USAGE.WAREHOUSE_METERING_HISTORY (START_TIME timestamp_ltz, END_TIME timestamp_ltz, "
             "WAREHOUSE_ID number, WAREHOUSE_NAME varchar, CREDITS_USED float, CREDITS_USED_COMPUTE float, "
             "CREDITS_USED_CLOUD_SERVICES float, CREDITS_ATTRIBUTED_COMPUTE_QUERIES float)",
+            "create schema if not exists SNOWFLAKE.ORGANIZATION_USAGE",
+            "create table SNOWFLAKE.ORGANIZATION_USAGE.RATE_SHEET_DAILY (DATE date, ORGANIZATION_NAME varchar, CONTRACT_NUMBER number, "
+            "ACCOUNT_NAME varchar, ACCOUNT_LOCATOR varchar, REGION varchar, SERVICE_LEVEL varchar, USAGE_TYPE varchar, CURRENCY varchar, "
+            "EFFECTIVE_RATE float, SERVICE_TYPE varchar, IS_ADJUSTMENT boolean)",
             "create table SNOWFLAKE.ACCOUNT_USAGE.METERING_DAILY_HISTORY (SERVICE_TYPE varchar, ORGANIZATION_NAME varchar, "
             "USAGE_DATE date, CREDITS_USED_COMPUTE float, CREDITS_USED_CLOUD_SERVICES float, CREDITS_USED float, "
             "CREDITS_ADJUSTMENT_CLOUD_SERVICES float, CREDITS_BILLED float)",
@@ -208,12 +213,34 @@ def seed(connect: dict, queries, attribution, metered, daily) -> None:
         )  # fmt: skip
 
 
+RATES = {day: {"compute": 2.0 if day < 4 else 2.2, "cloud services": 1.9} for day in range(DAYS - 1)}
+"""The account's contracted rates per day (EUR); the last day has none: the configured price holds."""
+
+
+def seed_rate_sheet(connect: dict) -> None:
+    import snowflake.connector
+
+    with snowflake.connector.connect(**connect) as conn:
+        rows = [
+            ((FIRST + dt.timedelta(days=day)).date().isoformat(), account, usage, rate)
+            for day, rates in RATES.items()
+            for usage, rate in rates.items()
+            for account in ("FAKESNOW", "OTHERACCOUNT")  # another account of the organisation, another price
+        ]
+        conn.cursor().executemany(
+            "insert into SNOWFLAKE.ORGANIZATION_USAGE.RATE_SHEET_DAILY (DATE, ACCOUNT_LOCATOR, USAGE_TYPE, CURRENCY, EFFECTIVE_RATE, "
+            "SERVICE_TYPE) values (%s, %s, %s, 'EUR', %s, 'WAREHOUSE_METERING')",
+            [(d, a, u, r if a == "FAKESNOW" else r * 10) for d, a, u, r in rows],
+        )
+
+
 @pytest.fixture(scope="module")
 def showback_week(tmp_path_factory):
     usage = week_of_usage()
     empty = tmp_path_factory.mktemp("no_domains")
     with snowflake_emulator() as (connect, log), pytest.MonkeyPatch.context() as env:
         seed(connect, *usage)
+        seed_rate_sheet(connect)
         variables = {
             **PROD_ENV,
             **snowflake_env(connect),
@@ -238,7 +265,15 @@ def showback_week(tmp_path_factory):
             rows = cur.fetchall()
             cur.execute("select fecha, equipo, coste from ANALYTICS.PRESENTATION.COSTE_POR_EQUIPO")
             spanish = cur.fetchall()
-        yield usage, result, rows, spanish, log
+        statements = list(log.statements)  # the asset's, and the seeding's and reading's above; not the pricing below
+        priced = {}
+        for day in range(DAYS):
+            date = (FIRST + dt.timedelta(days=day)).date().isoformat()
+            with snowflake.connector.connect(**connect, database="ANALYTICS") as conn:  # a session with a database, as the platform's
+                cur = conn.cursor()
+                cur.execute(cost_per_team_sql(date, PRICE, "USD", OWNERS, rate_sheet_account="fakesnow"))
+                priced[date] = cur.fetchall()
+        yield usage, result, rows, spanish, statements, priced
 
 
 def by_day_and_team(rows):
@@ -250,14 +285,14 @@ def by_day_and_team(rows):
 
 
 def test_the_week_is_computed_in_one_run_on_snowflake(showback_week):
-    _, result, rows, _, _ = showback_week
+    _, result, rows, *_ = showback_week
     assert result.success, [e.message for e in result.all_events if e.is_failure][:3]
     assert len(result.get_asset_materialization_events()) == DAYS, "one run, each day recorded"
     assert len({r[0] for r in rows}) == DAYS
 
 
 def test_each_teams_allocation_equals_the_independent_computation(showback_week):
-    usage, _, rows, _, _ = showback_week
+    usage, _, rows, *_ = showback_week
     expected = expected_allocation(*usage)
     actual = by_day_and_team(rows)
     assert set(actual) == set(expected)
@@ -267,7 +302,7 @@ def test_each_teams_allocation_equals_the_independent_computation(showback_week)
 
 
 def test_each_days_credits_add_up_to_the_bill_to_the_cent(showback_week):
-    (_, _, metered, daily), _, rows, _, _ = showback_week
+    (_, _, metered, daily), _, rows, *_ = showback_week
     actual = by_day_and_team(rows)
     for row in daily:
         day = row["USAGE_DATE"]
@@ -281,7 +316,7 @@ def test_each_days_credits_add_up_to_the_bill_to_the_cent(showback_week):
 
 
 def test_cloud_services_are_billed_only_above_the_daily_allowance(showback_week):
-    (_, _, _, daily), _, rows, _, _ = showback_week
+    (_, _, _, daily), _, rows, *_ = showback_week
     actual = by_day_and_team(rows)
     for row in daily:
         billed = sum(f["cloud_services_credits"] for (d, _), f in actual.items() if d == row["USAGE_DATE"])
@@ -290,7 +325,7 @@ def test_cloud_services_are_billed_only_above_the_daily_allowance(showback_week)
 
 
 def test_at_least_95_percent_lands_on_a_named_team_and_the_rest_is_shown_unattributed(showback_week):
-    _, result, rows, _, _ = showback_week
+    _, result, rows, *_ = showback_week
     actual = by_day_and_team(rows)
     total = sum(f["credits"] for f in actual.values())
     unattributed = sum(f["credits"] for (_, t), f in actual.items() if t == "unattributed")
@@ -300,7 +335,7 @@ def test_at_least_95_percent_lands_on_a_named_team_and_the_rest_is_shown_unattri
 
 
 def test_an_idle_only_hour_is_the_warehouse_owners_idle_cost_never_dropped(showback_week):
-    (_, _, metered, _), _, rows, _, _ = showback_week
+    (_, _, metered, _), _, rows, *_ = showback_week
     actual = by_day_and_team(rows)
     (loading, loading_hour), (reporting, reporting_hour) = IDLE_ONLY
     owner_day = actual[(loading_hour.date(), "data-platform")]
@@ -309,18 +344,18 @@ def test_an_idle_only_hour_is_the_warehouse_owners_idle_cost_never_dropped(showb
 
 
 def test_the_spanish_view_for_metabase_shows_the_same_cost(showback_week):
-    _, _, rows, spanish, _ = showback_week
+    _, _, rows, spanish, *_ = showback_week
     assert sorted((str(d)[:10], t, round(float(c), 6)) for d, t, c in spanish) == sorted(
         (str(r[0])[:10], r[1], round(float(r[6]), 6)) for r in rows
     )
 
 
 def test_the_showbacks_own_statements_are_tagged_to_the_platform_team(showback_week):
-    *_, log = showback_week
+    *_, statements, _ = showback_week
     # the showback's reads of ACCOUNT_USAGE and its writes, not the seeding and reading of this test
     mine = [
         s
-        for s in log.statements
+        for s in statements
         if ("cost_per_team_daily" in s.sql.lower() or s.sql.lstrip().lower().startswith("with metered_hours"))
         and not s.sql.startswith("select usage_date, team, compute_credits")
     ]
@@ -337,3 +372,25 @@ def test_late_usage_rows_are_counted_when_the_rolling_schedule_recomputes_the_da
         "2026-11-07",
         "2026-11-09",
     )
+
+
+def test_the_accounts_rate_sheet_prices_each_day_at_its_contracted_rates(showback_week):
+    """``DATA_PLATFORM_CREDIT_PRICE=rate_sheet``: compute and cloud services at this account's
+    rates of the day (another account's ten-fold rates ignored), in the sheet's currency; a day
+    without rates keeps the configured price."""
+    *_, priced = showback_week
+    usage = showback_week[0]
+    expected = expected_allocation(*usage)
+    for date, rows in priced.items():
+        day = dt.date.fromisoformat(date)
+        rates = RATES.get((day - FIRST.date()).days)
+        for _, team, compute, _, cloud_services, _, cost, currency, *_ in rows:
+            figures = expected[(day, team)]
+            assert (compute, cloud_services) == (
+                pytest.approx(figures["compute_credits"]),
+                pytest.approx(figures.get("cloud_services_credits", 0.0)),
+            )
+            if rates:
+                assert currency == "EUR" and cost == pytest.approx(compute * rates["compute"] + cloud_services * rates["cloud services"])
+            else:
+                assert currency == "USD" and cost == pytest.approx((compute + cloud_services) * PRICE)

@@ -83,6 +83,10 @@ class ShowbackSettings:
 
     price_per_credit: float = 3.0
     """``DATA_PLATFORM_CREDIT_PRICE``: money per Snowflake credit (the contract's rate)."""
+    rate_sheet_account: str | None = None
+    """``DATA_PLATFORM_CREDIT_PRICE=rate_sheet``: on Snowflake, this account's contracted rates per day
+    (``ORGANIZATION_USAGE.RATE_SHEET_DAILY``; the account locator from ``SNOWFLAKE_ACCOUNT``, or
+    ``DATA_PLATFORM_RATE_SHEET_ACCOUNT``), 3.0 a credit on a day the sheet has no rate for."""
     currency: str = "USD"
     """``DATA_PLATFORM_CREDIT_CURRENCY``."""
     warehouse_owners: tuple[tuple[str, str], ...] = ()
@@ -270,9 +274,22 @@ def _warehouse_owners(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _rate_sheet_account(environ: Mapping[str, str]) -> str:
+    locator = (environ.get("DATA_PLATFORM_RATE_SHEET_ACCOUNT") or (environ.get("SNOWFLAKE_ACCOUNT") or "").split(".")[0]).strip()
+    if not locator:
+        raise SettingsError(
+            "DATA_PLATFORM_CREDIT_PRICE=rate_sheet needs the account: set SNOWFLAKE_ACCOUNT or DATA_PLATFORM_RATE_SHEET_ACCOUNT"
+        )
+    return locator.upper()
+
+
 def _showback(environ: Mapping[str, str]) -> ShowbackSettings:
+    rate_sheet = (environ.get("DATA_PLATFORM_CREDIT_PRICE") or "").strip().lower() == "rate_sheet"
     return ShowbackSettings(
-        price_per_credit=_parsed(environ, "DATA_PLATFORM_CREDIT_PRICE", 3.0, _within(float, 0, 1000), "a price from 0 to 1000"),
+        price_per_credit=3.0
+        if rate_sheet
+        else _parsed(environ, "DATA_PLATFORM_CREDIT_PRICE", 3.0, _within(float, 0, 1000), "a price from 0 to 1000 or rate_sheet"),
+        rate_sheet_account=_rate_sheet_account(environ) if rate_sheet else None,
         currency=(environ.get("DATA_PLATFORM_CREDIT_CURRENCY") or "USD").strip().upper(),
         warehouse_owners=_parsed(
             environ, "DATA_PLATFORM_WAREHOUSE_OWNERS", (), _warehouse_owners, "WAREHOUSE=team pairs separated by commas"

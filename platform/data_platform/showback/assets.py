@@ -52,7 +52,13 @@ def _day_rows(context, settings: Settings, day: dt.date, team_of: Callable[[], T
         return rows
     from data_platform.showback.snowflake_sql import cost_per_team_sql
 
-    sql = cost_per_team_sql(day.isoformat(), showback.price_per_credit, showback.currency, dict(showback.warehouse_owners))
+    sql = cost_per_team_sql(
+        day.isoformat(),
+        showback.price_per_credit,
+        showback.currency,
+        dict(showback.warehouse_owners),
+        rate_sheet_account=showback.rate_sheet_account,
+    )
     return [(dt.date.fromisoformat(str(r[0])[:10]), *r[1:]) for r in fetch_all(context.resources.warehouse, sql)]
 
 

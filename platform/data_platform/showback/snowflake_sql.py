@@ -29,6 +29,7 @@ from data_platform.showback.table import UNATTRIBUTED
 from data_platform.warehouse.sql import literal
 
 USAGE = "snowflake.account_usage"
+ORGANIZATION_USAGE = "snowflake.organization_usage"
 
 
 def owners_values(owners: Mapping[str, str]) -> str:
@@ -36,9 +37,28 @@ def owners_values(owners: Mapping[str, str]) -> str:
     return ", ".join(rows)
 
 
-def cost_per_team_sql(day: str, price_per_credit: float, currency: str, warehouse_owners: Mapping[str, str]) -> str:
-    """One row per team for ``day`` (``YYYY-MM-DD``, UTC), in the columns of ``table.COLUMNS``."""
+def cost_per_team_sql(
+    day: str, price_per_credit: float, currency: str, warehouse_owners: Mapping[str, str], rate_sheet_account: str | None = None
+) -> str:
+    """One row per team for ``day`` (``YYYY-MM-DD``, UTC), in the columns of ``table.COLUMNS``.
+    ``rate_sheet_account``: price the day's credits at the account's contracted rates
+    (``ORGANIZATION_USAGE.RATE_SHEET_DAILY``: compute and cloud services, in the sheet's currency)
+    instead of ``price_per_credit``; a day the sheet has no rate for keeps the configured price."""
     # ACCOUNT_USAGE times are TIMESTAMP_LTZ: compared in UTC whatever the session's time zone
+    price, configured = repr(float(price_per_credit)), literal(currency)
+    if rate_sheet_account:
+        sheet = (
+            f"from {ORGANIZATION_USAGE}.rate_sheet_daily where date = to_date({literal(day)}) "
+            f"and account_locator = {literal(rate_sheet_account.upper())} and service_type = 'WAREHOUSE_METERING'"
+        )
+        rate_select = (
+            f"coalesce((select max(effective_rate) {sheet} and usage_type = 'compute'), {price}) as compute_rate, "
+            f"coalesce((select max(effective_rate) {sheet} and usage_type = 'cloud services'), "
+            f"(select max(effective_rate) {sheet} and usage_type = 'compute'), {price}) as cloud_services_rate, "
+            f"coalesce((select max(currency) {sheet}), {configured}) as currency"
+        )
+    else:
+        rate_select = f"{price} as compute_rate, {price} as cloud_services_rate, {configured} as currency"
     start = f"to_timestamp_ntz({literal(day)})"
     end = f"dateadd('day', 1, {start})"
     return f"""
@@ -132,6 +152,10 @@ cloud_services as (
     where b.billed > 0
 ),
 
+rates as (
+    select {rate_select}
+),
+
 queries_started as (
     select team, count(distinct query_id) as queries from queries where started >= {start} group by team
 ),
@@ -149,12 +173,13 @@ select to_date({literal(day)}) as usage_date, team,
        sum(idle_credits) as idle_credits,
        sum(cloud_services_credits) as cloud_services_credits,
        sum(compute_credits) + sum(cloud_services_credits) as credits,
-       (sum(compute_credits) + sum(cloud_services_credits)) * {float(price_per_credit)!r} as cost,
-       {literal(currency)} as currency,
+       sum(compute_credits) * any_value(rates.compute_rate) + sum(cloud_services_credits) * any_value(rates.cloud_services_rate) as cost,
+       any_value(rates.currency) as currency,
        coalesce(max(q.queries), 0) as queries,
        'metered' as method
 from by_team
 left join queries_started q using (team)
+cross join rates
 group by team
 order by team
 """
