@@ -323,7 +323,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-EXPLAINED_ERRORS = {"DomainError", "SettingsError", "ScaffoldError", "ContractError", "DraftError", "WiringError", "DbtProjectError"}
+EXPLAINED_ERRORS = {
+    "CatalogError",
+    "DomainError",
+    "SettingsError",
+    "ScaffoldError",
+    "ContractError",
+    "DraftError",
+    "WiringError",
+    "DbtProjectError",
+}
 """Errors whose message says what is wrong and where (file, element): printed alone, without a traceback."""
 
 

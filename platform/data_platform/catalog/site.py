@@ -50,6 +50,14 @@ const q = new URLSearchParams(location.search).get('q'); if (q) { box.value = q;
 """
 
 
+MARKER = ".data-platform-catalog"
+"""In a folder the catalog wrote: only such a folder (or an empty one) is replaced at the next build."""
+
+
+class CatalogError(ValueError):
+    """Where the catalog would be written is not the catalog's to replace."""
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
@@ -227,6 +235,8 @@ def _search_index(catalog: Catalog) -> list[dict]:
 
 def write_site(catalog: Catalog, out: Path) -> Path:
     """Write the site into ``out`` (replaced whole); returns its ``index.html``."""
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise CatalogError(f"{out} holds files that are not a catalog this command wrote: pick an empty or new folder")
     staging = out.with_name(out.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     for folder in ("products", "kpis", "teams"):
@@ -257,6 +267,7 @@ def write_site(catalog: Catalog, out: Path) -> Path:
         ).replace("../", "")
     )
     (staging / "index.html").write_text(_index(catalog, costs))
+    (staging / MARKER).write_text("written by data-platform catalog; the folder is replaced whole at each build\n")
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     return out / "index.html"
