@@ -96,3 +96,9 @@ def test_the_cost_page_shows_every_team_stacked_per_day(site, page):
     teams = page.locator("table.cost tr td:first-child").all_inner_texts()
     assert {"commerce-platform", "growth", "analytics"} <= set(teams)
     page.screenshot(path=str(ARTIFACTS / "catalog_05_cost_per_team.png"), full_page=True)
+
+
+def test_a_kpi_without_a_description_of_its_own_is_described_by_its_measure(site, page):
+    _, index = site
+    page.goto(f"file://{index.rsplit('/', 1)[0]}/kpis/visits.html")
+    assert page.inner_text("p.definition").strip(), "growth's visits metric: its measure's description"

@@ -230,7 +230,7 @@ def _glossary(settings: Settings, products: Mapping[str, Product]) -> list[Kpi]:
                 Kpi(
                     name=metric["name"],
                     label=metric.get("label") or metric["name"],
-                    description=metric.get("description") or "",
+                    description=metric.get("description") or _described_by_measure(metric, measures, measure_model, key_of, products),
                     type=metric.get("type") or "",
                     domain=domain,
                     sql=_outer(_sql_of(metric, metrics, measures, measure_model, key_of)),
@@ -258,6 +258,21 @@ def _sql_of(
     model = measure_model[measure_name]
     relation = key_of.get(model, model).replace("/", ".")
     return f"select {measure.get('agg', 'sum')}({measure.get('expr') or measure_name}) from {relation}"
+
+
+def _described_by_measure(
+    metric: dict, measures: Mapping[str, dict], measure_model: Mapping[str, str], key_of: Mapping[str, str], products: Mapping[str, Product]
+) -> str:
+    """A metric without a description of its own: its measure's, else that of the column the
+    measure sums (the fact is written once, on the model's column)."""
+    name = _name((metric.get("type_params") or {}).get("measure"))
+    measure = measures.get(name) or {}
+    if measure.get("description"):
+        return measure["description"]
+    column = measure.get("expr") or name
+    product = products.get(key_of.get(measure_model.get(name, ""), ""))
+    found = next((c.description for c in (product.columns if product else []) if c.name == column and c.description), "")
+    return f"{measure.get('agg', 'sum')} of {column}: {found}" if found else ""
 
 
 def _models_of(metric: dict, metrics: Mapping[str, dict], measure_model: Mapping[str, str]) -> set[str]:
