@@ -161,15 +161,20 @@ def test_the_ml_consumers_statements_are_billed_to_data_science(production_run):
         assert (tag["asset"], tag["team"]) == ("ml/customer_features", "data-science"), statement.sql[:100]
 
 
-def test_every_dbt_model_ran_under_its_owners_tag(production_run):
-    import json
-
+def dbt_model_teams(production_run) -> dict[str, str]:
+    """Each dbt model's team, as Dagster shows its owners."""
     graph = production_run.defs.resolve_asset_graph()
-    owner = {
+    return {
         key.path[-1]: next(o for o in graph.get(key).owners if o.startswith("team:")).removeprefix("team:")
         for key in graph.get_all_asset_keys()
         if "dbt" in graph.get(key).kinds and graph.get(key).is_materializable
     }
+
+
+def test_every_dbt_model_ran_under_its_owners_tag(production_run):
+    import json
+
+    owner = dbt_model_teams(production_run)
     tags = [json.loads(s.query_tag) for s in production_run.log.statements if s.query_tag.startswith('{"app": "dbt"')]
     billed = {t["model"]: t["team"] for t in tags if "test" not in t}
     assert set(billed) == set(owner), set(owner) ^ set(billed)
@@ -183,12 +188,7 @@ def test_unit_tests_are_billed_to_the_owner_of_the_model_they_test(production_ru
     from data_platform.settings import resolve_settings
     from data_platform.transformation.project import dbt_project
 
-    graph = production_run.defs.resolve_asset_graph()
-    owner = {
-        key.path[-1]: next(o for o in graph.get(key).owners if o.startswith("team:")).removeprefix("team:")
-        for key in graph.get_all_asset_keys()
-        if "dbt" in graph.get(key).kinds and graph.get(key).is_materializable
-    }
+    owner = dbt_model_teams(production_run)
     tested = {}
     for domain in load_domains(resolve_settings()):
         manifest = json.loads(dbt_project(domain.dbt_project_dir, "snowflake").manifest_path.read_text())

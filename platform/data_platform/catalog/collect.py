@@ -338,13 +338,13 @@ def _health(instance: dg.DagsterInstance, definitions: Mapping[str, dg.Definitio
 
 
 def _cost(settings: Settings, warehouse: Any) -> list[tuple[dt.date, str, float, float]]:
-    from data_platform.showback.assets import _qualified
+    from data_platform.showback.assets import qualified_table
     from data_platform.warehouse.sql import fetch_all
 
     if settings.warehouse.duckdb_path is not None and not settings.warehouse.duckdb_path.exists():
         return []  # nothing ran here yet (DuckDB's resource would retry connecting for minutes)
     try:
-        rows = fetch_all(warehouse, f"select usage_date, team, cost, credits from {_qualified(settings)} order by usage_date, team")
+        rows = fetch_all(warehouse, f"select usage_date, team, cost, credits from {qualified_table(settings)} order by usage_date, team")
     except Exception:
         return []
     return [(dt.date.fromisoformat(str(d)[:10]), t, float(c), float(k)) for d, t, c, k in rows]

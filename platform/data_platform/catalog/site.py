@@ -264,7 +264,7 @@ def write_site(catalog: Catalog, out: Path) -> Path:
             "<p>Snowflake: each warehouse-hour's metered credits split over the teams by attributed credits, idle time included; "
             "locally: execution time measured by Dagster, priced per credit-hour. Source: platform/cost_per_team_daily.</p>",
             0,
-        ).replace("../", "")
+        )
     )
     (staging / "index.html").write_text(_index(catalog, costs))
     (staging / MARKER).write_text("written by data-platform catalog; the folder is replaced whole at each build\n")

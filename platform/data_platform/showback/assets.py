@@ -34,7 +34,7 @@ CHART_DAYS = 30
 TeamOf = Callable[[dg.AssetKey], str]
 
 
-def _qualified(settings: Settings) -> str:
+def qualified_table(settings: Settings) -> str:
     database = settings.warehouse.analytics_database
     return f"{database}.{table.SCHEMA}.{table.TABLE}" if database else f"{table.SCHEMA}.{table.TABLE}"
 
@@ -82,7 +82,7 @@ def showback_assets(settings: Settings, team_of: Callable[[], TeamOf]) -> tuple[
     """The asset, its check, its job and its daily schedule. ``team_of``: called at run time
     (locally only), gives the team each asset key is billed to."""
     partitions = daily_partitions(settings)
-    qualified = _qualified(settings)
+    qualified = qualified_table(settings)
     currency = settings.showback.currency
 
     # backfill_policy is marked beta: a warning at every load says nothing to an operator (dagster-dbt's assets use it too)
