@@ -164,7 +164,10 @@ def cmd_new_domain(args: argparse.Namespace) -> int:
     for path in created:
         print(f"  {path}")
     if settings.domains_dir.is_relative_to(REPO_ROOT):
+        from data_platform.deployment.helm_values import write_values
+
         print(f"{write_workspace(settings)}: rewritten with its code location")
+        print(f"{write_values(settings)}: rewritten with its user deployment")
     else:  # domains kept outside the repository: data-platform dev serves them; a workspace of your own lists them
         print(f"its code location, for a workspace.yaml of your own:\n{workspace_text(settings, None).splitlines()[-1]}")
     return 0
@@ -194,15 +197,20 @@ def cmd_draft_contract(args: argparse.Namespace) -> int:
 
 
 def cmd_workspace(args: argparse.Namespace) -> int:
+    from data_platform.deployment.helm_values import VALUES_FILE, values_drift, write_values
     from data_platform.domains import domain_folders
     from data_platform.workspace import WORKSPACE_FILE, workspace_drift, write_workspace
 
     settings = resolve_settings()
     if args.check:
-        drift = workspace_drift(settings)
-        print(drift or f"{WORKSPACE_FILE}: in step with the domain folders", file=sys.stderr if drift else sys.stdout)
-        return 1 if drift else 0
+        drifts = [d for d in (workspace_drift(settings), values_drift(settings)) if d]
+        for drift in drifts:
+            print(drift, file=sys.stderr)
+        if not drifts:
+            print(f"{WORKSPACE_FILE} and {VALUES_FILE}: in step with the domain folders")
+        return 1 if drifts else 0
     print(f"{write_workspace(settings)}: {len(domain_folders(settings))} domain code location(s) and the platform's")
+    print(f"{write_values(settings)}: a user deployment per code location")
     return 0
 
 
@@ -299,7 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--write", action="store_true", help="write contracts/<namespace>.<stream>.odcs.yaml instead of printing")
     draft.add_argument("--force", action="store_true", help="with --write: replace existing contracts")
     draft.set_defaults(func=cmd_draft_contract)
-    workspace = commands.add_parser("workspace", help="write workspace.yaml from the domain folders (--check: fail when out of step)")
+    workspace = commands.add_parser(
+        "workspace", help="write workspace.yaml and deploy/helm/values.yaml from the domain folders (--check: fail when out of step)"
+    )
     workspace.add_argument("--check", action="store_true")
     workspace.set_defaults(func=cmd_workspace)
     catalog = commands.add_parser("catalog", help="build the data catalog as a static site (open its index.html, no server)")
