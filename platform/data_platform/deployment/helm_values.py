@@ -175,3 +175,40 @@ def values_drift(settings: Settings, path: Path = VALUES_FILE) -> str | None:
         if part
     )
     return f"{path}: {what or 'not the values the domain folders give'}: run `data-platform workspace` to rewrite it"
+
+
+def run_launcher_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The ``K8sRunLauncher`` settings the chart writes into the instance from ``values``
+    (its ``runLauncher.config.k8sRunLauncher``, in the launcher's own snake_case names), so the Job
+    a run of each location gets can be built and checked without a cluster."""
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    run_config = launcher.get("runK8sConfig", {})
+    return {
+        "service_account_name": "dagster",
+        "instance_config_map": "dagster-instance",
+        "postgres_password_secret": values["global"]["postgresqlSecretName"],
+        "dagster_home": "/opt/dagster/dagster_home",
+        "job_namespace": "dagster",
+        "env_secrets": [s["name"] for s in launcher.get("envSecrets", [])],
+        "fail_pod_on_run_failure": launcher.get("failPodOnRunFailure"),
+        "run_k8s_config": {
+            "container_config": run_config.get("containerConfig", {}),
+            "pod_spec_config": run_config.get("podSpecConfig", {}),
+            "job_spec_config": run_config.get("jobSpecConfig", {}),
+        },
+    }
+
+
+def code_server_container(deployment: dict[str, Any]) -> dict[str, Any]:
+    """A user deployment's container as the chart's deployment template renders it."""
+    return {
+        "name": deployment["name"],
+        "image": f"{deployment['image']['repository']}:{deployment['image']['tag']}",
+        "imagePullPolicy": deployment["image"]["pullPolicy"],
+        "args": ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", str(deployment["port"]), *deployment["dagsterApiGrpcArgs"]],
+        "ports": [{"name": "grpc", "containerPort": deployment["port"]}],
+        "env": deployment["env"],
+        "envFrom": [{"secretRef": {"name": s["name"]}} for s in deployment["envSecrets"]],
+        "resources": deployment["resources"],
+        "securityContext": deployment["securityContext"],
+    }
