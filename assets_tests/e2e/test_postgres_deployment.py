@@ -24,11 +24,11 @@ import pytest
 import yaml
 
 from data_platform.dead_runs import process_alive
+from data_platform.deployment.throwaway_postgres import PostgresServer, postgres_server
 from data_platform.instance.run_launcher import run_worker_pid
 from data_platform.settings import REPO_ROOT
 
 from ..support.live_dagster import free_port, graphql, locations, wait_for
-from ..support.postgres_server import PostgresServer, postgres_server
 
 BIN = Path(sys.executable).parent
 ASSET = ["platform", "cost_per_team_daily"]

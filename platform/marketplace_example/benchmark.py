@@ -71,11 +71,24 @@ class Sizes:
     repeats: int = 5
     min_repeats: int = 3
     """timed comparisons are medians of at least this many alternated runs"""
+    storage_runs: int = 50
+    storage_days: int = 365
+    """Dagster on Postgres next to SQLite: no-op runs, and the days of a range backfill (0 skips it)"""
 
 
-QUICK = Sizes(rows=20_000, uniqueness_rows=200_000, models=60, partition_days=10, partition_scale=0.05, partition_samples=2, repeats=1)
+QUICK = Sizes(rows=20_000, uniqueness_rows=200_000, models=60, partition_days=10, partition_scale=0.05, partition_samples=2, repeats=1,
+              storage_runs=10, storage_days=30)  # fmt: skip
 SMOKE = Sizes(
-    rows=5_000, uniqueness_rows=20_000, models=10, partition_days=2, partition_scale=0.05, partition_samples=0, repeats=1, min_repeats=1
+    rows=5_000,
+    uniqueness_rows=20_000,
+    models=10,
+    partition_days=2,
+    partition_scale=0.05,
+    partition_samples=0,
+    repeats=1,
+    min_repeats=1,
+    storage_runs=2,
+    storage_days=3,
 )
 """Every section once at the smallest size (no per-partition projection): proves the command prints each figure, measures nothing."""
 
@@ -470,6 +483,10 @@ def main(sizes: Sizes = Sizes(), dbt: bool = True) -> int:
             figures.append(dbt_figure(root))
     if dbt and sizes.partition_days:
         figures.append(partitions_figure(sizes.partition_days, sizes.partition_scale, sizes.partition_samples, notes))
+    if sizes.storage_days:
+        from marketplace_example.benchmark_storage import storage_figures
+
+        figures.extend(storage_figures(sizes.storage_runs, sizes.storage_days, notes))
     notes.append(f"peak RSS of the benchmark's own process (simulation, syncs, loads): {peak_rss_mib():,.0f} MiB")
     notes.append(f"finished in {(dt.datetime.now(dt.UTC) - started).total_seconds() / 60:.1f} min")
     print_figures(figures, notes)

@@ -16,6 +16,9 @@ FIGURES = (
     "definitions of a 10-model dbt project",
     "dbt models through Dagster vs plain dbt",
     "2-day single-run backfill vs full refresh",
+    "run launch+record: Postgres vs SQLite",
+    "3-day range backfill: Postgres vs SQLite",
+    "per-partition runs: Postgres vs SQLite",
 )
 ROW = re.compile(
     r"^(?P<name>.+?)\s+(?P<a>\d+\.\d{3})\s+(?P<b>\d+\.\d{3})\s+(?P<ratio>\d+\.\d\d)x\s+-?\d+\.\d{3}\s+(?P<goal>A[-/]B <= [\d.]+s?)\s+(met|MISSED)$"
@@ -38,4 +41,5 @@ def test_the_benchmark_command_prints_every_figure_with_its_goal():
         low, high = (a - 0.0005) / (b + 0.0005), (a + 0.0005) / max(b - 0.0005, 1e-9)
         assert low - 0.005 <= ratio <= high + 0.005, f"{name}: A/B is A divided by B"
     assert "peak RSS" in proc.stdout and "cores" in proc.stdout.splitlines()[0], "the machine and the memory are printed"
+    assert "storage Postgres:" in proc.stdout and "runs/min" in proc.stdout, "Dagster on Postgres is measured next to SQLite"
     assert "the destination's work alone" in proc.stdout, "the sync is also timed on its connectors' recorded output"

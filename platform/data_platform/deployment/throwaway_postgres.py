@@ -1,5 +1,6 @@
-"""A real PostgreSQL server on 127.0.0.1 for the tests: Debian's ``postgresql`` binaries, a
-temporary data directory, password authentication (scram) over TCP as production has it.
+"""A throwaway PostgreSQL server on 127.0.0.1 (the tests, the benchmark's storage figures):
+Debian's ``postgresql`` binaries, a temporary data directory, password authentication (scram)
+over TCP as production has it. Never a production database.
 
 PostgreSQL refuses to run as root; CI runs as root, so the server runs as the ``postgres`` user
 (Debian's package creates it) through ``runuser``. ``.ci/run`` installs the package when missing.
@@ -13,6 +14,7 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -21,9 +23,7 @@ from pathlib import Path
 
 import psycopg2
 
-from .live_dagster import free_port
-
-PASSWORD = "pg-test-password"  # a throwaway server's, on loopback, for the tests' lifetime
+PASSWORD = "pg-throwaway-password"  # a throwaway server's, on loopback, for the tests' lifetime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,10 +49,16 @@ class PostgresServer:
         }
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def postgres_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     if not found:
-        raise AssertionError("PostgreSQL is not installed: `apt-get install postgresql` (.ci/run installs it)")
+        raise RuntimeError("PostgreSQL is not installed: `apt-get install postgresql` (.ci/run installs it)")
     return Path(found[-1]).parent
 
 
