@@ -175,11 +175,11 @@ def test_a_backfill_survives_the_daemon_killed_mid_run_and_restarted(deployment_
         assert materialized_partitions(instance) == Counter(PARTITIONS), "every partition once, none lost, none twice"
 
 
-def test_a_run_worker_killed_with_its_code_server_is_failed_by_run_monitoring_and_retried(deployment_factory):
-    """The container holding the code server and its run worker restarted (SIGKILL to both): no
+def test_a_run_worker_killed_with_its_host_is_failed_by_run_monitoring_and_retried(deployment_factory):
+    """The host restarted mid-run: daemon, code server and run worker killed (SIGKILL), so no
     process is left to report the run ended. (A run worker killed alone is reported by its code
-    server: "terminated by signal 9".) Run monitoring asks the launcher, which finds the worker's
-    process gone; the run fails, run retries launch it again on the restarted code server."""
+    server: "terminated by signal 9".) Back up, run monitoring asks the launcher, which finds the
+    worker's process gone; the run fails, run retries launch it again on the restarted code server."""
     deployment = deployment_factory("worker_killed", monitoring_poll_seconds=2)
     deployment.start_servers()
     deployment.set_pool_limit(0)
@@ -201,9 +201,15 @@ def test_a_run_worker_killed_with_its_code_server_is_failed_by_run_monitoring_an
     with deployment.instance() as instance:
         deployment.wait(lambda: instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED, 240, "the run did not start")
         pid = deployment.wait(lambda: run_worker_pid(instance, run_id), 30, "the run worker reported no process")
-        deployment.kill("code")  # the code server and its run worker (one process group), SIGKILL
+        # the host restarted: the daemon, the code server and its run worker killed (SIGKILL), then
+        # restarted, the daemon last, as a supervisor brings them back (a retry needs its code
+        # server: Dagster's run retries do not try again when the location is unreachable)
+        deployment.kill("daemon")
+        deployment.kill("code")  # the code server and its run worker (one process group)
         assert not process_alive(pid, None)
         deployment.start_code_server()
+        deployment.wait(lambda: locations(deployment.port) == {"platform": "RepositoryLocation"}, 180, "the code server did not come back")
+        deployment.start_daemon()
         deployment.set_pool_limit(1)
         failed = deployment.wait(
             lambda: (run := instance.get_run_by_id(run_id)).status == dg.DagsterRunStatus.FAILURE and run,
