@@ -5,6 +5,7 @@ twice. The platform's own tests: no example data."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 from pathlib import Path
@@ -13,12 +14,10 @@ import duckdb
 import orjson
 import pytest
 
-from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
-from data_platform.ingestion.destination import DuckDBDestination
-from data_platform.ingestion.runner import EmbeddedAirbyte, ProtocolError, SyncFailed
+from embedded_airbyte import Column, CommitPolicy, Connection, EmbeddedAirbyte, ProtocolError, Source, Stream, SyncFailed, SyncMode
+from embedded_airbyte.destination import DuckDBDestination
 
 from ..conftest import SUPPORT
-from ..support.contracts import declared_contract
 
 STREAM = {
     "name": "payments",
@@ -30,35 +29,22 @@ STREAM = {
 REFUNDS = {**STREAM, "name": "refunds"}
 
 
-def scripted(tmp_path, lines: list[str], exit_code: int = 0, refunds: bool = False) -> tuple[EmbeddedAirbyte, ConnectionSpec, dict]:
+PAYMENT_COLUMNS = (Column("id", "integer"), Column("amount", "number"))
+
+
+def scripted(tmp_path, lines: list[str], exit_code: int = 0, refunds: bool = False) -> tuple[EmbeddedAirbyte, Connection, dict]:
     """A connection whose connector prints ``lines``: stream ``payments`` (append), and with
-    ``refunds`` a second stream, deduplicated on ``id``."""
-    second = StreamSpec(
-        "refunds",
-        SyncMode.INCREMENTAL_APPEND_DEDUP,
-        declared_contract("raw_scripted", "refunds", {"id": "integer", "amount": "number"}, primary_key=("id",)),
-        cursor_field="id",
-    )
-    connection = ConnectionSpec(
-        name="scripted",
-        description="",
-        destination_namespace="raw_scripted",
-        owners=("team:test",),
-        group="ingestion",
-        source_system="scripted",
-        streams=(
-            StreamSpec(
-                "payments",
-                SyncMode.INCREMENTAL_APPEND,
-                declared_contract("raw_scripted", "payments", {"id": "integer", "amount": "number"}),
-                cursor_field="id",
-            ),
-            *([second] if refunds else []),
-        ),
-        embedded_source=EmbeddedSource(command=(sys.executable, str(SUPPORT / "scripted_source.py")), config={}),
+    ``refunds`` a second stream, deduplicated on ``id``. Every STATE commits (``CommitPolicy(0, 0)``)
+    unless a test sets the runner's ``commits``."""
+    second = Stream("refunds", SyncMode.INCREMENTAL_APPEND_DEDUP, "id", ("id",), PAYMENT_COLUMNS)
+    connection = Connection(
+        "scripted",
+        "raw_scripted",
+        Source((sys.executable, str(SUPPORT / "scripted_source.py"))),
+        (Stream("payments", SyncMode.INCREMENTAL_APPEND, "id", (), PAYMENT_COLUMNS), *([second] if refunds else [])),
     )
     config = {"streams": [STREAM, *([REFUNDS] if refunds else [])], "lines": lines, "exit_code": exit_code}
-    return EmbeddedAirbyte(tmp_path / "scripted.duckdb"), connection, config
+    return EmbeddedAirbyte(tmp_path / "scripted.duckdb", commits=CommitPolicy(0, 0)), connection, config
 
 
 def record(data, stream="payments") -> str:
@@ -257,16 +243,11 @@ def test_two_syncs_open_at_once_give_the_threshold_back_when_the_last_one_closes
 def test_two_versions_of_a_key_with_no_cursor_value_are_recorded_as_a_conflict_not_a_failed_sync(tmp_path):
     """A source that sends one key twice, differently, with its cursor column empty: the sync
     commits (a NULL cursor value must not break the conflicts ledger) and records the conflict."""
-    from data_platform.ingestion.keys import NO_CURSOR
+    from embedded_airbyte.bookkeeping import NO_CURSOR
 
-    stream = StreamSpec(
-        "refunds",
-        SyncMode.INCREMENTAL_APPEND_DEDUP,
-        declared_contract("raw_scripted", "refunds", {"id": "integer", "amount": "number", "changed": "integer"}, primary_key=("id",)),
-        cursor_field="changed",
-    )
+    stream = Stream("refunds", SyncMode.INCREMENTAL_APPEND_DEDUP, "changed", ("id",), (*PAYMENT_COLUMNS, Column("changed", "integer")))
     _, connection, _ = scripted(tmp_path, [])
-    connection = ConnectionSpec(**{**connection.__dict__, "streams": (stream,)})
+    connection = dataclasses.replace(connection, streams=(stream,))
     schema = {"type": "object", "properties": {"id": {"type": "integer"}, "amount": {"type": "number"}, "changed": {"type": "integer"}}}
     lines = [
         record({"id": 7, "amount": 2, "changed": None}, "refunds"),
@@ -287,7 +268,7 @@ def test_a_source_that_goes_silent_is_stopped_and_named_and_its_checkpoint_kept(
     with pytest.raises(SyncFailed) as error:
         runner.sync(connection, config)
     message = str(error.value)
-    assert "wrote nothing for 1 s (DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS) and was stopped" in message
+    assert "wrote nothing for 1 s (silence_timeout) and was stopped" in message
     assert "Discarded records read after the last checkpoint: {'payments': 1}" in message
     with duckdb.connect(str(tmp_path / "scripted.duckdb"), read_only=True) as conn:
         assert conn.execute("select id from raw_scripted.payments").fetchall() == [(1,)], "the checkpointed record stays"
@@ -352,7 +333,7 @@ def test_a_protocol_error_names_the_line_never_its_content(tmp_path, bad):
 
 
 def test_a_warehouse_error_keeps_its_reason_not_the_values_it_quotes():
-    from data_platform.ingestion.runner import _without_values
+    from embedded_airbyte.protocol import without_values as _without_values
 
     duckdb_says = "Conversion Error: Could not convert string 'marker.pii@example.invalid' to INT32 in column \"amount\""
     reading_json = 'Invalid Input Error: Malformed JSON at byte 3 of input: unexpected character.  Input: {"e": "marker.pii"}'

@@ -9,8 +9,8 @@ import datetime as dt
 
 import duckdb
 
-from data_platform.ingestion.connectors import csv_files
-from data_platform.ingestion.connectors._source import SAFETY_LAG, Checkpoint, checkpoints
+from embedded_airbyte.connectors import csv_files
+from embedded_airbyte.connectors.sdk import SAFETY_LAG, Checkpoint, checkpoints
 
 from .test_connector_protocol import record, scripted, state
 

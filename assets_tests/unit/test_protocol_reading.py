@@ -12,8 +12,8 @@ import io
 import orjson
 import pytest
 
-from data_platform.ingestion import runner
-from data_platform.ingestion.connectors._source import instant
+from embedded_airbyte import protocol
+from embedded_airbyte.connectors.sdk import instant
 
 
 def record(stream: str, n: int) -> bytes:
@@ -40,8 +40,8 @@ OUTPUT = [
 
 
 def pieces(data: bytes, block: int, monkeypatch) -> list[tuple[int, bytes, bytes | None, int]]:
-    monkeypatch.setattr(runner, "_READ_SIZE", block)
-    return list(runner._pieces(io.BufferedReader(io.BytesIO(data), buffer_size=block), [b"a", b"b"]))
+    monkeypatch.setattr(protocol, "_READ_SIZE", block)
+    return list(protocol.pieces(io.BufferedReader(io.BytesIO(data), buffer_size=block), [b"a", b"b"]))
 
 
 @pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])

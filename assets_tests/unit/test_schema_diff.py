@@ -1,7 +1,7 @@
 """The schema diff a sync and the contract check both use: declared columns vs found columns."""
 
-from data_platform.ingestion.schema import SchemaChange, schema_changes
 from data_platform.warehouse.sql import logical_type_of
+from embedded_airbyte.schema import SchemaChange, schema_changes
 
 DECLARED = {"order_id": "integer", "status": "string", "spend_eur": "number"}
 

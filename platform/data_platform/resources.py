@@ -60,6 +60,8 @@ def _environment_resources(settings: Settings) -> dict[str, Any]:
                 source_systems_dir=str(settings.source_systems_dir),
                 connector_cache=str(settings.connector_cache),
                 silence_timeout_seconds=settings.connector_silence_seconds,
+                commit_mb=settings.connector_commit_mb,
+                commit_seconds=settings.connector_commit_seconds,
             ),
             "warehouse": DuckDBResource(database=str(warehouse.duckdb_path)),
         }

@@ -96,7 +96,7 @@ connections:
     production:
       connection_id_env: AIRBYTE_CONNECTION_ID_{NAME}_FILES
     embedded_source:
-      module: data_platform.ingestion.connectors.csv_files
+      module: embedded_airbyte.connectors.csv_files
       config:
         path: "{domain_dir}/sample_data"
         streams: "{streams}"  # each stream's cursor, key and column types, from its contract and its entry below

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from data_platform.warehouse.profile import SnowflakeConnection, WarehouseProfile
+from embedded_airbyte.commits import DEFAULT_COMMIT_BYTES, DEFAULT_COMMIT_SECONDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -141,6 +142,11 @@ class Settings:
     """Where PyPI connectors get their virtual environments."""
     connector_silence_seconds: float = 3600.0
     """``DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS``: a local source connector writing nothing for this long is stopped."""
+    connector_commit_mb: float = DEFAULT_COMMIT_BYTES / (1 << 20)
+    """``DATA_PLATFORM_CONNECTOR_COMMIT_MB``: a local sync commits a stream's records at the first
+    STATE after this many MiB of them (a crash of the run loses at most that, re-read next sync)."""
+    connector_commit_seconds: float = DEFAULT_COMMIT_SECONDS
+    """``DATA_PLATFORM_CONNECTOR_COMMIT_SECONDS``: ... or at the first STATE this long after its last commit."""
     contract_cache: Path | None = None
     """Where contents of data contracts that passed the ODCS schema are remembered (None: validate every load)."""
 
@@ -369,5 +375,19 @@ def resolve_settings(environ: Mapping[str, str] | None = None) -> Settings:
             3600.0,
             _within(float, 0, 86400, above_low=True),
             "a number of seconds above 0, at most a day",
+        ),
+        connector_commit_mb=_parsed(
+            environ,
+            "DATA_PLATFORM_CONNECTOR_COMMIT_MB",
+            DEFAULT_COMMIT_BYTES / (1 << 20),
+            _within(float, 0, 65536),
+            "a number of MiB from 0 (every STATE) to 65536",
+        ),
+        connector_commit_seconds=_parsed(
+            environ,
+            "DATA_PLATFORM_CONNECTOR_COMMIT_SECONDS",
+            DEFAULT_COMMIT_SECONDS,
+            _within(float, 0, 86400),
+            "a number of seconds from 0 (every STATE) to a day",
         ),
     )

@@ -44,13 +44,14 @@ import orjson
 
 from data_platform.domains import load_domains
 from data_platform.ingestion.connections import EmbeddedSource
-from data_platform.ingestion.destination import quote
-from data_platform.ingestion.runner import EmbeddedAirbyte, configured_stream
 from data_platform.quality.stream_checks import duplicate_keys_query
 from data_platform.reporting import peak_rss_mib
 from data_platform.settings import REPO_ROOT, resolve_settings
 from data_platform.transformation.project import DBT_EXECUTABLE
 from data_platform.warehouse.sql import WarehouseDialect
+from embedded_airbyte.destination import quote
+from embedded_airbyte.protocol import configured_stream
+from embedded_airbyte.runner import EmbeddedAirbyte
 from marketplace_example.benchmark_project import synthetic_project
 from marketplace_example.connectors.replay import catalog_path
 from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
@@ -175,7 +176,7 @@ def sync_figure(root: Path, rows: int, repeats: int, notes: list[str]) -> Figure
         warehouse = root / f"warehouse-{next(run_number)}.duckdb"
         t = time.perf_counter()
         counts["synced"] = sum(
-            EmbeddedAirbyte(warehouse).sync(connection, connection.embedded_source.resolved_config(variables)).records_synced
+            EmbeddedAirbyte(warehouse).sync(connection.embedded, connection.embedded_source.resolved_config(variables)).records_synced
             for connection in connections
         )
         seconds = time.perf_counter() - t
@@ -193,7 +194,7 @@ def sync_figure(root: Path, rows: int, repeats: int, notes: list[str]) -> Figure
     t = time.perf_counter()
     for connection, recording in zip(connections, captured, strict=True):
         replay = EmbeddedSource(command=(sys.executable, "-m", "marketplace_example.connectors.replay", str(recording)), config={})
-        EmbeddedAirbyte(root / "replayed.duckdb").sync(dataclasses.replace(connection, embedded_source=replay), {})
+        EmbeddedAirbyte(root / "replayed.duckdb").sync(dataclasses.replace(connection, embedded_source=replay).embedded, {})
     replay_seconds = time.perf_counter() - t
     notes.append(
         f"source connectors alone (read to a file): {total:,} rows in {read_seconds:.1f}s ({total / read_seconds:,.0f} rows/s); "
@@ -393,8 +394,8 @@ def _recorded_reads(root: Path, connections: list, variables: dict[str, str]) ->
     for connection in connections:
         # the read the sync makes: the same configured catalog, no state (a first sync)
         config = connection.embedded_source.resolved_config(variables)
-        discovered = EmbeddedAirbyte(root / "scratch.duckdb").discover(connection.embedded_source, config)
-        catalog = {"streams": [configured_stream(discovered[s.name], s) for s in connection.streams]}
+        discovered = EmbeddedAirbyte(root / "scratch.duckdb").discover(connection.embedded_source.source, config)
+        catalog = {"streams": [configured_stream(discovered[s.name], s.stream) for s in connection.streams]}
         (root / "config.json").write_bytes(orjson.dumps(config))
         (root / "catalog.json").write_bytes(orjson.dumps(catalog))
         out = root / f"{connection.name}.messages.jsonl"

@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from data_platform.ingestion.connections import ConnectionSpec, EmbeddedSource, StreamSpec, SyncMode
-from data_platform.ingestion.runner import EmbeddedAirbyte
+from embedded_airbyte.runner import EmbeddedAirbyte
 
 from ...support.contracts import declared_contract
 
@@ -42,10 +42,10 @@ def test_airbyte_source_faker_syncs_through_the_embedded_runner(faker_connection
     # hang again, the runner stops it after 120 s of silence and says so (instead of the test timing out)
     runner = EmbeddedAirbyte(tmp_path / "warehouse.duckdb", batch_size=100, silence_timeout=120)
     config = dict(faker_connection.embedded_source.config)
-    spec = runner.spec(faker_connection.embedded_source)
+    spec = runner.spec(faker_connection.embedded_source.source)
     assert "count" in spec["connectionSpecification"]["properties"]
 
-    first = runner.sync(faker_connection, config)
+    first = runner.sync(faker_connection.embedded, config)
     assert first.streams["users"].rows_in_table == 300
     assert first.streams["purchases"].rows_in_table > 0
     assert first.streams["users"].cursor, "faker's STATE checkpoints are stored"
@@ -61,5 +61,5 @@ def test_airbyte_source_faker_syncs_through_the_embedded_runner(faker_connection
     assert orjson.loads(meta)["sync_id"] == first.sync_id
     assert ids[0] == ids[1] == 300
 
-    second = runner.sync(faker_connection, config)
+    second = runner.sync(faker_connection.embedded, config)
     assert second.streams["users"].rows_in_table == 300, "re-syncing the same source adds no duplicates"

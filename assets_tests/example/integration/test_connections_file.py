@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from data_platform.ingestion.connections import ConnectionsFileError, load_connections
-from data_platform.ingestion.runner import EmbeddedAirbyte
-from data_platform.ingestion.schema import columns_from_json_schema
+from embedded_airbyte.runner import EmbeddedAirbyte
+from embedded_airbyte.schema import columns_from_json_schema
 
 from ..support.example import example_connections
 
@@ -16,8 +16,8 @@ def test_declared_streams_match_what_each_embedded_source_discovers(marketplace)
     runner = EmbeddedAirbyte(marketplace.warehouse)
     for connection in example_connections():
         config = connection.embedded_source.resolved_config({"source_systems": str(marketplace.root / "source_systems")})
-        runner.check(connection.embedded_source, config)
-        discovered = runner.discover(connection.embedded_source, config)
+        runner.check(connection.embedded_source.source, config)
+        discovered = runner.discover(connection.embedded_source.source, config)
         for stream in connection.streams:
             found = discovered[stream.name]
             assert [(c.name, c.type) for c in columns_from_json_schema(found["json_schema"])] == [(c.name, c.type) for c in stream.columns]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from data_platform.ingestion.runner import SyncFailed
+from embedded_airbyte.runner import SyncFailed
 
 from ..conftest import killed_after
 from ..support.platforms import T1

@@ -14,7 +14,7 @@ import sqlite3
 import dagster as dg
 import orjson
 
-from data_platform.ingestion.connectors._source import instant
+from embedded_airbyte.connectors.sdk import instant
 
 from ...integration.test_connector_protocol import record, scripted
 from ..support.platforms import T0, Marketplace

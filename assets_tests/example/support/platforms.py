@@ -24,9 +24,9 @@ import duckdb
 import pytest
 
 from data_platform.ingestion.connections import ConnectionSpec
-from data_platform.ingestion.runner import EmbeddedAirbyte, SyncResult
 from data_platform.settings import REPO_ROOT, Settings, resolve_settings
 from data_platform.transformation.partitions import range_tags
+from embedded_airbyte.runner import EmbeddedAirbyte, SyncResult
 from marketplace_example.simulation import DirtSwitches, SimulationConfig, simulate
 
 from .example import example_connections
@@ -91,7 +91,7 @@ class Marketplace(Readable):
             spec = dataclasses.replace(spec, embedded_source=dataclasses.replace(spec.embedded_source, command=tuple(command)))
         resolved = spec.embedded_source.resolved_config({"source_systems": str(self.source_systems_dir)})
         runner = EmbeddedAirbyte(self.warehouse, batch_size=batch_size)
-        return runner.sync(spec, {**resolved, **(config or {})}, streams)
+        return runner.sync(spec.embedded, {**resolved, **(config or {})}, streams)
 
 
 @dataclasses.dataclass

@@ -41,10 +41,11 @@ from data_platform.ingestion.connections import (
     embedded_source_of,
     with_declared_streams,
 )
-from data_platform.ingestion.runner import EmbeddedAirbyte
-from data_platform.ingestion.schema import AIRBYTE_META_COLUMNS, column_type_from_json_schema
 from data_platform.settings import Settings
 from data_platform.yaml_text import load_yaml
+from embedded_airbyte.runner import EmbeddedAirbyte
+from embedded_airbyte.schema import AIRBYTE_META_COLUMNS, column_type_from_json_schema
+from embedded_airbyte.streams import Source
 
 SAMPLE_ROWS = 10_000
 PII_NAME = re.compile(
@@ -102,7 +103,7 @@ def draft_contracts(domain_folder: Path, connection: str, settings: Settings, sa
         runner = EmbeddedAirbyte(warehouse, connector_cache=settings.connector_cache)
         config = spec.embedded_source.resolved_config({"source_systems": str(settings.source_systems_dir)})
         discovered = runner.discover(runner_source(runner, spec), config)
-        runner.sync(spec, config)
+        runner.sync(spec.embedded, config)
         with duckdb.connect(str(warehouse), read_only=True) as conn:
             drafts = [
                 _profile(conn, spec.destination_namespace, s.name, discovered.get(s.name, {}), cursors.get(s.name), sample)
@@ -114,9 +115,9 @@ def draft_contracts(domain_folder: Path, connection: str, settings: Settings, sa
     }
 
 
-def runner_source(runner: EmbeddedAirbyte, spec: ConnectionSpec):
+def runner_source(runner: EmbeddedAirbyte, spec: ConnectionSpec) -> Source:
     """The connector as the runner starts it (a PyPI connector from its virtual environment)."""
-    return dataclasses.replace(spec.embedded_source, command=runner.command(spec.embedded_source), pypi=None)
+    return Source(runner.command(spec.embedded_source.source))
 
 
 def _connection_to_draft(domain_folder: Path, name: str) -> tuple[ConnectionSpec, dict[str, str | None]]:

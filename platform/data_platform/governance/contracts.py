@@ -26,9 +26,9 @@ import jsonschema
 import yaml
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
 
-from data_platform.ingestion.schema import Column
 from data_platform.settings import REPO_ROOT
 from data_platform.yaml_text import load_yaml
+from embedded_airbyte.schema import Column
 
 LOGICAL_TO_COLUMN_TYPE = {
     "string": "string",

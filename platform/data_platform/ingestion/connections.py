@@ -10,7 +10,6 @@ the embedded runner, the production sync and the checks see one declaration.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,26 +19,13 @@ from typing import Any
 import yaml
 
 from data_platform.governance.contracts import ContractError, StreamContract, contract_for
-from data_platform.ingestion.schema import Column
 from data_platform.yaml_text import load_yaml
+from embedded_airbyte.schema import Column
+from embedded_airbyte.streams import Connection, Source, Stream, SyncMode
+
+__all__ = ["ConnectionSpec", "ConnectionsFileError", "EmbeddedSource", "StreamSpec", "SyncMode", "load_connections"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class SyncMode(str, enum.Enum):
-    """Airbyte's sync modes, named as in its UI (source mode + destination mode)."""
-
-    FULL_REFRESH_OVERWRITE = "full_refresh_overwrite"
-    INCREMENTAL_APPEND = "incremental_append"
-    INCREMENTAL_APPEND_DEDUP = "incremental_append_dedup"
-
-    @property
-    def source_sync_mode(self) -> str:
-        return "full_refresh" if self is SyncMode.FULL_REFRESH_OVERWRITE else "incremental"
-
-    @property
-    def destination_sync_mode(self) -> str:
-        return {"full_refresh_overwrite": "overwrite", "incremental_append": "append"}.get(self.value, "append_dedup")
 
 
 class ConnectionsFileError(ValueError):
@@ -91,6 +77,11 @@ class StreamSpec:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def stream(self) -> Stream:
+        """The stream as the embedded runner moves it."""
+        return Stream(self.name, self.sync_mode, self.cursor_field, self.primary_key, self.columns)
+
 
 @dataclasses.dataclass(frozen=True)
 class EmbeddedSource:
@@ -105,6 +96,10 @@ class EmbeddedSource:
     def resolved_config(self, variables: Mapping[str, str]) -> dict[str, Any]:
         """The config with ``{placeholders}`` (e.g. ``{source_systems}``) filled in."""
         return {k: v.format(**variables) if isinstance(v, str) else v for k, v in self.config.items()}
+
+    @property
+    def source(self) -> Source:
+        return Source(self.command, self.pypi)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +125,11 @@ class ConnectionSpec:
             if stream.name == name:
                 return stream
         raise KeyError(f"connection {self.name!r} has no stream {name!r}; it has {[s.name for s in self.streams]}")
+
+    @property
+    def embedded(self) -> Connection:
+        """The connection as the embedded runner syncs it."""
+        return Connection(self.name, self.destination_namespace, self.embedded_source.source, tuple(s.stream for s in self.streams))
 
     def production_connection_id(self, connection_ids: Mapping[str, str]) -> str:
         """The Airbyte connection id: the variable named in the file (``settings.airbyte.connection_ids``) wins over the literal id."""

@@ -1,7 +1,7 @@
 """The ``airbyte`` resource in each environment, behind one method: ``sync_connection``.
 
 - :class:`EmbeddedAirbyteResource` (local): runs the connection's embedded source connector
-  through :class:`~data_platform.ingestion.runner.EmbeddedAirbyte` into DuckDB, only the
+  through :class:`~embedded_airbyte.runner.EmbeddedAirbyte` into DuckDB, only the
   selected streams, and reports per-stream figures.
 - ``SelfManagedAirbyte`` / ``CloudAirbyte`` (prod, ``production_airbyte.py``, imported only there:
   dagster-airbyte is not needed to load the local definitions): dagster-airbyte's workspaces;
@@ -22,6 +22,7 @@ import dagster as dg
 
 from data_platform.ingestion.connections import ConnectionSpec, SyncMode
 from data_platform.ingestion.keys import CONFLICTS, RECORDS_SUPERSEDED, SCHEMA_DRIFT, ZERO_ROWS_FLAG, stream_key
+from embedded_airbyte.commits import DEFAULT_COMMIT_BYTES, DEFAULT_COMMIT_SECONDS
 
 SyncEvent = dg.MaterializeResult | dg.AssetMaterialization
 
@@ -48,6 +49,25 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
     batch_size: int = 50_000
     silence_timeout_seconds: float = 3600.0
     """A source writing nothing for this long is stopped and its sync fails, naming it."""
+    commit_mb: float = DEFAULT_COMMIT_BYTES / (1 << 20)
+    """A stream's records commit at the first STATE after this many MiB of them (0: every STATE)."""
+    commit_seconds: float = DEFAULT_COMMIT_SECONDS
+    """... or at the first STATE this long after its last commit."""
+
+    def _runner(self, warehouse: str | Path, logger, **options: Any):
+        from embedded_airbyte.commits import CommitPolicy
+        from embedded_airbyte.runner import EmbeddedAirbyte  # DuckDB and the protocol runner: at run time only
+
+        commits = CommitPolicy(int(self.commit_mb * (1 << 20)), self.commit_seconds)
+        return EmbeddedAirbyte(
+            warehouse,
+            logger=logger,
+            connector_cache=self.connector_cache,
+            silence_timeout=self.silence_timeout_seconds,
+            silence_setting="DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS",
+            commits=commits,
+            **options,
+        )
 
     def read_whole(self, context, connection: ConnectionSpec, streams: list[str]) -> dict[str, dict[str, Any]]:
         """Read ``streams`` of ``connection`` whole into a scratch database beside the warehouse and
@@ -57,7 +77,6 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
 
         import duckdb
 
-        from data_platform.ingestion.runner import EmbeddedAirbyte
         from data_platform.quality.reconciliation import compare_sql, figures_of, whole_connection
         from data_platform.warehouse.sql import identifier
 
@@ -66,11 +85,9 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
         scratch_dir.mkdir(parents=True)
         scratch = scratch_dir / "whole.duckdb"
         try:
-            runner = EmbeddedAirbyte(
-                scratch, logger=context.log, connector_cache=self.connector_cache, silence_timeout=self.silence_timeout_seconds
-            )
+            runner = self._runner(scratch, context.log)
             config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
-            runner.sync(whole_connection(connection, streams), config)
+            runner.sync(whole_connection(connection, streams).embedded, config)
             by_stream = {s.name: s for s in connection.streams}
             with contextlib.closing(duckdb.connect(str(scratch))) as conn:
                 quoted_path = str(self.warehouse_path).replace("'", "''")
@@ -91,17 +108,9 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
 
     def sync_connection(self, context: dg.AssetExecutionContext, connection: ConnectionSpec) -> Iterator[SyncEvent]:
         Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)  # nothing may have written the data folder yet
-        from data_platform.ingestion.runner import EmbeddedAirbyte  # DuckDB and the protocol runner: at run time only
-
-        runner = EmbeddedAirbyte(
-            self.warehouse_path,
-            batch_size=self.batch_size,
-            logger=context.log,
-            connector_cache=self.connector_cache,
-            silence_timeout=self.silence_timeout_seconds,
-        )
+        runner = self._runner(self.warehouse_path, context.log, batch_size=self.batch_size)
         config = connection.embedded_source.resolved_config({"source_systems": self.source_systems_dir})
-        result = runner.sync(connection, config, selected_streams(context, connection))
+        result = runner.sync(connection.embedded, config, selected_streams(context, connection))
         # judged per connection, as Airbyte's API reports it; an empty full refresh is always suspicious
         connection_flag = flag_zero_rows(context, f"connection {connection.name}", result.records_synced, connection.expect_rows_every_sync)
         for stream in result.streams.values():

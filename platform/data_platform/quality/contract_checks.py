@@ -29,11 +29,11 @@ import dagster as dg
 
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec
 from data_platform.ingestion.keys import SCHEMA_DRIFT, stream_key
-from data_platform.ingestion.schema import SchemaChange
 from data_platform.quality.contract_rules import contract_rules, table_schema_changes
 from data_platform.quality.quarantine import ContractEnforcer
 from data_platform.quality.stream_check import PLATFORM_BLOCKING, StreamCheck, Synced, stream_check_spec
 from data_platform.warehouse.profile import WarehouseProfile
+from embedded_airbyte.schema import SchemaChange
 
 CHECK_NAME = "data_contract"
 

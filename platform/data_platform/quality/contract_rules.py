@@ -7,13 +7,13 @@ Pure functions of the contract and the warehouse dialect (no connection): what
 import dataclasses
 
 from data_platform.governance.contracts import ContractColumn, StreamContract
-from data_platform.ingestion.schema import SchemaChange, schema_changes
 from data_platform.warehouse.sql import (
     WarehouseDialect,
     identifier,
     literal,
     logical_type_of,
 )
+from embedded_airbyte.schema import SchemaChange, schema_changes
 
 FUTURE_TOLERANCE_MINUTES = 60
 """A timestamp up to this far past the warehouse's clock is clock skew; beyond it, it is in the future."""

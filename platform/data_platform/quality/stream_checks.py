@@ -20,17 +20,11 @@ from collections.abc import Sequence
 import dagster as dg
 
 from data_platform.ingestion.connections import ConnectionSpec, StreamSpec, SyncMode
-from data_platform.ingestion.keys import (
-    CONFLICTS_TABLE,
-    INTERNAL_SCHEMA,
-    RECORDS_SUPERSEDED,
-    conflict_cursor_sql,
-    conflict_key_sql,
-    stream_key,
-)
+from data_platform.ingestion.keys import RECORDS_SUPERSEDED, stream_key
 from data_platform.quality.stream_check import PLATFORM_BLOCKING, StreamCheck, Synced, stream_check_spec
 from data_platform.warehouse.profile import WarehouseProfile
 from data_platform.warehouse.sql import WarehouseDialect, fetch_all, identifier, literal
+from embedded_airbyte.bookkeeping import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_cursor_sql, conflict_key_sql
 
 BASELINE_SYNCS = 10
 MIN_BASELINE = 3

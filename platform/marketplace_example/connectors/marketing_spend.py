@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_platform.ingestion.connectors._source import (
+from embedded_airbyte.connectors.sdk import (
     Checkpoint,
     Log,
     Record,
@@ -22,7 +22,7 @@ from data_platform.ingestion.connectors._source import (
     instant,
     stream_entry,
 )
-from data_platform.ingestion.schema import Column
+from embedded_airbyte.schema import Column
 
 STREAM = "marketing_spend"
 KNOWN_TYPES = {

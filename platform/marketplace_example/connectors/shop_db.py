@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_platform.ingestion.connectors._source import Checkpoint, Record, Source, checkpoints, resume_after, stream_entry
-from data_platform.ingestion.schema import Column
+from embedded_airbyte.connectors.sdk import Checkpoint, Record, Source, checkpoints, resume_after, stream_entry
+from embedded_airbyte.schema import Column
 
 SQL_TYPES = {
     "integer": "integer",

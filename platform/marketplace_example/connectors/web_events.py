@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 
-from data_platform.ingestion.connectors._source import Checkpoint, Log, Record, Source, checkpoints, instant, resume_after, stream_entry
-from data_platform.ingestion.schema import Column
+from embedded_airbyte.connectors.sdk import Checkpoint, Log, Record, Source, checkpoints, instant, resume_after, stream_entry
+from embedded_airbyte.schema import Column
 
 STREAM = "web_events"
 COLUMNS = {

@@ -35,10 +35,9 @@ from typing import Any
 import duckdb
 import orjson
 
-from data_platform.ingestion.connections import StreamSpec, SyncMode
-from data_platform.ingestion.keys import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_cursor_sql, conflict_key_sql
-from data_platform.ingestion.schema import AIRBYTE_META_COLUMNS, Column
-from data_platform.warehouse.sql import literal
+from embedded_airbyte.bookkeeping import CONFLICTS_TABLE, INTERNAL_SCHEMA, conflict_cursor_sql, conflict_key_sql
+from embedded_airbyte.schema import AIRBYTE_META_COLUMNS, Column
+from embedded_airbyte.streams import Stream, SyncMode
 
 CHANGE_TYPE = "struct(field varchar, change varchar, reason varchar)"
 SYNC_CHECKPOINT_THRESHOLD = "256MB"
@@ -91,7 +90,7 @@ class StreamTarget:
 
     connection: str
     namespace: str
-    spec: StreamSpec
+    spec: Stream
     columns: tuple[Column, ...]
 
     @property
@@ -211,6 +210,10 @@ class DuckDBDestination:
         self.conn.execute(f"create or replace temp table {target.stage_table} as select * from {target.final_table} limit 0")
         self.conn.execute(f"alter table {target.stage_table} add column _airbyte_line bigint")
 
+    def discard_after(self, target: StreamTarget, covered: int) -> None:
+        """Drop the staged records after the stream's ``covered``-th of this sync: no STATE vouches for them."""
+        self.conn.execute(f"delete from {target.stage_table} where _airbyte_line > ?", [covered])
+
     def drop_stage(self, target: StreamTarget) -> None:
         self.conn.execute(f"drop table if exists {target.stage_table}")
 
@@ -224,19 +227,20 @@ class DuckDBDestination:
         self._insert_records(f"insert into {target.stage_table} ({_column_list(target)}, _airbyte_line) {select}", parameters)
 
     def append_checkpoint(
-        self, target: StreamTarget, buffer: Path | None, sync_id: int, state: Mapping[str, Any] | None, *, from_stage: bool = False
+        self, target: StreamTarget, buffers: Sequence[Path], sync_id: int, state: Mapping[str, Any] | None, *, from_stage: bool = False
     ) -> CommitFigures:
-        """An append-only stream's checkpoint: the RECORD lines of ``buffer`` (None: no record since
-        the last one; ``from_stage``: the stage's records) typed into the final table, but for the
-        rows it already holds, and ``state`` stored, in one transaction. A line DuckDB cannot read rolls both back and raises ``RecordsRejected``."""
+        """An append-only stream's checkpoint: the RECORD lines of ``buffers`` (none: no record since
+        the last one; ``from_stage``: the stage's records instead) typed into the final table, but for
+        the rows it already holds, and ``state`` stored, in one transaction. A line DuckDB cannot
+        read rolls both back and raises ``RecordsRejected``."""
         self.conn.execute("begin transaction")
         try:
             staged, repeats, generation = 0, 0, self._generation(target)
             columns = _column_list(target)
-            if buffer is not None or from_stage:
+            if buffers or from_stage:
                 self.conn.execute("drop table if exists _airbyte_append")
-                if buffer is not None:
-                    select, parameters = _typed_records(target, buffer, sync_id, None, generation)
+                if buffers:
+                    select, parameters = _typed_records(target, buffers, sync_id, None, generation)
                     select = f"select * from ({select}) n({columns})"
                 else:  # the records the stage holds (loaded and checked there), then the stage emptied
                     select, parameters = f"select {_select_list(target, generation)} from {target.stage_table} b", []
@@ -446,8 +450,10 @@ def _select_list(target: StreamTarget, generation: int) -> str:
     return ", ".join([*(f"b.{quote(c.name)}" for c in target.columns), *meta])
 
 
-def _typed_records(target: StreamTarget, buffer: Path, sync_id: int, first_line: int | None, generation: int = 0) -> tuple[str, list[Any]]:
-    """A ``select`` of the RECORD lines of ``buffer`` as the stream's columns plus Airbyte's
+def _typed_records(
+    target: StreamTarget, buffer: Path | Sequence[Path], sync_id: int, first_line: int | None, generation: int = 0
+) -> tuple[str, list[Any]]:
+    """A ``select`` of the RECORD lines of ``buffer`` (a file, or files read in order) as the stream's columns plus Airbyte's
     (in ``_column_list`` order; with ``_airbyte_line`` after them when ``first_line`` is given).
 
     One ``read_json`` pass parses each line once, straight into the stream's columns (read as
@@ -465,7 +471,7 @@ def _typed_records(target: StreamTarget, buffer: Path, sync_id: int, first_line:
     # Airbyte's behaviour for a value that does not fit its column: null it, and say so in _airbyte_meta.
     changes = ", ".join(
         f"case when r.data.{quote(c.name)} is not null and t.{quote(c.name)} is null "
-        f"then {{'field': {literal(c.name)}, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
+        f"then {{'field': {_text(c.name)}, 'change': 'NULLED', 'reason': 'DESTINATION_TYPECAST_ERROR'}} end"
         for c in target.columns
         if c.type not in ("string", "json")
     )
@@ -490,4 +496,10 @@ def _typed_records(target: StreamTarget, buffer: Path, sync_id: int, first_line:
                    to_json(list_concat(coalesce(r.meta.changes, cast([] as {CHANGE_TYPE}[])), {change_list}))),
                {generation}{", ? + line" if numbered else ""}
         from t"""
-    return select, [str(buffer), sync_id, *([first_line] if numbered else [])]
+    files = str(buffer) if isinstance(buffer, Path) else [str(b) for b in buffer]
+    return select, [files, sync_id, *([first_line] if numbered else [])]
+
+
+def _text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"

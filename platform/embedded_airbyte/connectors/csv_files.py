@@ -5,7 +5,7 @@ A generic connector a domain can use without writing one: a team drops extracts 
 config names each stream's cursor, primary key and column types; values are typed here, and a
 value that does not convert is sent as text (the destination nulls it and records the change).
 Incremental reads resume a lookback before the saved cursor (``lookback_seconds``, default an
-hour; the destination absorbs the repeats), with checkpoints (``_source.checkpoints``).
+hour; the destination absorbs the repeats), with checkpoints (``sdk.checkpoints``).
 
 Config::
 
@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from data_platform.ingestion.connectors._source import (
+from embedded_airbyte.connectors.sdk import (
     Checkpoint,
     Log,
     Record,
@@ -32,7 +32,7 @@ from data_platform.ingestion.connectors._source import (
     resume_after,
     stream_entry,
 )
-from data_platform.ingestion.schema import Column
+from embedded_airbyte.schema import Column
 
 CHECKPOINT_EVERY = 1000
 
