@@ -4,7 +4,10 @@ config: {"streams": [AirbyteStream, ...], "lines": ["raw stdout line", ...], "ex
          "hang": false}   # hang: after its lines, write nothing more and never exit (a deadlocked connector);
                           # "worker": the same, and a worker process it started holds its stdout open too
                           # (a connector's deadlocked multiprocessing pool), its pid written to config["worker_pid_file"]
-         "cut": "..."}    # after its lines, write this without a newline and die by SIGKILL (the OOM killer mid-line)
+         "cut": "...",    # after its lines, write this without a newline and die by SIGKILL (the OOM killer mid-line)
+         "pause": null,   # [lines, seconds]: sleep this long after every so many lines (a source paced by its API)
+         "resume": false} # true: with --state, a stream's lines up to its stored cursor (a record's id, a
+                          # STATE's cursor) are skipped, as a real incremental source resumes
 """
 
 import json
@@ -20,8 +23,27 @@ elif command == "check":
 elif command == "discover":
     print(json.dumps({"type": "CATALOG", "catalog": {"streams": config["streams"]}}))
 elif command == "read":
-    for line in config["lines"]:
-        print(line, flush=True)
+    resumed = {}
+    if config.get("resume") and "--state" in sys.argv:
+        for message in json.loads(Path(sys.argv[sys.argv.index("--state") + 1]).read_text()):
+            resumed[message["stream"]["stream_descriptor"]["name"]] = message["stream"]["stream_state"]["cursor"]
+
+    def after_state(line: str) -> bool:
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            return message["record"]["data"]["id"] > resumed.get(message["record"]["stream"], 0)
+        stream = message["state"]["stream"]
+        return stream["stream_state"]["cursor"] > resumed.get(stream["stream_descriptor"]["name"], 0)
+
+    every, pause = config.get("pause") or (0, 0)
+    for number, line in enumerate(config["lines"], 1):
+        if not resumed or after_state(line):
+            print(line, flush=not every)
+        if every and number % every == 0:
+            sys.stdout.flush()
+            import time
+
+            time.sleep(pause)
     if config.get("cut"):
         import os
         import signal
