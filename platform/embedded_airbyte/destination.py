@@ -223,7 +223,11 @@ class DuckDBDestination:
         A line that is not valid JSON, a ``data`` that is not an object or an ``emitted_at`` that is
         not a number raises ``RecordsRejected`` naming the buffer's line: the runner turns that into a
         protocol error naming the connector's line."""
-        select, parameters = _typed_records(target, buffer, sync_id, first_line)
+        # only a deduplicated stream's stage orders records one by one (the later of two versions of a
+        # key with one cursor value and one emitted_at wins); numbering each costs a serial pass, so
+        # other streams number their records by buffer: the stage is cut only at a buffer's edge
+        per_record = target.spec.sync_mode is SyncMode.INCREMENTAL_APPEND_DEDUP
+        select, parameters = _typed_records(target, buffer, sync_id, first_line, per_record=per_record)
         self._insert_records(f"insert into {target.stage_table} ({_column_list(target)}, _airbyte_line) {select}", parameters)
 
     def append_checkpoint(
@@ -451,7 +455,13 @@ def _select_list(target: StreamTarget, generation: int) -> str:
 
 
 def _typed_records(
-    target: StreamTarget, buffer: Path | Sequence[Path], sync_id: int, first_line: int | None, generation: int = 0
+    target: StreamTarget,
+    buffer: Path | Sequence[Path],
+    sync_id: int,
+    first_line: int | None,
+    generation: int = 0,
+    *,
+    per_record: bool = True,
 ) -> tuple[str, list[Any]]:
     """A ``select`` of the RECORD lines of ``buffer`` (a file, or files read in order) as the stream's columns plus Airbyte's
     (in ``_column_list`` order; with ``_airbyte_line`` after them when ``first_line`` is given).
@@ -459,7 +469,8 @@ def _typed_records(
     One ``read_json`` pass parses each line once, straight into the stream's columns (read as
     text, then cast, so a value that does not fit is nulled and reported as Airbyte does rather
     than failing the load). A malformed record raises, naming the buffer's line when lines are
-    numbered (numbering them costs a serial pass, so only the stage, which orders by it, asks)."""
+    numbered (numbering them costs a serial pass, so only the stage, which orders by it, asks).
+    Without ``per_record``, every record of the buffer gets the number of its first one."""
     fields = ", ".join(f"{quote(c.name)} {'json' if c.type == 'json' else 'varchar'}" for c in target.columns)
     record = f"struct({'data struct(' + fields + '), ' if fields else 'data json, '}emitted_at json, meta struct(changes {CHANGE_TYPE}[]))"
     typed = ", ".join(
@@ -477,7 +488,7 @@ def _typed_records(
     )
     change_list = f"list_filter([{changes}], lambda x: x is not null)" if changes else f"cast([] as {CHANGE_TYPE}[])"
     malformed = "r.data is null" + ("" if fields else " or json_type(r.data) <> 'OBJECT'")
-    numbered = first_line is not None
+    numbered = first_line is not None and per_record
     problem = (
         "'malformed RECORD' || " + ("' in line ' || line || " if numbered else "") + "': it needs an object data and a numeric emitted_at'"
     )
@@ -494,10 +505,10 @@ def _typed_records(
                make_timestamptz(cast(cast(r.emitted_at as double) as bigint) * 1000),
                json_object('sync_id', ?::bigint, 'changes',
                    to_json(list_concat(coalesce(r.meta.changes, cast([] as {CHANGE_TYPE}[])), {change_list}))),
-               {generation}{", ? + line" if numbered else ""}
+               {generation}{", ? + line" if numbered else ", ? + 1" if first_line is not None else ""}
         from t"""
     files = str(buffer) if isinstance(buffer, Path) else [str(b) for b in buffer]
-    return select, [files, sync_id, *([first_line] if numbered else [])]
+    return select, [files, sync_id, *([first_line] if first_line is not None else [])]
 
 
 def _text(value: str) -> str:
