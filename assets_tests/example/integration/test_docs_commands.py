@@ -126,7 +126,9 @@ def check(command: Command, words: list[str]) -> None:
         assert arguments[0] == "-m", command
         module = arguments[1]
         assert importlib.util.find_spec(module), f"{command}: no module {module}"
-        parser = getattr(importlib.import_module(module), "build_parser", None)
+        found = importlib.util.find_spec(module)
+        runs = f"{module}.__main__" if found and found.submodule_search_locations else module  # a package runs its __main__
+        parser = getattr(importlib.import_module(runs), "build_parser", None)
         if parser:
             try:
                 parser().parse_args(arguments[2:])

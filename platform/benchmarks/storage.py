@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from benchmarks.report import Figure
 from data_platform.deployment.throwaway_postgres import postgres_server
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01")
@@ -93,7 +94,6 @@ writes a local file, so it is expected slower per run; more than 3x says somethi
 
 def storage_figures(runs: int, days: int, notes: list[str]) -> list:
     """Postgres (A) next to SQLite (B): seconds per run, and a backfill's time per partition and per run."""
-    from marketplace_example.benchmark import Figure
 
     with tempfile.TemporaryDirectory(prefix="data-platform-storage-") as tmp:
         root = Path(tmp)

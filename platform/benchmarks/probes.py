@@ -1,4 +1,10 @@
-"""The benchmark's timed Dagster runs, each in a fresh interpreter (``python -m marketplace_example.benchmark_runs``).
+"""What the benchmark times in a fresh interpreter (``python -m benchmarks.probes PROBE ...``): each
+probe prints the seconds it measured last.
+
+- ``load-platform``: the whole process's cold definitions load (from the interpreter's start: the
+  imports, then ``build_definitions`` and its resolved asset graph); ``import-plain``: the same
+  for ``import dagster, dagster_dbt``; ``load-plain-dbt P1,P2``: plain ``@dbt_assets`` over the
+  manifests of those dbt projects, Definitions resolved;
 
 - ``dagster-build``: every dbt model of every domain materialized through Dagster in one run;
   prints the seconds.
@@ -16,15 +22,24 @@ import sys
 import time
 from pathlib import Path
 
-import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+STARTED = time.perf_counter()  # before any import of this process's own: a cold load is the whole process's
 
-from data_platform.automation.jobs import DAILY_JOB
-from data_platform.definitions import MAIN_JOB, build_definitions
-from data_platform.settings import resolve_settings
-from data_platform.transformation.partitions import main_run_tags, range_tags
-from data_platform.transformation.project import DBT_EXECUTABLE
-from data_platform.transformation.translator import LAYERS
+if sys.argv[1:2] == ["import-plain"]:
+    import dagster  # noqa: F401
+    import dagster_dbt  # noqa: F401
+
+    print(time.perf_counter() - STARTED)
+    sys.exit(0)
+
+import dagster as dg  # noqa: E402
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets  # noqa: E402
+
+from data_platform.automation.jobs import DAILY_JOB  # noqa: E402
+from data_platform.definitions import MAIN_JOB, build_definitions  # noqa: E402
+from data_platform.settings import resolve_settings  # noqa: E402
+from data_platform.transformation.partitions import main_run_tags, range_tags  # noqa: E402
+from data_platform.transformation.project import DBT_EXECUTABLE  # noqa: E402
+from data_platform.transformation.translator import LAYERS  # noqa: E402
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -38,6 +53,24 @@ def dagster_build() -> float:
     )
     assert result.success
     return time.perf_counter() - started
+
+
+def load_platform() -> float:
+    build_definitions().resolve_asset_graph()
+    return time.perf_counter() - STARTED
+
+
+def load_plain_dbt(project_dirs: list[Path]) -> float:
+    projects = [
+        DbtProject(project_dir=p, profiles_dir=p.parent, target="duckdb", target_path=Path("target") / "duckdb") for p in project_dirs
+    ]
+
+    def models(context): ...
+
+    dg.Definitions(
+        assets=[dbt_assets(manifest=p.manifest_path, project=p, name=p.project_dir.name)(models) for p in projects]
+    ).resolve_asset_graph()
+    return time.perf_counter() - STARTED
 
 
 def definitions_plain(project_dir: Path) -> float:
@@ -108,7 +141,11 @@ def partitions(first: str, last: str, sample: list[str]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["dagster-build"]:
+    if sys.argv[1:2] == ["load-platform"]:
+        print(load_platform())
+    elif sys.argv[1:2] == ["load-plain-dbt"]:
+        print(load_plain_dbt([Path(p) for p in sys.argv[2].split(",") if p]))
+    elif sys.argv[1:2] == ["dagster-build"]:
         print(dagster_build())
     elif sys.argv[1:2] == ["definitions-plain"]:
         print(definitions_plain(Path(sys.argv[2])))
@@ -117,4 +154,6 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["partitions"]:
         print(json.dumps(partitions(sys.argv[2], sys.argv[3], [d for d in sys.argv[4].split(",") if d])))
     else:
-        sys.exit(f"usage: python -m marketplace_example.benchmark_runs dagster-build | partitions FIRST LAST D1,D2,...; got {sys.argv[1:]}")
+        sys.exit(
+            f"usage: python -m benchmarks.probes load-platform | import-plain | load-plain-dbt P1,P2 | dagster-build | definitions-plain P | definitions-platform P | partitions FIRST LAST D1,D2,...; got {sys.argv[1:]}"
+        )

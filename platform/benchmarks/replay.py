@@ -1,6 +1,6 @@
 """A connector that replays a recorded read: for the benchmark, the destination's work without the source's.
 
-``python -m marketplace_example.connectors.replay RECORDING discover|read ...``: ``discover`` prints
+``python -m benchmarks.replay RECORDING discover|read ...``: ``discover`` prints
 the catalog recorded in ``RECORDING.catalog.json``, ``read`` copies ``RECORDING`` (the messages a
 real connector wrote for the same configured catalog and state) to stdout. Other arguments
 (``--config``, ``--catalog``) are accepted and ignored.
