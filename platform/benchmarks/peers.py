@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import venv
@@ -88,7 +89,15 @@ def peer_figure(root: Path, plan: Path, synced: int, sync_seconds: float, notes:
         database = root / f"peer-{peer.program}.duckdb"
         database.unlink(missing_ok=True)
         done = subprocess.run(
-            [str(installed(peer)), str(PROGRAMS / peer.program), str(plan), str(database)], capture_output=True, text=True, cwd=root
+            [str(installed(peer)), str(PROGRAMS / peer.program), str(plan), str(database)],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env={
+                **os.environ,
+                "DO_NOT_TRACK": "1",
+                "AIRBYTE_OFFLINE_MODE": "1",
+            },  # PyAirbyte: no registry (no internet here), no usage reporting
         )
         if done.returncode:
             raise RuntimeError(f"{peer.name} failed:\n{done.stderr[-4000:]}")

@@ -34,8 +34,10 @@ def main(plan_path: str, database: str) -> None:
             streams=[s["name"] for s in connection["streams"]],
         )
         for stream in connection["streams"]:
-            if stream["primary_key"]:
-                source.set_primary_key(stream["name"], stream["primary_key"])
+            # a key of one column only: PyAirbyte 0.71.3 nests a list override into one key path;
+            # a composite key comes from the connector's discovered source_defined_primary_key
+            if len(stream["primary_key"]) == 1:
+                source.set_primary_key(stream["name"], stream["primary_key"][0])
             if stream["cursor"]:
                 source.set_cursor_key(stream["name"], stream["cursor"])
         result = source.read(cache=cache)
