@@ -21,7 +21,8 @@ from data_platform.ingestion.connections import ConnectionSpec
 from data_platform.ingestion.source_systems import advance_stand_in
 from data_platform.settings import Settings, resolve_settings
 
-CALIBRATION_SCALE = 0.05
+CALIBRATION_SCALE = 1.0
+"""Small scales are not linear (a simulation keeps a floor of merchants and products): calibrate at 1.0."""
 
 
 @dataclasses.dataclass(frozen=True)
