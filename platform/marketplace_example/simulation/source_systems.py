@@ -130,18 +130,20 @@ def simulate(config: SimulationConfig, root: Path, as_of: dt.datetime | None = N
             upsert("customers", market.base_customer_rows())
 
         # Events of a day land in files up to MAX_EVENT_DELAY_DAYS later; a file is only
-        # rewritten when every day that can feed it is regenerated here.
+        # rewritten when every day that can feed it is regenerated here. An event is never received
+        # before its day, so once a day is generated every earlier file is complete: it is written
+        # then, and only the files still open are held in memory (a few days, not the whole history).
         first_event_file = first_day if first_day == start_date else first_day + dt.timedelta(days=MAX_EVENT_DELAY_DAYS + 1)
-        events_by_file: dict[str, list[dict]] = {}
+        events = _EventFiles(paths.web_events, first_event_file, today)
         for day in iter_days(first_day, today):
             batch: Batch = market.day(day, as_of_ms)
             upsert("customers", batch.customers)
             upsert("orders", batch.orders)
             upsert("order_lines", batch.order_lines)
             upsert("payments", batch.payments)
-            for event in batch.events:
-                events_by_file.setdefault(event["received_at"][:10], []).append(event)
-        written["web_events"] = _write_event_files(paths.web_events, events_by_file, first_event_file, today)
+            events.add(batch.events)
+            events.write_before(day)
+        written["web_events"] = events.write_before(today + dt.timedelta(days=1))
         written["marketing_spend"] = _write_spend_reports(paths.marketing_spend, market, first_event_file, as_of)
         db.execute("insert or replace into _simulation values ('simulated_until', ?)", (as_of.isoformat(),))
         db.commit()
@@ -178,18 +180,40 @@ def _read_simulation_meta(db: sqlite3.Connection, config: SimulationConfig, as_o
     return start, previous
 
 
-def _write_event_files(folder: Path, events_by_file: dict[str, list[dict]], first: dt.date, last: dt.date) -> int:
-    written = 0
-    for day in iter_days(first, last):
-        events = sorted(events_by_file.get(day.isoformat(), ()), key=lambda e: (e["received_at"], e["event_id"]))
-        path = folder / f"received_date={day.isoformat()}.jsonl"
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as out:
-            for event in events:
-                out.write(orjson.dumps(event) + b"\n")
-        tmp.replace(path)  # readers never see a half-written file
-        written += len(events)
-    return written
+class _EventFiles:
+    """The event collector's landing files from ``first`` to ``last``, one per arrival day, each
+    written once complete (``write_before``), lines in arrival order."""
+
+    def __init__(self, folder: Path, first: dt.date, last: dt.date):
+        self.folder, self.first, self.last = folder, first.isoformat(), last
+        self.next = first
+        """The first file not written yet."""
+        self.open: dict[str, list[dict]] = {}
+        self.written = 0
+
+    def add(self, events: list[dict]) -> None:
+        for event in events:
+            received = event["received_at"][:10]
+            if received < self.first:
+                continue  # a file before ``first`` is not rewritten
+            if received < self.next.isoformat():
+                raise RuntimeError(f"an event received on {received} was generated after that file was written")
+            self.open.setdefault(received, []).append(event)
+
+    def write_before(self, day: dt.date) -> int:
+        """Write every file before ``day`` (and within ``first``..``last``); returns the events written so far."""
+        while self.next < day and self.next <= self.last:
+            key = self.next.isoformat()
+            events = sorted(self.open.pop(key, ()), key=lambda e: (e["received_at"], e["event_id"]))
+            path = self.folder / f"received_date={key}.jsonl"
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as out:
+                for event in events:
+                    out.write(orjson.dumps(event) + b"\n")
+            tmp.replace(path)  # readers never see a half-written file
+            self.written += len(events)
+            self.next += dt.timedelta(days=1)
+        return self.written
 
 
 def _write_spend_reports(folder: Path, market: Marketplace, first: dt.date, as_of: dt.datetime) -> int:
