@@ -115,6 +115,7 @@ def test_the_job_k8s_run_launcher_creates_for_a_run_of_each_location_validates(v
     if location != "platform":
         assert {"secretRef": {"name": f"data-platform-{location}"}} in container["envFrom"], "the domain's own secret reaches its runs"
     assert {"name": "DATA_PLATFORM_ENV", "value": "prod"} in container["env"]
+    assert {"name": "DAGSTER_EVENT_BATCH_SIZE", "value": "100"} in container["env"], "a range run's events stored in batches"
     assert container["resources"]["limits"]["memory"] == "4Gi"
     assert job["spec"]["backoffLimit"] == 0, "a failed run is retried by Dagster's run retries, not by Kubernetes behind its back"
     password = [e for e in container["env"] if e["name"] == "DAGSTER_PG_PASSWORD"]
