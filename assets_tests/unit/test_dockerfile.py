@@ -46,6 +46,12 @@ def test_it_installs_the_locked_dependencies_and_prepares_the_dbt_manifests():
     assert "data-platform prepare-dbt" in runs and "DATA_PLATFORM_ENV=prod" in runs
 
 
+def test_it_compiles_the_platforms_own_code_after_installing_it():
+    runs = [args for op, args in instructions() if op == "RUN"]
+    compiled = next(i for i, args in enumerate(runs) if "compileall" in args and "platform" in args)
+    assert compiled >= next(i for i, args in enumerate(runs) if "uv sync --locked" in args and "--no-install-project" not in args)
+
+
 def test_it_runs_as_a_non_root_user():
     users = [args for op, args in instructions() if op == "USER"]
     assert users and not users[-1].startswith(("root", "0"))
