@@ -99,6 +99,8 @@ def test_prod_is_snowflake_and_case_is_ignored():
             "DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS='0' is not a number of seconds above 0",
         ),
         ({"DATA_PLATFORM_PARTITIONS_START": "21/11/2026"}, "DATA_PLATFORM_PARTITIONS_START='21/11/2026' is not a YYYY-MM-DD date"),
+        ({"DATA_PLATFORM_DUCKDB_MEMORY_LIMIT": "lots"}, "DATA_PLATFORM_DUCKDB_MEMORY_LIMIT='lots' is not a size such as 1GB"),
+        ({"DATA_PLATFORM_CONNECTOR_COMMIT_MB": "-1"}, "DATA_PLATFORM_CONNECTOR_COMMIT_MB='-1' is not a number of MiB"),
     ],
 )
 def test_a_bad_variable_is_a_clear_error_naming_it(environ, message):

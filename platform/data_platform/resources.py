@@ -62,8 +62,11 @@ def _environment_resources(settings: Settings) -> dict[str, Any]:
                 silence_timeout_seconds=settings.connector_silence_seconds,
                 commit_mb=settings.connector_commit_mb,
                 commit_seconds=settings.connector_commit_seconds,
+                memory_limit=settings.duckdb_memory_limit,
             ),
-            "warehouse": DuckDBResource(database=str(warehouse.duckdb_path)),
+            "warehouse": DuckDBResource(
+                database=str(warehouse.duckdb_path), connection_config={"memory_limit": settings.duckdb_memory_limit}
+            ),
         }
     return {"airbyte": production_airbyte(settings), "warehouse": production_snowflake(settings)}
 

@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "--commit-mb", type=float, default=DEFAULT_COMMIT_BYTES / (1 << 20), help="commit every this many MiB of records"
             )
             command.add_argument("--commit-seconds", type=float, default=DEFAULT_COMMIT_SECONDS, help="... or this often")
+            command.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 1GB (default: DuckDB's, 80%% of the machine)")
         command.add_argument("source", nargs=argparse.REMAINDER, help="-- then the connector's command")
     return parser
 
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             database,
             connector_cache=args.connectors,
             commits=CommitPolicy(int(args.commit_mb * (1 << 20)), args.commit_seconds) if args.command == "sync" else None,
+            memory_limit=getattr(args, "memory_limit", None),
         )
         source = Source(tuple(command), args.pypi)
         if args.command == "check":

@@ -109,11 +109,13 @@ class StreamTarget:
 
 
 class DuckDBDestination:
-    def __init__(self, database: Path | str):
+    def __init__(self, database: Path | str, memory_limit: str | None = None):
+        """``memory_limit``: DuckDB's (its default is 80% of the machine); past it, DuckDB spills to disk."""
         self.database = str(database)
         # the same configuration as dagster-duckdb's resource: DuckDB refuses a second connection
         # to a file with another configuration while one is open in the process
-        self.conn = duckdb.connect(self.database, config={"custom_user_agent": "dagster"})
+        config = {"custom_user_agent": "dagster", **({"memory_limit": memory_limit} if memory_limit else {})}
+        self.conn = duckdb.connect(self.database, config=config)
         try:
             self._prepare_internal_tables()
             _THRESHOLD.raise_for(self.database, self.conn)

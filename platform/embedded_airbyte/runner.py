@@ -107,6 +107,7 @@ class EmbeddedAirbyte:
         silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
         commits: CommitPolicy | None = None,
         silence_setting: str = "silence_timeout",
+        memory_limit: str | None = None,
     ):
         self.warehouse_path = Path(warehouse_path)
         self.connector_cache = Path(connector_cache) if connector_cache else self.warehouse_path.parent / "connectors"
@@ -118,6 +119,8 @@ class EmbeddedAirbyte:
         """A source that writes nothing for this long is stopped and the sync fails naming it (Airbyte's heartbeat)."""
         self.commits = commits or CommitPolicy()
         self.silence_setting = silence_setting
+        self.memory_limit = memory_limit
+        """DuckDB's memory limit for the destination (None: DuckDB's default, 80% of the machine)."""
         """What a silence error calls the timeout (the setting a user changes)."""
 
     def command(self, source: Source) -> tuple[str, ...]:
@@ -182,7 +185,7 @@ class EmbeddedAirbyte:
         catalog = {"streams": [configured_stream(discovered[name], t.spec) for name, t in targets.items()]}
         settings = ReadSettings(self.batch_size, self.progress_every, self.silence_timeout, self.commits, self.silence_setting)
 
-        destination = DuckDBDestination(self.warehouse_path)
+        destination = DuckDBDestination(self.warehouse_path, self.memory_limit)
         try:
             sync_id = destination.next_sync_id()
             for target in targets.values():

@@ -53,6 +53,8 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
     """A stream's records commit at the first STATE after this many MiB of them (0: every STATE)."""
     commit_seconds: float = DEFAULT_COMMIT_SECONDS
     """... or at the first STATE this long after its last commit."""
+    memory_limit: str | None = None
+    """DuckDB's memory limit for the warehouse (the same as the warehouse resource's: DuckDB refuses two configurations)."""
 
     def _runner(self, warehouse: str | Path, logger, **options: Any):
         from embedded_airbyte.commits import CommitPolicy
@@ -66,6 +68,7 @@ class EmbeddedAirbyteResource(dg.ConfigurableResource):
             silence_timeout=self.silence_timeout_seconds,
             silence_setting="DATA_PLATFORM_CONNECTOR_SILENCE_SECONDS",
             commits=commits,
+            memory_limit=self.memory_limit,
             **options,
         )
 
