@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from benchmarks.report import local_env
-from data_platform.domains import Domain, load_domains, resolve_callable
+from data_platform.domains import Domain, load_domains
 from data_platform.ingestion.connections import ConnectionSpec
 from data_platform.ingestion.source_systems import advance_stand_in
 from data_platform.settings import Settings, resolve_settings
@@ -63,7 +63,7 @@ class Bench:
                 for system in domain.source_systems:
                     if system.local_stand_in and system.local_stand_in not in done:
                         done.add(system.local_stand_in)
-                        rows += sum(advance_stand_in(resolve_callable(domain, system.local_stand_in), settings).rows_total.values())
+                        rows += sum(advance_stand_in(domain, system.local_stand_in, settings).rows_total.values())
         return rows
 
     def fill_rows(self, rows: int, *, history_days: int) -> tuple[int, float]:

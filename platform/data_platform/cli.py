@@ -126,7 +126,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def advance_local_stand_ins(settings: Settings) -> set[str]:
     """Move every domain's local source systems forward to now (or the pinned instant); the stand-ins moved."""
-    from data_platform.domains import load_domains, resolve_callable
+    from data_platform.domains import load_domains
     from data_platform.ingestion.source_systems import advance_stand_in
 
     done = set()
@@ -135,7 +135,7 @@ def advance_local_stand_ins(settings: Settings) -> set[str]:
             if not system.local_stand_in or system.local_stand_in in done:
                 continue
             done.add(system.local_stand_in)
-            report = advance_stand_in(resolve_callable(domain, system.local_stand_in), settings)
+            report = advance_stand_in(domain, system.local_stand_in, settings)
             print(f"{system.local_stand_in}: moved to {report.until:%Y-%m-%d %H:%M} UTC in {settings.source_systems_dir}")
             for table, rows in report.rows_total.items():
                 print(f"  {table:<16} {rows:>12,} rows ({report.rows_written.get(table, 0):,} written now)")
