@@ -2,6 +2,9 @@
 what it builds in memory leaves with it, and how it ends comes back to the run."""
 
 import os
+import pickle
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -68,10 +71,26 @@ def test_a_stand_in_runs_in_a_process_of_its_own_and_its_report_comes_back(domai
 
 
 def test_a_stand_in_that_raises_raises_its_own_error_in_the_run(domain, settings):
-    with pytest.raises(ValueError, match="seed does not match"):
+    with pytest.raises(ValueError, match="seed does not match") as raised:
         advance_stand_in(domain, "stand_in.py:refuse", settings)
+    assert "in refuse" in raised.value.__notes__[0]  # the stand-in's own traceback comes with it
 
 
 def test_a_stand_in_killed_mid_way_is_an_error_naming_the_domain_and_the_stand_in(domain, settings):
-    with pytest.raises(RuntimeError, match=r"domain shop: the local stand-in stand_in.py:die died before it finished"):
+    with pytest.raises(RuntimeError, match=r"domain shop: the local stand-in stand_in.py:die was killed by SIGKILL before it finished"):
         advance_stand_in(domain, "stand_in.py:die", settings)
+
+
+def test_a_script_without_a_main_guard_can_advance_a_stand_in(domain, settings, tmp_path):
+    """A script is not imported again by the stand-in's process (multiprocessing's spawn would)."""
+    script = tmp_path / "advance.py"
+    script.write_text(
+        "import pickle, sys\n"
+        "from data_platform.ingestion.source_systems import advance_stand_in\n"
+        "domain, settings = pickle.loads(sys.stdin.buffer.read())\n"
+        "print(advance_stand_in(domain, 'stand_in.py:advance', settings).rows_total)\n"
+    )
+    ran = subprocess.run([sys.executable, str(script)], input=pickle.dumps((domain, settings)), capture_output=True, timeout=120)
+
+    assert ran.returncode == 0, ran.stderr.decode()
+    assert ran.stdout.decode().strip() == "{'orders': 3}"

@@ -8,10 +8,13 @@ keys are the same in both, so lineage reads the same: source system -> Airbyte s
 
 import dataclasses
 import datetime as dt
-import multiprocessing
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import dagster as dg
@@ -45,28 +48,33 @@ def advance_stand_in(domain: Domain, reference: str, settings: Settings) -> Stan
     The stand-in runs in a fresh interpreter of its own, started for the call: a simulation
     builds hundreds of MiB of Python objects that the interpreter keeps after they are freed, so
     in the run's own process they would weigh on every step after it (measured at 10M source
-    rows: 650 MiB held through the syncs and dbt). Its exception comes back as it was raised."""
-    context = multiprocessing.get_context("spawn")  # never fork a process that holds DuckDB's and gRPC's threads
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        try:
-            report = pool.submit(_advance, domain, reference, settings.source_systems_dir, settings.stand_in_instant).result()
-        except BrokenProcessPool:
+    rows: 650 MiB held through the syncs and dbt). A fresh ``python -m`` rather than
+    multiprocessing's spawn, which would import the caller's main script again. Its exception comes
+    back as it was raised, with its traceback as a note."""
+    call = pickle.dumps((domain, reference, settings.source_systems_dir, settings.stand_in_instant))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # what this process imports from
+    with tempfile.TemporaryDirectory(prefix="stand-in-") as tmp:
+        result = Path(tmp) / "result.pickle"
+        ended = subprocess.run([sys.executable, "-m", "data_platform.ingestion.stand_in_process", str(result)], input=call, env=env)
+        if ended.returncode != 0 or not result.exists():
+            how = (
+                f"was killed by {signal.Signals(-ended.returncode).name}"
+                if ended.returncode < 0
+                else f"exited with code {ended.returncode}"
+            )
             raise RuntimeError(
-                f"domain {domain.name}: the local stand-in {reference} died before it finished (killed, or out of memory); "
+                f"domain {domain.name}: the local stand-in {reference} {how} before it finished (out of memory?); "
                 f"the source systems in {settings.source_systems_dir} are as it left them"
-            ) from None
+            )
+        report, error = pickle.loads(result.read_bytes())
+    if error is not None:
+        raise error
     if report.history_start is not None:
         marker = settings.source_systems_dir / HISTORY_START_FILE
         recorded = marker.read_text().strip() if marker.exists() else None
         if recorded is None or report.history_start.isoformat() < recorded:
             marker.write_text(report.history_start.isoformat() + "\n")
     return report
-
-
-def _advance(domain: Domain, reference: str, folder: Path, as_of: dt.datetime | None) -> StandInReport:
-    """In the stand-in's own interpreter: resolve it there and call it."""
-    stand_in: StandIn = resolve_callable(domain, reference)
-    return stand_in(folder, as_of)
 
 
 def build_source_system_assets(domain: Domain, settings: Settings) -> list:
