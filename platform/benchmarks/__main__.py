@@ -59,7 +59,7 @@ def main(sizes: Sizes = DEFAULT, dbt: bool = True, domains: tuple[str, ...] | No
         if dbt:
             figures.append(cold_load_figure(bench, sizes.repeats, notes, sizes.min_repeats))
             figures.append(definitions_figure(bench.root, sizes.models, sizes.repeats, sizes.min_repeats))
-            figures.append(dbt_figure(bench, sizes.history_days))
+            figures.append(dbt_figure(bench, sizes.history_days, min(3, sizes.repeats)))
     if dbt and sizes.partition_days:
         figures.append(partitions_figure(domains, sizes.partition_days, sizes.partition_scale, sizes.partition_samples, notes))
     if sizes.storage_days:

@@ -147,9 +147,9 @@ def storage_figures(runs: int, days: int, notes: list[str]) -> list:
         ),
         Figure(
             f"{days}-day range backfill: Postgres vs SQLite",
-            "Postgres, s per 1,000 partitions",
-            60_000 / postgres["partitions_per_minute"],
-            "SQLite, s per 1,000 partitions",
+            f"Postgres as deployed (DAGSTER_EVENT_BATCH_SIZE={EVENT_BATCH_SIZE}), s per 1,000 partitions",
+            60_000 / postgres["batched_partitions_per_minute"],
+            "SQLite as local runs use it (no batching), s per 1,000 partitions",
             60_000 / sqlite["partitions_per_minute"],
             max_ratio=GUARD,
         ),
