@@ -48,9 +48,14 @@ def exit_status_within(proc: subprocess.Popen, seconds: float) -> int | None:
         return None
 
 
+def how_it_ended(status: int) -> str:
+    """A process's exit status in words: ``was killed by SIGKILL``, ``exited with code 1``."""
+    return f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with code {status}"
+
+
 def died_mid_line(where: str, source: Source, status: int, lines: int, failure: Exception) -> SyncFailed:
     """``lines``: the number of the cut line, the last one read."""
-    how = f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with code {status}"
+    how = how_it_ended(status)
     return SyncFailed(
         f"{where}: source {source.name} {how} after {lines - 1} lines, its last line cut short "
         f"({str(failure).rsplit(': ', 1)[-1]}). "

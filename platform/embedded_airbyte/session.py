@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import signal
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from embedded_airbyte.buffers import Chunk, StreamBuffer, Writer
 from embedded_airbyte.commits import CommitPolicy
-from embedded_airbyte.connector_process import SilenceWatchdog, died_mid_line, exit_status_within, kill, stop, write_private
+from embedded_airbyte.connector_process import SilenceWatchdog, died_mid_line, exit_status_within, how_it_ended, kill, stop, write_private
 from embedded_airbyte.destination import DuckDBDestination, RecordsRejected
 from embedded_airbyte.protocol import (
     LOG_LEVELS,
@@ -197,7 +196,7 @@ class ReadSession:
             stderr.seek(0)
             stderr_tail = tail(stderr.read().decode(errors="replace"))
         if returncode != 0 or trace_errors:
-            how = f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
+            how = how_it_ended(returncode)
             if watchdog.fired:
                 how = f"wrote nothing for {self.settings.silence_timeout:g} s ({self.settings.silence_setting}) and was stopped"
             pending = {name: b.read - b.committed for name, b in self.buffers.items() if b.read > b.committed}

@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from data_platform.domains import Domain, resolve_callable
 from data_platform.ingestion.keys import source_system_key
 from data_platform.settings import HISTORY_START_FILE, Settings
 from data_platform.transformation.partitions import refuse_reversed_range
+from embedded_airbyte.connector_process import how_it_ended
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,13 +57,8 @@ def advance_stand_in(domain: Domain, reference: str, settings: Settings) -> Stan
         result = Path(tmp) / "result.pickle"
         ended = subprocess.run([sys.executable, "-m", "data_platform.ingestion.stand_in_process", str(result)], input=call, env=env)
         if ended.returncode != 0 or not result.exists():
-            how = (
-                f"was killed by {signal.Signals(-ended.returncode).name}"
-                if ended.returncode < 0
-                else f"exited with code {ended.returncode}"
-            )
             raise RuntimeError(
-                f"domain {domain.name}: the local stand-in {reference} {how} before it finished (out of memory?); "
+                f"domain {domain.name}: the local stand-in {reference} {how_it_ended(ended.returncode)} before it finished (out of memory?); "
                 f"the source systems in {settings.source_systems_dir} are as it left them"
             )
         report, error = pickle.loads(result.read_bytes())
