@@ -109,3 +109,24 @@ def test_a_row_the_source_really_sends_twice_in_one_sync_is_kept_twice(tmp_path)
     runner, connection, config = scripted(tmp_path, [record({"id": 1, "amount": 1}), record({"id": 1, "amount": 1}), state(1)])
     runner.sync(connection, config)
     assert rows_in(tmp_path) == [(1, 1.0), (1, 1.0)]
+
+
+def test_only_an_identical_row_is_absorbed_whatever_its_cursor_or_window(tmp_path):
+    """A window whose records all lie past the table's cursor values goes straight in; otherwise a
+    record is dropped only when the table holds it with every value the same, a null cursor
+    included, and in whichever commit window of the sync it comes."""
+    runner, connection, config = scripted(tmp_path, [record({"id": None, "amount": 7}), record({"id": 3, "amount": 3}), state(3)])
+    runner.sync(connection, config)
+    config["lines"] = [
+        record({"id": 4, "amount": 4}),
+        state(4),  # a window of its own: past every cursor held
+        record({"id": None, "amount": 7}),  # held, with a null cursor, in a window otherwise past them all
+        record({"id": 5, "amount": 5}),
+        state(5),
+        record({"id": 3, "amount": 30}),  # a held cursor value, another amount: a new row
+        record({"id": 3, "amount": 3}),  # held
+        state(5),
+    ]
+    again = runner.sync(connection, config)
+    assert rows_in(tmp_path) == [(3, 3.0), (3, 30.0), (4, 4.0), (5, 5.0), (None, 7.0)]
+    assert again.streams["payments"].records_superseded == 2
