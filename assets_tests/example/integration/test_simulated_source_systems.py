@@ -46,6 +46,19 @@ def test_simulating_in_steps_equals_simulating_at_once(tmp_path):
     assert fingerprint(tmp_path / "steps") == fingerprint(tmp_path / "once")
 
 
+def test_a_step_past_the_lifecycle_window_regenerates_only_what_can_change_and_still_equals_one_step(tmp_path):
+    """Beyond 30 days only the lifecycle's last days are regenerated, and only the last days' events
+    (the earlier files are complete and never rewritten): the result is still the one-step one."""
+    later, latest = T0 + dt.timedelta(days=20), T0 + dt.timedelta(days=25, hours=5)
+    simulate(config(dirt=DirtSwitches.everything()), tmp_path / "steps", later)
+    kept = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "steps" / "web_events").glob("*.jsonl")}
+    simulate(config(dirt=DirtSwitches.everything()), tmp_path / "steps", latest)
+    simulate(config(dirt=DirtSwitches.everything()), tmp_path / "once", latest)
+    assert fingerprint(tmp_path / "steps") == fingerprint(tmp_path / "once")
+    rewritten = {p.name for p in (tmp_path / "steps" / "web_events").glob("*.jsonl") if kept.get(p.name) != p.stat().st_mtime_ns}
+    assert min(rewritten) == f"received_date={later.date().isoformat()}.jsonl", "a file completed by the last step is left alone"
+
+
 def test_rows_are_updated_in_place_as_orders_move_through_their_lifecycle(tmp_path):
     simulate(config(), tmp_path, T0)
     with sqlite3.connect(tmp_path / "shop_db.sqlite") as db:

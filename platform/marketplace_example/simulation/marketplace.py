@@ -244,8 +244,10 @@ class Marketplace:
         }
 
     # ---- daily facts -----------------------------------------------------------------
-    def day(self, day: dt.date, as_of_ms: int) -> Batch:
-        """Everything created on ``day``, as it stands at ``as_of_ms``."""
+    def day(self, day: dt.date, as_of_ms: int, *, browsing: bool = True) -> Batch:
+        """Everything created on ``day``, as it stands at ``as_of_ms``. Without ``browsing``, the
+        visits that buy nothing are left out: most of the day's events, and the last thing the
+        day's random stream draws, so every row before them is the same."""
         batch = Batch()
         counts = self.counts(day)
         first_customer, first_order = self.first_ids(day)
@@ -294,7 +296,7 @@ class Marketplace:
             if payment["status"] is not None:  # a payment exists once authorized, seconds after its order
                 batch.payments.append(payment)
 
-        for _ in range(counts.browsing_sessions):
+        for _ in range(counts.browsing_sessions if browsing else 0):
             start = day_ms + rng.randint(0, DAY_MS - 1)
             platform = rng.choices(PLATFORMS, (0.6, 0.25, 0.15))[0]
             channel = rng.choice(channels) if rng.random() < 0.5 else rng.choice(("organic", "direct"))

@@ -129,14 +129,17 @@ def simulate(config: SimulationConfig, root: Path, as_of: dt.datetime | None = N
         if previous is None:
             upsert("customers", market.base_customer_rows())
 
-        # Events of a day land in files up to MAX_EVENT_DELAY_DAYS later; a file is only
-        # rewritten when every day that can feed it is regenerated here. An event is never received
-        # before its day, so once a day is generated every earlier file is complete: it is written
-        # then, and only the files still open are held in memory (a few days, not the whole history).
-        first_event_file = first_day if first_day == start_date else first_day + dt.timedelta(days=MAX_EVENT_DELAY_DAYS + 1)
+        # Events of a day land in files up to MAX_EVENT_DELAY_DAYS later. A file of a day before the
+        # last simulated instant's is complete (its events were all received by then) and is never
+        # rewritten; the later ones are, from every day that can feed them, and only those days'
+        # visits that buy nothing (most events) are generated. An event is never received before
+        # its day, so once a day is generated every earlier file is complete: it is written then,
+        # and only the files still open are held in memory (a few days, not the whole history).
+        first_event_file = start_date if previous is None else max(start_date, min(previous.date(), today))
         events = _EventFiles(paths.web_events, first_event_file, today)
+        feeds_a_file = first_event_file - dt.timedelta(days=MAX_EVENT_DELAY_DAYS)
         for day in iter_days(first_day, today):
-            batch: Batch = market.day(day, as_of_ms)
+            batch: Batch = market.day(day, as_of_ms, browsing=day >= feeds_a_file)
             upsert("customers", batch.customers)
             upsert("orders", batch.orders)
             upsert("order_lines", batch.order_lines)
@@ -144,7 +147,10 @@ def simulate(config: SimulationConfig, root: Path, as_of: dt.datetime | None = N
             events.add(batch.events)
             events.write_before(day)
         written["web_events"] = events.write_before(today + dt.timedelta(days=1))
-        written["marketing_spend"] = _write_spend_reports(paths.marketing_spend, market, first_event_file, as_of)
+        # the ad reports keep their wider rewrite (they are small): the last days' reports change shape
+        # with the dirt, and a simulation in steps must leave them as a simulation in one step does
+        first_report = first_day if first_day == start_date else first_day + dt.timedelta(days=MAX_EVENT_DELAY_DAYS + 1)
+        written["marketing_spend"] = _write_spend_reports(paths.marketing_spend, market, first_report, as_of)
         db.execute("insert or replace into _simulation values ('simulated_until', ?)", (as_of.isoformat(),))
         db.commit()
         totals = {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in SHOP_TABLES}
